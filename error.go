@@ -1,0 +1,63 @@
+package gridline
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: one word for each way a request can fail. api/ maps each to one HTTP status.
+const (
+	EInvalid      = "invalid_request"      // malformed input in general
+	EInvalidCoord = "invalid_coordinate"   // a coordinate that is missing, NaN or out of range
+	EInvalidCRS   = "unknown_crs"          // a crs the server does not know
+	EInvalidDate  = "invalid_date"         // a date that is not YYYY-MM-DD
+	ENotFound     = "not_found"            // no such grid, person ...
+	EConflict     = "conflict"             // a write that breaks a rule other rows hold (unique code ...)
+	ERule         = "rule_violation"       // a write that breaks a hierarchy or geometry rule
+	ETooLarge     = "too_large"            // a body over the limit
+	EUnavailable  = "database_unavailable" // the database cannot be reached right now
+	EUnauthorized = "unauthorized"         // a write without a valid token
+	EInternal     = "internal"             // a bug: never a client's fault
+)
+
+// Error is an error a user can act on: a code from the list above, a message that says what was
+// wrong and where, and details a program can read (field, line, feature index ...).
+type Error struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf makes an *Error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// With returns e with one more detail.
+func (e *Error) With(key string, value any) *Error {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	e.Details[key] = value
+	return e
+}
+
+// ErrorCode is the code of err's *Error, or EInternal.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage is the message of err's *Error, or a generic one that leaks nothing.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

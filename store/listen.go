@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ChangesChannel is the channel the triggers notify on after every change to grids or staff.
+const ChangesChannel = "gridline_changes"
+
+// Listen calls onChange after every committed change to grids, people or assignments, in this or
+// any other process, until ctx ends. Notifications that arrive together are coalesced into one call.
+// When the connection is lost it reconnects with backoff and calls onChange once after
+// reconnecting, since changes may have been missed meanwhile. onState, when not nil, is told
+// whether the listener is connected.
+func (db *DB) Listen(ctx context.Context, onChange func(), onState func(connected bool)) {
+	backoff := 100 * time.Millisecond
+	first := true
+	for ctx.Err() == nil {
+		err := db.listenOnce(ctx, func() {
+			backoff = 100 * time.Millisecond
+			if onState != nil {
+				onState(true)
+			}
+			if !first {
+				onChange()
+			}
+			first = false
+		}, onChange)
+		if ctx.Err() != nil {
+			return
+		}
+		if onState != nil {
+			onState(false)
+		}
+		_ = err
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (db *DB) listenOnce(ctx context.Context, connected, onChange func()) error {
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
+		return err
+	}
+	connected()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		// Drain whatever else is already queued: one refresh serves a burst of statements.
+		for {
+			wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			_, err := conn.WaitForNotification(wctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if wctx.Err() == nil {
+					return err
+				}
+				break
+			}
+		}
+		onChange()
+	}
+}

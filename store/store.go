@@ -1,0 +1,182 @@
+// Package store keeps gridline's data in PostGIS: grids with their dated versions, people and their
+// assignments. Its exported methods open their own transactions and call unexported helpers that
+// take a pgx.Tx, so a bulk load and a single edit go through the same checks (see rules.go).
+package store
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gridline"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is gridline's database.
+type DB struct {
+	Pool *pgxpool.Pool
+	url  string
+}
+
+// Options tune a connection.
+type Options struct {
+	// StatementTimeout bounds every statement: cancelling an HTTP request does not stop a query.
+	StatementTimeout time.Duration
+	MaxConns         int32
+}
+
+// Open connects to url and applies the migrations that have not run yet.
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	if opt.StatementTimeout == 0 {
+		opt.StatementTimeout = 60 * time.Second
+	}
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
+	cfg.ConnConfig.RuntimeParams["application_name"] = "gridline"
+	if opt.MaxConns > 0 {
+		cfg.MaxConns = opt.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	db := &DB{Pool: pool, url: url}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close releases the connections.
+func (db *DB) Close() { db.Pool.Close() }
+
+// URL is the connection string the store was opened with.
+func (db *DB) URL() string { return db.url }
+
+// migrate runs the embedded migrations in name order, each once, all in one transaction under an
+// advisory lock so that several processes starting together do not race.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7411001)`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+			sql, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	return classify(tx.Commit(ctx))
+}
+
+// classify turns database errors a user can cause or must know about into *gridline.Error.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ge *gridline.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23P01": // exclusion violation
+			if strings.Contains(pe.ConstraintName, "code") {
+				return &gridline.Error{Code: gridline.EConflict, Message: "a grid with this code is already valid during this period: " + pe.Detail, Details: map[string]any{"constraint": pe.ConstraintName}}
+			}
+			return &gridline.Error{Code: gridline.EConflict, Message: "this grid already has a version valid during this period: " + pe.Detail}
+		case "23505", "23503":
+			return &gridline.Error{Code: gridline.EConflict, Message: pe.Message + ": " + pe.Detail}
+		case "23514", "22P02", "22023", "XX000":
+			return &gridline.Error{Code: gridline.ERule, Message: pe.Message}
+		case "57014":
+			return &gridline.Error{Code: gridline.EUnavailable, Message: "the database took too long to answer"}
+		}
+		if strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") || pe.Code == "53300" {
+			return &gridline.Error{Code: gridline.EUnavailable, Message: "the database is unavailable: " + pe.Message}
+		}
+		return err
+	}
+	if isConnError(err) {
+		return &gridline.Error{Code: gridline.EUnavailable, Message: "the database is unavailable; try again shortly"}
+	}
+	return err
+}
+
+// isConnError reports whether err means the database could not be reached.
+func isConnError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "connection refused") || strings.Contains(s, "conn closed") ||
+		strings.Contains(s, "broken pipe") || strings.Contains(s, "unexpected EOF") || strings.Contains(s, "connection reset")
+}
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return classify(db.Pool.Ping(ctx)) }
+
+// CountGrids is the number of grid versions stored.
+func (db *DB) CountGrids(ctx context.Context) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM grids`).Scan(&n)
+	return n, classify(err)
+}

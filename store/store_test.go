@@ -1,0 +1,123 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridline"
+	"gridline/store"
+	"gridline/store/storetest"
+)
+
+func box(x0, y0, x1, y1 float64) orb.MultiPolygon {
+	return orb.MultiPolygon{{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
+}
+
+func day(s string) time.Time { t, _ := time.Parse("2006-01-02", s); return t }
+
+func mustSave(t *testing.T, db *store.DB, g gridline.Grid) *gridline.Grid {
+	t.Helper()
+	out, err := db.SaveGrid(context.Background(), g, store.DefaultTolerance)
+	if err != nil {
+		t.Fatalf("save %s: %v", g.Code, err)
+	}
+	return out
+}
+
+func TestWriteRules(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	from := day("2024-01-01")
+	d := mustSave(t, db, gridline.Grid{Code: "410103", Name: "二七区", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: from, Geometry: box(113.5, 34.6, 113.7, 34.8)})
+	s := mustSave(t, db, gridline.Grid{Code: "410103001", Name: "淮河路街道", Level: gridline.LevelSubdistrict, Layer: gridline.LayerComprehensive, ParentID: d.ID, ValidFrom: from, Geometry: box(113.5, 34.6, 113.6, 34.7)})
+	c := mustSave(t, db, gridline.Grid{Code: "410103001001", Name: "社区", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.5, 34.6, 113.55, 34.65)})
+
+	cases := []struct {
+		name string
+		g    gridline.Grid
+		code string
+	}{
+		{"child outside its parent", gridline.Grid{Code: "410103001002", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.55, 34.6, 113.65, 34.65)}, gridline.ERule},
+		{"parent two levels up", gridline.Grid{Code: "410103001001001", Name: "x", Level: gridline.LevelGrid, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.5, 34.6, 113.51, 34.61)}, gridline.ERule},
+		{"special grid under a subdistrict", gridline.Grid{Code: "410103001901", Name: "x", Level: gridline.LevelGrid, Layer: gridline.LayerSpecial, Kind: "school", ParentID: s.ID, ValidFrom: from, Geometry: box(113.5, 34.6, 113.51, 34.61)}, gridline.ERule},
+		{"self-intersecting ring", gridline.Grid{Code: "410103001003", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: orb.MultiPolygon{{{{113.5, 34.6}, {113.52, 34.62}, {113.52, 34.6}, {113.5, 34.62}, {113.5, 34.6}}}}}, gridline.ERule},
+		{"duplicate code at the same time", gridline.Grid{Code: "410103001001", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.55, 34.6, 113.6, 34.65)}, gridline.EConflict},
+		{"unknown parent", gridline.Grid{Code: "410103001004", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: 9999, ValidFrom: from, Geometry: box(113.55, 34.6, 113.6, 34.65)}, gridline.ERule},
+		{"no name", gridline.Grid{Code: "410103001005", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.55, 34.6, 113.6, 34.65)}, gridline.EInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := db.SaveGrid(ctx, tc.g, store.DefaultTolerance)
+			if got := gridline.ErrorCode(err); got != tc.code {
+				t.Fatalf("error code = %q (%v), want %q", got, err, tc.code)
+			}
+		})
+	}
+	// Nothing from the rejected writes may remain.
+	if n, err := db.CountGrids(ctx); err != nil || n != 3 {
+		t.Fatalf("grids after rejected writes = %d, %v; want 3", n, err)
+	}
+
+	// A thematic layer may hang under the district; a police grid is allowed to overlap anything.
+	mustSave(t, db, gridline.Grid{Code: "410103JW001", Name: "警务网格1", Level: gridline.LevelGrid, Layer: gridline.LayerPolice, ParentID: d.ID, ValidFrom: from, Geometry: box(113.52, 34.62, 113.6, 34.7)})
+
+	// A new version closes the old one; "as of" picks the right one.
+	v2 := c
+	v2.ValidFrom = day("2025-06-01")
+	v2.Geometry = box(113.5, 34.6, 113.56, 34.66)
+	saved := mustSave(t, db, *v2)
+	if saved.Version != 2 || saved.ID != c.ID {
+		t.Fatalf("new version = %d of grid %d, want 2 of %d", saved.Version, saved.ID, c.ID)
+	}
+	old, err := db.Grid(ctx, "410103001001", day("2025-01-01"))
+	if err != nil || old.Version != 1 {
+		t.Fatalf("as of 2025-01-01: %+v, %v; want version 1", old, err)
+	}
+	cur, err := db.Grid(ctx, "410103001001", day("2026-01-01"))
+	if err != nil || cur.Version != 2 {
+		t.Fatalf("as of 2026-01-01: %+v, %v; want version 2", cur, err)
+	}
+	if vs, err := db.Versions(ctx, c.ID); err != nil || len(vs) != 2 || vs[0].ValidTo == nil || !vs[0].ValidTo.Equal(day("2025-06-01")) {
+		t.Fatalf("versions = %+v, %v", vs, err)
+	}
+	if _, err := db.Grid(ctx, "nope", from); gridline.ErrorCode(err) != gridline.ENotFound {
+		t.Fatalf("unknown grid: %v", err)
+	}
+	// A parent's new boundary may not leave its children outside.
+	sv := *s
+	sv.ValidFrom = day("2025-07-01")
+	sv.Geometry = box(113.53, 34.6, 113.6, 34.7)
+	if _, err := db.SaveGrid(ctx, sv, store.DefaultTolerance); gridline.ErrorCode(err) != gridline.ERule {
+		t.Fatalf("shrinking a parent past its child: %v, want rule_violation", err)
+	}
+	chain, err := db.Chain(ctx, c.ID, day("2026-01-01"))
+	if err != nil || len(chain) != 2 || chain[0].Code != "410103" || chain[1].Code != "410103001" {
+		t.Fatalf("chain = %+v, %v", chain, err)
+	}
+}
+
+func TestListenSeesCommits(t *testing.T) {
+	db := storetest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := make(chan struct{}, 10)
+	connected := make(chan bool, 10)
+	go db.Listen(ctx, func() { changes <- struct{}{} }, func(c bool) { connected <- c })
+	select {
+	case c := <-connected:
+		if !c {
+			t.Fatal("listener reported disconnected first")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener never connected")
+	}
+	mustSave(t, db, gridline.Grid{Code: "1", Name: "d", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: day("2024-01-01"), Geometry: box(0, 0, 1, 1)})
+	select {
+	case <-changes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change notification after a commit")
+	}
+}

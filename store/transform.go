@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridline"
+)
+
+// Transform converts points from EPSG:srid to WGS84 (EPSG:4326) through PostGIS (PROJ), in one
+// query for the whole batch. An srid PostGIS does not know is an unknown_crs error.
+func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]float64, []float64, error) {
+	if err := db.knownSRID(ctx, srid); err != nil {
+		return nil, nil, err
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT ST_X(p), ST_Y(p) FROM (
+		SELECT ST_Transform(ST_SetSRID(ST_MakePoint(x, y), $1), 4326) AS p, n
+		FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS t(x, y, n)) q ORDER BY n`, srid, xs, ys)
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	defer rows.Close()
+	lon, lat := make([]float64, 0, len(xs)), make([]float64, 0, len(xs))
+	for rows.Next() {
+		var x, y float64
+		if err := rows.Scan(&x, &y); err != nil {
+			return nil, nil, classify(err)
+		}
+		lon, lat = append(lon, x), append(lat, y)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, gridline.Errorf(gridline.EInvalidCoord, "cannot transform from EPSG:%d: %v", srid, err)
+	}
+	return lon, lat, nil
+}
+
+// TransformFrom4326 converts WGS84 points to EPSG:srid.
+func (db *DB) TransformFrom4326(ctx context.Context, srid int, lon, lat float64) (float64, float64, error) {
+	if err := db.knownSRID(ctx, srid); err != nil {
+		return 0, 0, err
+	}
+	var x, y float64
+	err := db.Pool.QueryRow(ctx, `SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint($2, $3), 4326), $1) p`, srid, lon, lat).Scan(&x, &y)
+	return x, y, classify(err)
+}
+
+func (db *DB) knownSRID(ctx context.Context, srid int) error {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)`, srid).Scan(&ok)
+	if err != nil {
+		return classify(err)
+	}
+	if !ok {
+		return &gridline.Error{Code: gridline.EInvalidCRS, Message: fmt.Sprintf("EPSG:%d is not a coordinate system PostGIS knows", srid), Details: map[string]any{"crs": fmt.Sprintf("EPSG:%d", srid)}}
+	}
+	return nil
+}
+
+// ErrNoRows is pgx's, re-exported so callers need not import pgx to test for it.
+var ErrNoRows = pgx.ErrNoRows
