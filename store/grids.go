@@ -208,26 +208,15 @@ func (db *DB) ChildCount(ctx context.Context, id int64, at time.Time) (int, erro
 	return n, classify(err)
 }
 
-// Staff is a person holding a role on a grid, as a roster shows it.
-type Staff struct {
-	GridID    int64         `json:"-"`
-	Role      gridline.Role `json:"role"`
-	PersonID  int64         `json:"person_id"`
-	Name      string        `json:"name"`
-	Phone     string        `json:"phone,omitempty"`
-	ValidFrom time.Time     `json:"-"`
-	ValidTo   *time.Time    `json:"-"`
-}
-
 // staffColumns / staffFrom read assignments joined to people.
 const staffQuery = `SELECT a.grid_id, a.role, p.id, p.name, p.phone, a.valid_from, a.valid_to
 	FROM assignments a JOIN people p ON p.id = a.person_id`
 
-func scanStaff(rows pgx.Rows) ([]Staff, error) {
+func scanStaff(rows pgx.Rows) ([]gridline.Staff, error) {
 	defer rows.Close()
-	var out []Staff
+	var out []gridline.Staff
 	for rows.Next() {
-		var s Staff
+		var s gridline.Staff
 		var role string
 		if err := rows.Scan(&s.GridID, &role, &s.PersonID, &s.Name, &s.Phone, &s.ValidFrom, &s.ValidTo); err != nil {
 			return nil, err
@@ -239,7 +228,7 @@ func scanStaff(rows pgx.Rows) ([]Staff, error) {
 }
 
 // StaffOf lists the assignments valid on date at for the given grids, by grid.
-func (db *DB) StaffOf(ctx context.Context, gridIDs []int64, at time.Time) (map[int64][]Staff, error) {
+func (db *DB) StaffOf(ctx context.Context, gridIDs []int64, at time.Time) (map[int64][]gridline.Staff, error) {
 	rows, err := db.Pool.Query(ctx, staffQuery+` WHERE a.grid_id = ANY($1) AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2)
 		ORDER BY a.grid_id, array_position($3::text[], a.role), p.name`, gridIDs, at, roleOrder())
 	if err != nil {
@@ -249,7 +238,7 @@ func (db *DB) StaffOf(ctx context.Context, gridIDs []int64, at time.Time) (map[i
 	if err != nil {
 		return nil, classify(err)
 	}
-	out := map[int64][]Staff{}
+	out := map[int64][]gridline.Staff{}
 	for _, s := range list {
 		out[s.GridID] = append(out[s.GridID], s)
 	}

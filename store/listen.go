@@ -11,7 +11,7 @@ import (
 const ChangesChannel = "gridline_changes"
 
 // Listen calls onChange after every committed change to grids, people or assignments, in this or
-// any other process, until ctx ends. Notifications that arrive together are coalesced into one call.
+// any other process, until ctx ends. onChange must not block: it is called once per notification.
 // When the connection is lost it reconnects with backoff and calls onChange once after
 // reconnecting, since changes may have been missed meanwhile. onState, when not nil, is told
 // whether the listener is connected.
@@ -58,23 +58,10 @@ func (db *DB) listenOnce(ctx context.Context, connected, onChange func()) error 
 	}
 	connected()
 	for {
+		// A cancelled wait closes a pgx connection, so there is no draining here: the callee
+		// coalesces bursts (see resolve.Resolver.Changed).
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
-		}
-		// Drain whatever else is already queued: one refresh serves a burst of statements.
-		for {
-			wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-			_, err := conn.WaitForNotification(wctx)
-			cancel()
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if wctx.Err() == nil {
-					return err
-				}
-				break
-			}
 		}
 		onChange()
 	}

@@ -13,7 +13,7 @@ import (
 // transaction: what the in-memory resolution index is built from.
 type Snapshot struct {
 	Grids []gridline.Grid
-	Staff []Staff
+	Staff []gridline.Staff
 	Taken time.Time
 }
 

@@ -61,3 +61,14 @@ func (db *DB) knownSRID(ctx context.Context, srid int) error {
 
 // ErrNoRows is pgx's, re-exported so callers need not import pgx to test for it.
 var ErrNoRows = pgx.ErrNoRows
+
+// Covering lists the version ids of the grid versions whose geometry covers the WGS84 point, by
+// PostGIS ST_Covers with the GiST index: the per-request query the in-memory index replaces.
+func (db *DB) Covering(ctx context.Context, lon, lat float64) ([]int64, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT version_id FROM grids WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))`, lon, lat)
+	if err != nil {
+		return nil, classify(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err)
+}

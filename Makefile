@@ -1,0 +1,42 @@
+# gridline: `make run` serves the demo district on http://127.0.0.1:8080; `make test` runs every test.
+# Both install what is missing (Debian packages via apt-get when root) and start a project-local
+# PostGIS cluster under .gridline/, unless DATABASE_URL names another database.
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS ?= -mod=readonly
+export GOFLAGS
+
+DBURL = $$(scripts/setup.sh url)
+
+.PHONY: all deps db build run test vet bench clean stop
+
+all: build
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "gridline needs Go 1.26 (https://go.dev/dl): install it, then run make again" >&2; exit 1; }
+	@scripts/setup.sh deps
+
+db: deps
+	@scripts/setup.sh db
+
+build: deps
+	$(GO) build -o bin/gridline ./cmd/gridline
+
+run: db build
+	DATABASE_URL="$(DBURL)" bin/gridline serve --demo-if-empty
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test: db vet
+	DATABASE_URL="$(DBURL)" $(GO) test -race -count=1 -timeout 20m ./...
+
+bench: db build
+	DATABASE_URL="$(DBURL)" bench/run.sh
+
+stop:
+	@scripts/setup.sh stop
+
+clean: stop
+	rm -rf .gridline bin test-artifacts

@@ -1,0 +1,196 @@
+package api
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridline"
+	"gridline/geo"
+	"gridline/resolve"
+)
+
+// dateParam reads a YYYY-MM-DD query parameter, or today when it is absent.
+func (s *Server) dateParam(q url.Values, name string) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return s.resolver.Today(), nil
+	}
+	return gridline.ParseDate(name, v)
+}
+
+// floatParam reads a required number.
+func floatParam(q url.Values, name string, alias ...string) (float64, error) {
+	v, ok := q[name]
+	for _, a := range alias {
+		if !ok {
+			v, ok = q[a]
+		}
+	}
+	if !ok || len(v) == 0 || strings.TrimSpace(v[0]) == "" {
+		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s is required", name).With("field", name)
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v[0]), 64)
+	if err != nil {
+		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, v[0]).With("field", name)
+	}
+	return f, nil
+}
+
+func crsParam(q url.Values) (geo.CRS, error) {
+	c, err := geo.ParseCRS(q.Get("crs"))
+	if err != nil {
+		return c, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
+	}
+	return c, nil
+}
+
+// resolveOne is GET /v1/resolve?lon=&lat=&crs=&at=.
+func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "malformed query string: %v", err))
+		return
+	}
+	lon, err := floatParam(q, "lon", "x", "lng")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	lat, err := floatParam(q, "lat", "y")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	crs, err := crsParam(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	at, err := s.dateParam(q, "at")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if e := resolve.CheckCoordinate(lon, lat, crs); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	if !s.resolver.Ready() {
+		s.writeError(w, r, gridline.Errorf(gridline.EUnavailable, "the resolution index is still being built"))
+		return
+	}
+	p := orb.Point{lon, lat}
+	if crs.Local() {
+		p[0], p[1] = crs.ToWGS84(lon, lat)
+	} else {
+		xs, ys, err := s.db.Transform(r.Context(), crs.EPSG, []float64{lon}, []float64{lat})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		p = orb.Point{xs[0], ys[0]}
+	}
+	in := resolve.InputPoint{Lon: lon, Lat: lat, CRS: crs.Name}
+	if s.postgisEngine {
+		ids, err := s.db.Covering(r.Context(), p[0], p[1])
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.resolver.AnswerCovering(in, p, at, ids))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.resolver.Answer(in, p, at))
+}
+
+// resolveBatch is POST /v1/resolve: a JSON array, a GeoJSON FeatureCollection or CSV in; NDJSON
+// (default) or CSV out, by Accept. It streams both ways.
+func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	crs, err := crsParam(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	at, err := s.dateParam(q, "at")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := resolve.FormatJSON
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "text/csv", "application/csv":
+		in = resolve.FormatCSV
+	case "application/geo+json":
+		in = resolve.FormatGeoJSON
+	case "application/json", "":
+	default:
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", mt))
+		return
+	}
+	if f := q.Get("format"); f != "" {
+		in = f
+	}
+	out, ctype := resolve.OutNDJSON, "application/x-ndjson"
+	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("out") == "csv" {
+		out, ctype = resolve.OutCSV, "text/csv; charset=utf-8"
+	}
+	body := http.MaxBytesReader(w, r.Body, s.maxBatchBytes)
+	// A large batch takes longer than the server's default write timeout.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
+	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
+	sw := &startWriter{w: w, ctype: ctype}
+	_, started, err := s.resolver.Batch(r.Context(), body, sw, resolve.BatchOptions{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
+	if err == nil {
+		if !sw.started {
+			sw.start()
+		}
+		return
+	}
+	if !started && !sw.started {
+		s.writeError(w, r, err)
+		return
+	}
+	// The status is sent already: end the stream with the error in the stream's own format.
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = gridline.Errorf(gridline.ETooLarge, "the request body is larger than the limit of %d bytes", mbe.Limit)
+	}
+	if out == resolve.OutCSV {
+		w.Write([]byte("# error: " + gridline.ErrorCode(err) + ": " + gridline.ErrorMessage(err) + "\n"))
+	} else {
+		e := &gridline.Error{Code: gridline.ErrorCode(err), Message: gridline.ErrorMessage(err)}
+		b, _ := jsonMarshal(errorBody{Error: e})
+		w.Write(append(b, '\n'))
+	}
+}
+
+// startWriter sends the 200 and its Content-Type only when the first bytes are written, so an
+// error found before any output can still be a proper error response.
+type startWriter struct {
+	w       http.ResponseWriter
+	ctype   string
+	started bool
+}
+
+func (s *startWriter) start() {
+	s.started = true
+	s.w.Header().Set("Content-Type", s.ctype)
+	s.w.WriteHeader(http.StatusOK)
+}
+
+func (s *startWriter) Write(b []byte) (int, error) {
+	if !s.started {
+		s.start()
+	}
+	return s.w.Write(b)
+}

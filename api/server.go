@@ -1,0 +1,86 @@
+// Package api is gridline's HTTP interface: it reads requests, calls the resolver and the store,
+// and writes JSON (or GeoJSON, NDJSON, CSV). It holds no domain logic of its own.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"gridline"
+	"gridline/resolve"
+	"gridline/store"
+)
+
+// Server serves the HTTP API.
+type Server struct {
+	db       *store.DB
+	resolver *resolve.Resolver
+	log      *slog.Logger
+	router   *mux.Router
+	// MaxBatchBytes bounds a POST /v1/resolve body.
+	maxBatchBytes int64
+	postgisEngine bool
+}
+
+// Options configure a Server.
+type Options struct {
+	MaxBatchBytes int64 // default 512 MiB
+	// ResolveWithPostGIS answers GET /v1/resolve with an ST_Covers query per request instead of
+	// the in-memory index: the comparison the HTTP benchmark measures. Never the default.
+	ResolveWithPostGIS bool
+}
+
+// NewServer wires the routes.
+func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options) *Server {
+	if opt.MaxBatchBytes <= 0 {
+		opt.MaxBatchBytes = 512 << 20
+	}
+	s := &Server{db: db, resolver: res, log: log, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, postgisEngine: opt.ResolveWithPostGIS}
+	r := s.router
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)
+	r.HandleFunc("/v1/resolve", s.resolveBatch).Methods(http.MethodPost)
+	r.HandleFunc("/v1/grids", s.listGrids).Methods(http.MethodGet)
+	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
+	r.HandleFunc("/v1/grids/{ref}/children", s.gridChildren).Methods(http.MethodGet)
+	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &gridline.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path})
+	})
+	return s
+}
+
+// Router exposes the router so that other packages' handlers (tiles, the web map) can be mounted.
+func (s *Server) Router() *mux.Router { return s.router }
+
+// Handler is the whole API with panic recovery.
+func (s *Server) Handler() http.Handler { return s.recoverer(s.router) }
+
+func stack() string { return string(debug.Stack()) }
+
+// healthz answers 200 once the server can resolve points, with the index's state and whether the
+// database answers; 503 before the index is built.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	dbErr := s.db.Ping(ctx)
+	body := map[string]any{"resolver": s.resolver.Ready(), "database": dbErr == nil, "index": s.resolver.Status()}
+	if !s.resolver.Ready() {
+		body["status"] = "starting"
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	body["status"] = "ok"
+	if dbErr != nil {
+		body["status"] = "degraded: resolving from the in-memory index while the database is unavailable"
+	}
+	writeJSON(w, http.StatusOK, body)
+}

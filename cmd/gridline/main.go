@@ -1,0 +1,262 @@
+// Command gridline is the one binary: serve the API and map, build the demo district, and the
+// tools around them. Configuration comes from flags and the environment; DATABASE_URL wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the deployment's time zone must load on machines without zoneinfo
+
+	"gridline"
+	"gridline/api"
+	"gridline/demo"
+	"gridline/resolve"
+	"gridline/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gridline:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: gridline <command> [flags]
+
+commands:
+  serve     serve the API and the web map (GRIDLINE_ADDR, default 127.0.0.1:8080)
+  demo      build the demo district (二七区, Zhengzhou) into an empty database,
+            or with --grids N a synthetic region of N basic grids
+  migrate   apply the database migrations and exit
+
+environment:
+  DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
+  GRIDLINE_ADDR  listen address for serve
+  GRIDLINE_TZ    the deployment's time zone, which decides "today" (default Asia/Shanghai)
+`
+
+// run is the whole program, so tests can run it on port 0.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, log)
+	case "demo":
+		return demoCmd(ctx, args[1:], getenv, stdout, log)
+	case "migrate":
+		db, err := openDB(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		db.Close()
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func openDB(ctx context.Context, getenv func(string) string) (*store.DB, error) {
+	url := getenv("DATABASE_URL")
+	if url == "" {
+		return nil, errors.New("DATABASE_URL is not set: run `make run`, or set it to a PostGIS database")
+	}
+	var db *store.DB
+	var err error
+	// The database may still be starting: retry for a while before giving up.
+	for attempt := 0; attempt < 30; attempt++ {
+		db, err = store.Open(ctx, url, store.Options{})
+		if err == nil || ctx.Err() != nil || gridline.ErrorCode(err) == gridline.EInternal && !isConnRefused(err) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	return db, err
+}
+
+func isConnRefused(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func location(getenv func(string) string) (*time.Location, error) {
+	name := getenv("GRIDLINE_TZ")
+	if name == "" {
+		name = "Asia/Shanghai"
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("GRIDLINE_TZ %q: %w", name, err)
+	}
+	return loc, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "", "listen address (default $GRIDLINE_ADDR or 127.0.0.1:8080)")
+	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
+	engine := fs.String("resolve-engine", "index", "index (the in-memory index) or postgis (an ST_Covers query per request, for comparison)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *addr == "" {
+		*addr = getenv("GRIDLINE_ADDR")
+	}
+	if *addr == "" {
+		*addr = "127.0.0.1:8080"
+	}
+	loc, err := location(getenv)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *demoIfEmpty {
+		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout, log); err != nil {
+			return err
+		}
+	}
+	res := resolve.New(func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error) {
+		s, err := db.Snapshot(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.Grids, s.Staff, nil
+	}, loc)
+	// Every change to grids or staff, from this process or another on the same database, rebuilds
+	// the index. The listener is connected before the first build, so no change falls between.
+	lctx, cancelListen := context.WithCancel(ctx)
+	defer cancelListen()
+	listening := make(chan struct{})
+	var once sync.Once
+	go db.Listen(lctx, res.Changed, func(connected bool) {
+		res.SetLive(connected)
+		if connected {
+			once.Do(func() { close(listening) })
+		} else {
+			log.Warn("lost the database connection; resolving from the in-memory index until it returns")
+		}
+	})
+	select {
+	case <-listening:
+	case <-time.After(10 * time.Second):
+		log.Warn("could not LISTEN for changes yet; building the index anyway")
+	}
+	if err := res.Refresh(ctx); err != nil {
+		return err
+	}
+	go res.Run(lctx, func(err error) { log.Warn("index refresh failed; keeping the previous index", "err", err) })
+	log.Info("resolution index built", "grid_versions", res.Status().Grids, "since_start", time.Since(started).Round(time.Millisecond))
+
+	if *engine != "index" && *engine != "postgis" {
+		return fmt.Errorf("--resolve-engine %q: use index or postgis", *engine)
+	}
+	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis"})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "gridline serving on http://%s (ready %s after start)\n", ln.Addr(), time.Since(started).Round(time.Millisecond))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
+}
+
+type demoOptions struct {
+	seed  int64
+	grids int
+}
+
+func demoCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	seed := fs.Int64("seed", 1, "random seed: the same seed builds the same district")
+	grids := fs.Int("grids", 0, "build a synthetic region of this many basic grids instead of 二七区")
+	ifEmpty := fs.Bool("if-empty", false, "do nothing when the database already holds grids")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	opt := demoOptions{seed: *seed, grids: *grids}
+	if *ifEmpty {
+		return loadDemoIfEmpty(ctx, db, opt, stdout, log)
+	}
+	return loadDemo(ctx, db, opt, stdout, log)
+}
+
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer, log *slog.Logger) error {
+	n, err := db.CountGrids(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return loadDemo(ctx, db, opt, stdout, log)
+}
+
+func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer, log *slog.Logger) error {
+	start := time.Now()
+	var d *demo.District
+	var err error
+	opts := demo.Options{Seed: opt.seed}
+	if opt.grids > 0 {
+		d, err = demo.Synthetic(opt.grids, opt.seed, opts)
+	} else {
+		d, err = demo.Erqi(ctx, db.Pool, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("build demo: %w", err)
+	}
+	built := time.Since(start)
+	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
+		return fmt.Errorf("load demo: %w", err)
+	}
+	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
+		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
+	_ = log
+	return nil
+}

@@ -1,0 +1,175 @@
+package resolve
+
+import (
+	"math"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridline"
+)
+
+// Answer is the full resolution of one point: what GET /v1/resolve returns.
+type Answer struct {
+	Point    InputPoint `json:"point"` // as received
+	WGS84    LonLat     `json:"wgs84"`
+	At       string     `json:"at"`
+	Covered  bool       `json:"covered"`
+	Chain    []GridRef  `json:"chain"`    // comprehensive layer, district first
+	Special  []GridRef  `json:"special"`  // special grids (专属网格) covering the point
+	Thematic []GridRef  `json:"thematic"` // thematic-layer grids covering the point, one per layer and level
+	// OnBoundary is true when the point lies exactly on a boundary shared by two grids of one level:
+	// the grid with the smaller code was chosen (see the package comment).
+	OnBoundary bool `json:"on_boundary"`
+	// Boundary is the distance from the point to the edge of its basic grid.
+	Boundary *Distance `json:"boundary,omitempty"`
+	// NearBoundary names the grid across that edge when it is within NearBoundaryMetres.
+	NearBoundary *Neighbour `json:"near_boundary"`
+	// Nearest is the nearest grid when no grid covers the point.
+	Nearest *Neighbour `json:"nearest,omitempty"`
+	Index   Status     `json:"index"`
+}
+
+// InputPoint is the point as the client sent it.
+type InputPoint struct {
+	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat"`
+	CRS string  `json:"crs"`
+}
+
+// LonLat is a WGS84 point.
+type LonLat struct {
+	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat"`
+}
+
+// GridRef is a grid in an answer, with the boundary version used and the people responsible.
+type GridRef struct {
+	ID          int64    `json:"id"`
+	Code        string   `json:"code"`
+	Name        string   `json:"name"`
+	Level       string   `json:"level"`
+	Layer       string   `json:"layer"`
+	Kind        string   `json:"kind,omitempty"`
+	Version     int      `json:"version"`
+	ValidFrom   string   `json:"valid_from"`
+	ValidTo     string   `json:"valid_to,omitempty"`
+	Responsible []Person `json:"responsible"`
+}
+
+// Distance is how far the point is from a grid's boundary.
+type Distance struct {
+	Grid   string  `json:"grid"`
+	Metres float64 `json:"distance_m"`
+}
+
+// Neighbour is another grid and its distance from the point.
+type Neighbour struct {
+	ID     int64   `json:"id"`
+	Code   string  `json:"code"`
+	Name   string  `json:"name"`
+	Level  string  `json:"level"`
+	Metres float64 `json:"distance_m"`
+}
+
+// NearestSearchMetres bounds the search for the nearest grid of an uncovered point.
+const NearestSearchMetres = 50000.0
+
+// Ref describes position i for an answer.
+func (ix *Index) Ref(i int32, at time.Time) GridRef {
+	g := &ix.grids[i]
+	r := GridRef{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Layer: string(g.Layer), Kind: g.Kind,
+		Version: g.Version, ValidFrom: gridline.Date(g.ValidFrom), Responsible: ix.Responsible(i, at)}
+	if g.ValidTo != nil {
+		r.ValidTo = gridline.Date(*g.ValidTo)
+	}
+	if r.Responsible == nil {
+		r.Responsible = []Person{}
+	}
+	return r
+}
+
+func (ix *Index) neighbour(i int32, d float64) *Neighbour {
+	g := &ix.grids[i]
+	return &Neighbour{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Metres: roundCM(d)}
+}
+
+func roundCM(m float64) float64 { return math.Round(m*100) / 100 }
+
+// Answer resolves p (WGS84) on date at into a full answer, from the in-memory index.
+func (r *Resolver) Answer(in InputPoint, p orb.Point, at time.Time) *Answer {
+	ix := r.cur.Load()
+	if ix == nil {
+		return r.emptyAnswer(in, p, at)
+	}
+	var loc Location
+	var scratch [16]int32
+	ix.Locate(p, at, &loc, scratch[:0])
+	return r.answer(ix, &loc, in, p, at)
+}
+
+// AnswerCovering is Answer with the covering grid versions found elsewhere (by PostGIS: the
+// comparison engine of the benchmarks, and a cross-check). versionIDs are grid version ids.
+func (r *Resolver) AnswerCovering(in InputPoint, p orb.Point, at time.Time, versionIDs []int64) *Answer {
+	ix := r.cur.Load()
+	if ix == nil {
+		return r.emptyAnswer(in, p, at)
+	}
+	cov := make([]int32, 0, len(versionIDs))
+	for _, v := range versionIDs {
+		if i := ix.Position(v); i >= 0 {
+			cov = append(cov, i)
+		}
+	}
+	var loc Location
+	ix.Choose(cov, at, &loc)
+	return r.answer(ix, &loc, in, p, at)
+}
+
+func (r *Resolver) emptyAnswer(in InputPoint, p orb.Point, at time.Time) *Answer {
+	return &Answer{Point: in, WGS84: LonLat{Lon: p[0], Lat: p[1]}, At: gridline.Date(at), Chain: []GridRef{}, Special: []GridRef{}, Thematic: []GridRef{}, Index: r.Status()}
+}
+
+func (r *Resolver) answer(ix *Index, loc *Location, in InputPoint, p orb.Point, at time.Time) *Answer {
+	a := r.emptyAnswer(in, p, at)
+	a.Covered = loc.Covered()
+	for _, i := range loc.Chain {
+		if i >= 0 {
+			a.Chain = append(a.Chain, ix.Ref(i, at))
+		}
+	}
+	for _, i := range loc.Special {
+		a.Special = append(a.Special, ix.Ref(i, at))
+	}
+	for _, i := range loc.Thematic {
+		a.Thematic = append(a.Thematic, ix.Ref(i, at))
+	}
+	if !a.Covered {
+		if i, d, ok := ix.Nearest(p, at, NearestSearchMetres); ok {
+			a.Nearest = ix.neighbour(i, d)
+		}
+		return a
+	}
+	// The edge that matters for routing is the basic grid's; without one, the deepest level's.
+	own := loc.Chain[gridline.LevelGrid.Rank()]
+	if own < 0 {
+		own = loc.Chain[gridline.LevelCommunity.Rank()]
+	}
+	if own < 0 {
+		own = loc.Deepest()
+	}
+	for _, t := range loc.Ties {
+		g := &ix.grids[t]
+		if g.Layer == ix.grids[own].Layer && g.Level == ix.grids[own].Level {
+			a.OnBoundary = true
+		}
+	}
+	d := ix.BoundaryDistance(p, own)
+	a.Boundary = &Distance{Grid: ix.grids[own].Code, Metres: roundCM(d)}
+	if d <= NearBoundaryMetres {
+		if i, dd, ok := ix.Across(p, own, at, NearBoundaryMetres); ok {
+			a.NearBoundary = ix.neighbour(i, dd)
+		}
+	}
+	return a
+}

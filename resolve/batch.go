@@ -1,0 +1,616 @@
+package resolve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridline"
+	"gridline/geo"
+)
+
+// Transformer converts points from an EPSG code to WGS84 (the store does it through PostGIS).
+type Transformer interface {
+	Transform(ctx context.Context, srid int, xs, ys []float64) ([]float64, []float64, error)
+}
+
+// Input formats for a batch.
+const (
+	FormatJSON    = "json"    // [{"id":..,"lon":..,"lat":..,"crs":..}, ...] or [[lon,lat], ...]
+	FormatGeoJSON = "geojson" // a FeatureCollection of Points; id from the feature's id or properties.id
+	FormatCSV     = "csv"     // id,lon,lat[,crs] with or without that header
+)
+
+// Output formats for a batch.
+const (
+	OutNDJSON = "ndjson"
+	OutCSV    = "csv"
+)
+
+// BatchOptions are what a batch applies to every point.
+type BatchOptions struct {
+	In, Out    string
+	DefaultCRS geo.CRS
+	At         time.Time
+	Transform  Transformer // for EPSG codes other than 4326/4490; nil refuses them
+}
+
+// record is one point of a batch as read.
+type record struct {
+	id       []byte // raw JSON (a string or number) or, from CSV, the text
+	idIsJSON bool
+	where    string // "line 12" or "element 12": where the record came from, for errors
+	lon, lat float64
+	crs      geo.CRS
+	err      *gridline.Error
+	p        orb.Point // WGS84 once converted
+}
+
+// chunkSize is how many points are converted, resolved and written together: EPSG conversion
+// goes to PostGIS once per chunk, and memory stays bounded whatever the batch size.
+const chunkSize = 4096
+
+// Batch resolves every point read from in and writes one result per point to out, streaming, in
+// bounded memory. A record that cannot be read or resolved gets an error result in its place and
+// the batch goes on; input whose structure is broken (so nothing after it can be read) ends the
+// batch with an error. started tells whether any output was written before that error.
+func (r *Resolver) Batch(ctx context.Context, in io.Reader, out io.Writer, opt BatchOptions) (n int, started bool, err error) {
+	ix := r.cur.Load()
+	if ix == nil {
+		return 0, false, gridline.Errorf(gridline.EUnavailable, "the resolution index is not built yet")
+	}
+	var next func() (*record, error)
+	switch opt.In {
+	case FormatJSON, FormatGeoJSON:
+		next, err = jsonReader(in, opt.In)
+	case FormatCSV:
+		next = csvReader(in)
+	default:
+		return 0, false, gridline.Errorf(gridline.EInvalid, "unknown input format %q: use json, geojson or csv", opt.In)
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	bw := bufio.NewWriterSize(out, 256<<10)
+	w := &batchWriter{w: bw, csv: opt.Out == OutCSV, ix: ix, at: opt.At, layers: ix.layers}
+	chunk := make([]record, 0, chunkSize)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if err := convert(ctx, chunk, opt.Transform); err != nil {
+			return err
+		}
+		for i := range chunk {
+			w.write(&chunk[i])
+		}
+		n += len(chunk)
+		chunk = chunk[:0]
+		started = true
+		return bw.Flush()
+	}
+	if w.csv {
+		w.header()
+	}
+	for {
+		rec, rerr := next()
+		if rec != nil {
+			if rec.err == nil && rec.crs.Name == "" {
+				rec.crs = opt.DefaultCRS
+			}
+			chunk = append(chunk, *rec)
+			if len(chunk) == chunkSize {
+				if err := flush(); err != nil {
+					return n, started, err
+				}
+				if ctx.Err() != nil {
+					return n, started, ctx.Err()
+				}
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			if ferr := flush(); ferr != nil {
+				return n, started, ferr
+			}
+			return n, started, rerr
+		}
+	}
+	return n, started || n > 0, flush()
+}
+
+// convert turns every record's point into WGS84, checking ranges; EPSG points go to the
+// transformer in one call per code.
+func convert(ctx context.Context, recs []record, tr Transformer) error {
+	byCode := map[int][]int{}
+	for i := range recs {
+		rc := &recs[i]
+		if rc.err != nil {
+			continue
+		}
+		if e := CheckCoordinate(rc.lon, rc.lat, rc.crs); e != nil {
+			rc.err = e.With("where", rc.where)
+			continue
+		}
+		if rc.crs.Local() {
+			lon, lat := rc.crs.ToWGS84(rc.lon, rc.lat)
+			rc.p = orb.Point{lon, lat}
+			continue
+		}
+		byCode[rc.crs.EPSG] = append(byCode[rc.crs.EPSG], i)
+	}
+	for code, idx := range byCode {
+		if tr == nil {
+			for _, i := range idx {
+				recs[i].err = gridline.Errorf(gridline.EInvalidCRS, "%s: EPSG:%d cannot be converted here", recs[i].where, code)
+			}
+			continue
+		}
+		xs, ys := make([]float64, len(idx)), make([]float64, len(idx))
+		for k, i := range idx {
+			xs[k], ys[k] = recs[i].lon, recs[i].lat
+		}
+		lon, lat, err := tr.Transform(ctx, code, xs, ys)
+		if err != nil {
+			if gridline.ErrorCode(err) == gridline.EUnavailable {
+				return err
+			}
+			for _, i := range idx {
+				recs[i].err = &gridline.Error{Code: gridline.ErrorCode(err), Message: recs[i].where + ": " + gridline.ErrorMessage(err)}
+			}
+			continue
+		}
+		for k, i := range idx {
+			recs[i].p = orb.Point{lon[k], lat[k]}
+		}
+	}
+	return nil
+}
+
+// CheckCoordinate rejects NaN, infinite and (for geographic systems) out-of-range coordinates.
+func CheckCoordinate(lon, lat float64, crs geo.CRS) *gridline.Error {
+	switch {
+	case math.IsNaN(lon) || math.IsInf(lon, 0):
+		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is not a finite number", lon).With("field", "lon")
+	case math.IsNaN(lat) || math.IsInf(lat, 0):
+		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is not a finite number", lat).With("field", "lat")
+	case crs.Geographic() && (lat < -90 || lat > 90):
+		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is out of range -90..90", lat).With("field", "lat")
+	case crs.Geographic() && (lon < -180 || lon > 180):
+		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is out of range -180..180", lon).With("field", "lon")
+	}
+	return nil
+}
+
+// batchWriter writes results as NDJSON or CSV, appending into one buffer to stay allocation-light.
+type batchWriter struct {
+	w      *bufio.Writer
+	csv    bool
+	ix     *Index
+	at     time.Time
+	layers []gridline.Layer
+	loc    Location
+	buf    []byte
+	sc     []int32
+}
+
+var levelKeys = [5]string{"district", "subdistrict", "community", "grid", "micro"}
+
+func (bw *batchWriter) header() {
+	cols := []string{"id", "lon", "lat", "wgs84_lon", "wgs84_lat", "covered", "district", "subdistrict", "community", "grid", "micro", "special"}
+	for _, l := range bw.layers {
+		cols = append(cols, string(l))
+	}
+	cols = append(cols, "boundary_m", "near_grid", "error")
+	bw.w.WriteString(strings.Join(cols, ",") + "\n")
+}
+
+func (bw *batchWriter) write(rc *record) {
+	b := bw.buf[:0]
+	if rc.err == nil {
+		bw.sc = bw.ix.Locate(rc.p, bw.at, &bw.loc, bw.sc)
+	}
+	var boundary float64 = -1
+	var near string
+	if rc.err == nil && bw.loc.Covered() {
+		own := bw.loc.Chain[gridline.LevelGrid.Rank()]
+		if own < 0 {
+			own = bw.loc.Deepest()
+		}
+		boundary = bw.ix.BoundaryDistance(rc.p, own)
+		if boundary <= NearBoundaryMetres {
+			if i, _, ok := bw.ix.Across(rc.p, own, bw.at, NearBoundaryMetres); ok {
+				near = bw.ix.grids[i].Code
+			}
+		}
+	}
+	if bw.csv {
+		b = appendCSVField(b, string(rc.idText()))
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, rc.lon, 'f', -1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, rc.lat, 'f', -1, 64)
+		if rc.err != nil {
+			b = append(b, ",,,,,,,,,,"...)
+			for range bw.layers {
+				b = append(b, ',')
+			}
+			b = append(b, ",,"...)
+			b = appendCSVField(b, rc.err.Code+": "+rc.err.Message)
+			b = append(b, '\n')
+			bw.w.Write(b)
+			bw.buf = b
+			return
+		}
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, round7(rc.p[0]), 'f', -1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, round7(rc.p[1]), 'f', -1, 64)
+		b = append(b, ',')
+		b = strconv.AppendBool(b, bw.loc.Covered())
+		for _, i := range bw.loc.Chain {
+			b = append(b, ',')
+			if i >= 0 {
+				b = append(b, bw.ix.grids[i].Code...)
+			}
+		}
+		b = append(b, ',')
+		for k, i := range bw.loc.Special {
+			if k > 0 {
+				b = append(b, ';')
+			}
+			b = append(b, bw.ix.grids[i].Code...)
+		}
+		for _, l := range bw.layers {
+			b = append(b, ',')
+			first := true
+			for _, i := range bw.loc.Thematic {
+				if bw.ix.grids[i].Layer == l {
+					if !first {
+						b = append(b, ';')
+					}
+					b = append(b, bw.ix.grids[i].Code...)
+					first = false
+				}
+			}
+		}
+		b = append(b, ',')
+		if boundary >= 0 {
+			b = strconv.AppendFloat(b, roundCM(boundary), 'f', -1, 64)
+		}
+		b = append(b, ',')
+		b = append(b, near...)
+		b = append(b, ",\n"...)
+		bw.w.Write(b)
+		bw.buf = b
+		return
+	}
+	b = append(b, `{"id":`...)
+	b = append(b, rc.idJSON()...)
+	if rc.err != nil {
+		b = append(b, `,"error":`...)
+		e, _ := json.Marshal(rc.err)
+		b = append(b, e...)
+		b = append(b, "}\n"...)
+		bw.w.Write(b)
+		bw.buf = b
+		return
+	}
+	b = append(b, `,"lon":`...)
+	b = strconv.AppendFloat(b, round7(rc.p[0]), 'f', -1, 64)
+	b = append(b, `,"lat":`...)
+	b = strconv.AppendFloat(b, round7(rc.p[1]), 'f', -1, 64)
+	b = append(b, `,"covered":`...)
+	b = strconv.AppendBool(b, bw.loc.Covered())
+	for r, i := range bw.loc.Chain {
+		if i >= 0 {
+			b = append(b, `,"`...)
+			b = append(b, levelKeys[r]...)
+			b = append(b, `":`...)
+			b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+		}
+	}
+	if len(bw.loc.Special) > 0 {
+		b = append(b, `,"special":[`...)
+		for k, i := range bw.loc.Special {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+		}
+		b = append(b, ']')
+	}
+	for _, i := range bw.loc.Thematic {
+		b = append(b, `,"`...)
+		b = append(b, bw.ix.grids[i].Layer...)
+		b = append(b, `":`...)
+		b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+	}
+	if boundary >= 0 {
+		b = append(b, `,"boundary_m":`...)
+		b = strconv.AppendFloat(b, roundCM(boundary), 'f', -1, 64)
+	}
+	if near != "" {
+		b = append(b, `,"near_grid":`...)
+		b = strconv.AppendQuote(b, near)
+	}
+	b = append(b, "}\n"...)
+	bw.w.Write(b)
+	bw.buf = b
+}
+
+func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
+
+func (rc *record) idJSON() []byte {
+	if len(rc.id) == 0 {
+		return []byte("null")
+	}
+	if rc.idIsJSON {
+		return rc.id
+	}
+	return strconv.AppendQuote(nil, string(rc.id))
+}
+
+func (rc *record) idText() []byte {
+	if rc.idIsJSON && len(rc.id) > 0 && rc.id[0] == '"' {
+		var s string
+		if json.Unmarshal(rc.id, &s) == nil {
+			return []byte(s)
+		}
+	}
+	return rc.id
+}
+
+func appendCSVField(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"\n\r") {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(b, '"')
+}
+
+// csvReader reads id,lon,lat[,crs] lines. A first line whose lon is not a number is a header.
+func csvReader(in io.Reader) func() (*record, error) {
+	cr := csv.NewReader(in)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	line := 0
+	cols := map[string]int{"id": 0, "lon": 1, "lat": 2, "crs": 3}
+	return func() (*record, error) {
+		for {
+			fields, err := cr.Read()
+			line++
+			if err == io.EOF {
+				return nil, io.EOF
+			}
+			if err != nil {
+				var pe *csv.ParseError
+				if errors.As(err, &pe) {
+					line = pe.Line
+					// A malformed line is reported in its place; the reader can go on after it.
+					if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
+						return &record{where: fmt.Sprintf("line %d", pe.Line), err: gridline.Errorf(gridline.EInvalid, "line %d: %v", pe.Line, pe.Err).With("line", pe.Line)}, nil
+					}
+				}
+				return nil, gridline.Errorf(gridline.EInvalid, "line %d: %v", line, err).With("line", line)
+			}
+			if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
+				continue // blank line
+			}
+			if line == 1 {
+				if _, err := strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lon"])), 64); err != nil {
+					// A header: learn the column order from it.
+					named := map[string]int{}
+					for i, f := range fields {
+						named[strings.ToLower(strings.TrimSpace(f))] = i
+					}
+					if _, ok := named["lon"]; !ok {
+						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lon column (expected id,lon,lat[,crs])", strings.Join(fields, ",")).With("line", 1)
+					}
+					if _, ok := named["lat"]; !ok {
+						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lat column (expected id,lon,lat[,crs])", strings.Join(fields, ",")).With("line", 1)
+					}
+					cols = map[string]int{"id": -1, "crs": -1}
+					for k, v := range named {
+						cols[k] = v
+					}
+					continue
+				}
+			}
+			rc := &record{where: fmt.Sprintf("line %d", line), id: []byte(get(fields, cols["id"]))}
+			if len(fields) < 3 && cols["lat"] >= len(fields) {
+				rc.err = gridline.Errorf(gridline.EInvalid, "line %d: expected id,lon,lat[,crs], got %d fields", line, len(fields)).With("line", line)
+				return rc, nil
+			}
+			var perr error
+			if rc.lon, perr = strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lon"])), 64); perr != nil {
+				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lon %q is not a number", line, get(fields, cols["lon"])).With("line", line).With("field", "lon")
+				return rc, nil
+			}
+			if rc.lat, perr = strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lat"])), 64); perr != nil {
+				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lat %q is not a number", line, get(fields, cols["lat"])).With("line", line).With("field", "lat")
+				return rc, nil
+			}
+			if c := strings.TrimSpace(get(fields, cols["crs"])); c != "" {
+				crs, err := geo.ParseCRS(c)
+				if err != nil {
+					rc.err = gridline.Errorf(gridline.EInvalidCRS, "line %d: %v", line, err).With("line", line).With("field", "crs")
+					return rc, nil
+				}
+				rc.crs = crs
+			}
+			return rc, nil
+		}
+	}
+}
+
+func get(fields []string, i int) string {
+	if i < 0 || i >= len(fields) {
+		return ""
+	}
+	return fields[i]
+}
+
+// jsonPoint is one element of a JSON batch: an object or a [lon, lat] pair.
+type jsonPoint struct {
+	ID  json.RawMessage `json:"id"`
+	Lon *float64        `json:"lon"`
+	Lat *float64        `json:"lat"`
+	CRS string          `json:"crs"`
+}
+
+type geoFeature struct {
+	ID       json.RawMessage `json:"id"`
+	Type     string          `json:"type"`
+	Geometry *struct {
+		Type        string    `json:"type"`
+		Coordinates []float64 `json:"coordinates"`
+	} `json:"geometry"`
+	Properties map[string]json.RawMessage `json:"properties"`
+}
+
+// jsonReader streams the elements of a JSON array, or of a FeatureCollection's "features".
+func jsonReader(in io.Reader, format string) (func() (*record, error), error) {
+	dec := json.NewDecoder(in)
+	dec.UseNumber()
+	fail := func(err error) error {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %v", se.Offset, se).With("offset", se.Offset)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %s must be %s", te.Offset, te.Field, te.Type).With("offset", te.Offset)
+		}
+		return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %v", dec.InputOffset(), err).With("offset", dec.InputOffset())
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fail(err)
+	}
+	geojson := false
+	switch tok {
+	case json.Delim('['):
+	case json.Delim('{'):
+		// A FeatureCollection: find "features" and step into its array.
+		geojson = true
+		for {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, fail(err)
+			}
+			if kt == json.Delim('}') {
+				return nil, gridline.Errorf(gridline.EInvalid, "the JSON object has no \"features\" array: send a GeoJSON FeatureCollection of Points, a JSON array, or CSV")
+			}
+			key, _ := kt.(string)
+			if key == "features" {
+				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+					return nil, gridline.Errorf(gridline.EInvalid, "\"features\" must be an array")
+				}
+				break
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, fail(err)
+			}
+		}
+	default:
+		return nil, gridline.Errorf(gridline.EInvalid, "a batch must be a JSON array, a GeoJSON FeatureCollection, or CSV")
+	}
+	_ = format
+	n := 0
+	done := false
+	return func() (*record, error) {
+		if done || !dec.More() {
+			done = true
+			// Consume the closing bracket so truncated input is noticed.
+			if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+				return nil, gridline.Errorf(gridline.EInvalid, "the array of points is not closed (truncated input?) after element %d", n).With("element", n)
+			}
+			return nil, io.EOF
+		}
+		n++
+		rc := &record{where: fmt.Sprintf("element %d", n)}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fail(err)
+		}
+		bad := func(msg string, args ...any) (*record, error) {
+			rc.err = gridline.Errorf(gridline.EInvalid, "element %d: "+msg, append([]any{n}, args...)...).With("element", n)
+			return rc, nil
+		}
+		raw = bytes.TrimSpace(raw)
+		if geojson {
+			var f geoFeature
+			if err := json.Unmarshal(raw, &f); err != nil {
+				return bad("not a GeoJSON Feature: %v", err)
+			}
+			rc.id, rc.idIsJSON = f.ID, true
+			if len(rc.id) == 0 {
+				rc.id = f.Properties["id"]
+			}
+			if f.Geometry == nil || f.Geometry.Type != "Point" || len(f.Geometry.Coordinates) < 2 {
+				return bad("the feature's geometry must be a Point with [lon, lat]")
+			}
+			rc.lon, rc.lat = f.Geometry.Coordinates[0], f.Geometry.Coordinates[1]
+			if c, ok := f.Properties["crs"]; ok {
+				var s string
+				if json.Unmarshal(c, &s) == nil && s != "" {
+					crs, err := geo.ParseCRS(s)
+					if err != nil {
+						rc.err = gridline.Errorf(gridline.EInvalidCRS, "element %d: %v", n, err).With("element", n)
+						return rc, nil
+					}
+					rc.crs = crs
+				}
+			}
+			return rc, nil
+		}
+		if len(raw) > 0 && raw[0] == '[' {
+			var pair []float64
+			if err := json.Unmarshal(raw, &pair); err != nil || len(pair) < 2 {
+				return bad("a point given as an array must be [lon, lat]")
+			}
+			rc.lon, rc.lat = pair[0], pair[1]
+			rc.id, rc.idIsJSON = []byte(strconv.Itoa(n)), true
+			return rc, nil
+		}
+		var jp jsonPoint
+		if err := json.Unmarshal(raw, &jp); err != nil {
+			return bad("expected {\"id\":..,\"lon\":..,\"lat\":..}: %v", err)
+		}
+		rc.id, rc.idIsJSON = jp.ID, true
+		if jp.Lon == nil || jp.Lat == nil {
+			rc.err = gridline.Errorf(gridline.EInvalidCoord, "element %d: lon and lat are required", n).With("element", n)
+			return rc, nil
+		}
+		rc.lon, rc.lat = *jp.Lon, *jp.Lat
+		if jp.CRS != "" {
+			crs, err := geo.ParseCRS(jp.CRS)
+			if err != nil {
+				rc.err = gridline.Errorf(gridline.EInvalidCRS, "element %d: %v", n, err).With("element", n)
+				return rc, nil
+			}
+			rc.crs = crs
+		}
+		return rc, nil
+	}, nil
+}

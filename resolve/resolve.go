@@ -1,0 +1,365 @@
+// Package resolve answers "whose grid is this point in, and who is responsible?" from an in-memory
+// spatial index of every grid version, built from the store and rebuilt when grids or staff change.
+//
+// Boundary rule: a point on a shared edge or vertex is covered by both grids (as PostGIS ST_Covers
+// says). Within one layer and level the grid with the smallest code is chosen, every time; the
+// answer marks it on_boundary and names the other grid as near_boundary at distance 0.
+package resolve
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridline"
+	"gridline/geo"
+)
+
+// NearBoundaryMetres is how close to its basic grid's boundary a point must be for the answer to
+// name the grid across that boundary.
+const NearBoundaryMetres = 30.0
+
+// Loader reads every grid version (with geometry) and every assignment.
+type Loader func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error)
+
+// Resolver holds the current index and swaps in a new one when the data change.
+type Resolver struct {
+	load Loader
+	loc  *time.Location
+
+	cur  atomic.Pointer[Index]
+	live atomic.Bool // whether change notifications are arriving (the index is current)
+
+	mu      sync.Mutex // serialises rebuilds
+	pending atomic.Bool
+	changed chan struct{} // capacity 1: a burst of changes becomes one rebuild
+}
+
+// New makes a resolver; call Refresh before the first lookup. loc is the deployment's time zone,
+// which decides what "today" is.
+func New(load Loader, loc *time.Location) *Resolver {
+	r := &Resolver{load: load, loc: loc, changed: make(chan struct{}, 1)}
+	r.live.Store(true)
+	return r
+}
+
+// Refresh rebuilds the index from the store and swaps it in. Concurrent calls coalesce: a call
+// made while a rebuild runs causes exactly one more rebuild after it.
+func (r *Resolver) Refresh(ctx context.Context) error {
+	r.pending.Store(true)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.pending.Swap(false) {
+		return nil // another caller rebuilt after our request was made
+	}
+	grids, staff, err := r.load(ctx)
+	if err != nil {
+		r.pending.Store(true)
+		return fmt.Errorf("refresh resolution index: %w", err)
+	}
+	r.cur.Store(Build(grids, staff, time.Now()))
+	return nil
+}
+
+// Changed asks for a rebuild without waiting for it; many calls while a rebuild runs cause one
+// more rebuild. Run performs them.
+func (r *Resolver) Changed() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Run rebuilds the index after every Changed until ctx ends. A failed rebuild keeps the previous
+// index and is reported to onError; the next change (or reconnection) tries again.
+func (r *Resolver) Run(ctx context.Context, onError func(error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.changed:
+			if err := r.Refresh(ctx); err != nil && ctx.Err() == nil && onError != nil {
+				onError(err)
+			}
+		}
+	}
+}
+
+// SetLive records whether change notifications are arriving; while they are not, answers say the
+// index may be stale.
+func (r *Resolver) SetLive(ok bool) { r.live.Store(ok) }
+
+// Index is the current index, nil before the first Refresh.
+func (r *Resolver) Index() *Index { return r.cur.Load() }
+
+// Ready reports whether the resolver can answer.
+func (r *Resolver) Ready() bool { return r.cur.Load() != nil }
+
+// Today is the current date in the deployment's time zone.
+func (r *Resolver) Today() time.Time { return gridline.Today(r.loc) }
+
+// Status describes the index an answer came from.
+type Status struct {
+	BuiltAt    time.Time `json:"built_at"`
+	AgeSeconds float64   `json:"age_seconds"`
+	Live       bool      `json:"live"` // false while the database cannot be reached: the index may be stale
+	Grids      int       `json:"grid_versions"`
+}
+
+// Status of the current index.
+func (r *Resolver) Status() Status {
+	ix := r.cur.Load()
+	if ix == nil {
+		return Status{}
+	}
+	return Status{BuiltAt: ix.built, AgeSeconds: math.Round(time.Since(ix.built).Seconds()*10) / 10, Live: r.live.Load(), Grids: len(ix.grids)}
+}
+
+// Index is an immutable snapshot: every grid version, the spatial index over them, and the staff.
+type Index struct {
+	grids     []gridline.Grid // position = spatial index id
+	sp        *geo.Index
+	byID      map[int64][]int32 // grid identity -> its versions' positions
+	byVersion map[int64]int32
+	staff     map[int64][]gridline.Staff
+	built     time.Time
+	layers    []gridline.Layer // thematic layers present, sorted
+}
+
+// Build makes an index. It is exported for benchmarks and tests.
+func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *Index {
+	ix := &Index{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)), staff: map[int64][]gridline.Staff{}, built: built}
+	polys := make([]orb.MultiPolygon, len(grids))
+	seen := map[gridline.Layer]bool{}
+	for i := range grids {
+		polys[i] = grids[i].Geometry
+		ix.byID[grids[i].ID] = append(ix.byID[grids[i].ID], int32(i))
+		ix.byVersion[grids[i].VersionID] = int32(i)
+		if l := grids[i].Layer; l.Thematic() && !seen[l] {
+			seen[l] = true
+			ix.layers = append(ix.layers, l)
+		}
+	}
+	sort.Slice(ix.layers, func(a, b int) bool { return ix.layers[a] < ix.layers[b] })
+	for _, s := range staff {
+		ix.staff[s.GridID] = append(ix.staff[s.GridID], s)
+	}
+	ix.sp = geo.NewIndex(polys)
+	return ix
+}
+
+// Grid is the version at position i.
+func (ix *Index) Grid(i int32) *gridline.Grid { return &ix.grids[i] }
+
+// Len is the number of grid versions.
+func (ix *Index) Len() int { return len(ix.grids) }
+
+// Built is when the index was built.
+func (ix *Index) Built() time.Time { return ix.built }
+
+func validOn(g *gridline.Grid, at time.Time) bool {
+	return !g.ValidFrom.After(at) && (g.ValidTo == nil || g.ValidTo.After(at))
+}
+
+// Location is where a point falls: the chosen grid version per level of the comprehensive layer,
+// and the special and thematic grids that cover it. Positions are index ids, -1 for none.
+type Location struct {
+	Chain    [5]int32 // by gridline.Level.Rank(): district .. micro
+	Special  []int32
+	Thematic []int32 // one per thematic layer that covers the point, ordered by layer
+	Ties     []int32 // grids that also cover the point on a shared boundary but lost the tie
+}
+
+// Covered reports whether any comprehensive grid covers the point.
+func (l *Location) Covered() bool {
+	for _, c := range l.Chain {
+		if c >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Deepest is the lowest comprehensive level found (position), or -1.
+func (l *Location) Deepest() int32 {
+	for i := len(l.Chain) - 1; i >= 0; i-- {
+		if l.Chain[i] >= 0 {
+			return l.Chain[i]
+		}
+	}
+	return -1
+}
+
+// Locate finds the grids covering p (WGS84) on date at. scratch is reused to avoid allocating.
+func (ix *Index) Locate(p orb.Point, at time.Time, loc *Location, scratch []int32) []int32 {
+	scratch = ix.sp.Covering(p, scratch[:0])
+	ix.Choose(scratch, at, loc)
+	return scratch
+}
+
+// Choose fills loc from the positions of the grid versions that cover a point (from the spatial
+// index, or from PostGIS): versions valid on at, one per level and layer by the boundary rule.
+func (ix *Index) Choose(covering []int32, at time.Time, loc *Location) {
+	for i := range loc.Chain {
+		loc.Chain[i] = -1
+	}
+	loc.Special, loc.Thematic, loc.Ties = loc.Special[:0], loc.Thematic[:0], loc.Ties[:0]
+	for _, i := range covering {
+		g := &ix.grids[i]
+		if !validOn(g, at) {
+			continue
+		}
+		switch {
+		case g.Layer == gridline.LayerComprehensive:
+			r := g.Level.Rank()
+			if cur := loc.Chain[r]; cur < 0 {
+				loc.Chain[r] = i
+			} else if g.Code < ix.grids[cur].Code {
+				loc.Ties = append(loc.Ties, cur)
+				loc.Chain[r] = i
+			} else {
+				loc.Ties = append(loc.Ties, i)
+			}
+		case g.Layer == gridline.LayerSpecial:
+			loc.Special = append(loc.Special, i)
+		default:
+			loc.Thematic = ix.pickThematic(loc, i)
+		}
+	}
+	if len(loc.Special) > 1 {
+		sort.Slice(loc.Special, func(a, b int) bool { return ix.grids[loc.Special[a]].Code < ix.grids[loc.Special[b]].Code })
+	}
+}
+
+// pickThematic keeps, per thematic layer and level, the grid with the smallest code.
+func (ix *Index) pickThematic(loc *Location, i int32) []int32 {
+	g := &ix.grids[i]
+	for k, j := range loc.Thematic {
+		h := &ix.grids[j]
+		if h.Layer == g.Layer && h.Level == g.Level {
+			if g.Code < h.Code {
+				loc.Ties = append(loc.Ties, j)
+				loc.Thematic[k] = i
+			} else {
+				loc.Ties = append(loc.Ties, i)
+			}
+			return loc.Thematic
+		}
+	}
+	t := append(loc.Thematic, i)
+	sort.Slice(t, func(a, b int) bool {
+		ga, gb := &ix.grids[t[a]], &ix.grids[t[b]]
+		if ga.Layer != gb.Layer {
+			return ga.Layer < gb.Layer
+		}
+		return ga.Level.Rank() < gb.Level.Rank()
+	})
+	return t
+}
+
+// versionOn is the position of grid id's version valid on at, or -1.
+func (ix *Index) versionOn(id int64, at time.Time) int32 {
+	for _, i := range ix.byID[id] {
+		if validOn(&ix.grids[i], at) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Responsible lists the people responsible for grid position i on date at: its own staff, and,
+// when its primary post (see gridline.PrimaryRole) is vacant, the parent's responsible people
+// marked as fallback (属地兜底), up the hierarchy until someone holds the post.
+func (ix *Index) Responsible(i int32, at time.Time) []Person {
+	g := &ix.grids[i]
+	var out []Person
+	filled := false
+	primary := gridline.PrimaryRole(g.Level, g.Layer)
+	for _, s := range ix.staff[g.ID] {
+		if !s.ValidOn(at) {
+			continue
+		}
+		out = append(out, Person{Role: s.Role, PersonID: s.PersonID, Name: s.Name, Phone: s.Phone})
+		if s.Role == primary {
+			filled = true
+		}
+	}
+	if filled {
+		return out
+	}
+	seen := 0
+	for parent := g.ParentID; parent != 0 && seen < 8; seen++ {
+		pi := ix.versionOn(parent, at)
+		if pi < 0 {
+			break
+		}
+		pg := &ix.grids[pi]
+		prole := gridline.PrimaryRole(pg.Level, pg.Layer)
+		found := false
+		for _, s := range ix.staff[pg.ID] {
+			if s.ValidOn(at) && s.Role == prole {
+				out = append(out, Person{Role: s.Role, PersonID: s.PersonID, Name: s.Name, Phone: s.Phone, Fallback: true, FromGrid: pg.Code})
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		parent = pg.ParentID
+	}
+	return out
+}
+
+// Person is someone responsible for a grid, as an answer shows them.
+type Person struct {
+	Role     gridline.Role `json:"role"`
+	PersonID int64         `json:"person_id"`
+	Name     string        `json:"name"`
+	Phone    string        `json:"phone,omitempty"`
+	Fallback bool          `json:"fallback,omitempty"`  // the post is vacant: this is the parent's person
+	FromGrid string        `json:"from_grid,omitempty"` // the code of the grid the fallback came from
+}
+
+// Nearest is the comprehensive grid nearest to p on date at within maxMetres, preferring basic grids.
+func (ix *Index) Nearest(p orb.Point, at time.Time, maxMetres float64) (int32, float64, bool) {
+	for _, lv := range []gridline.Level{gridline.LevelGrid, gridline.LevelCommunity, gridline.LevelSubdistrict, gridline.LevelDistrict} {
+		i, d, ok := ix.sp.Nearest(p, maxMetres, func(i int32) bool {
+			g := &ix.grids[i]
+			return g.Layer == gridline.LayerComprehensive && g.Level == lv && validOn(g, at)
+		})
+		if ok {
+			return i, d, true
+		}
+	}
+	return -1, 0, false
+}
+
+// Across is the nearest grid of the same layer and level as position own, other than own, within
+// maxMetres of p: the grid across the boundary.
+func (ix *Index) Across(p orb.Point, own int32, at time.Time, maxMetres float64) (int32, float64, bool) {
+	g := &ix.grids[own]
+	return ix.sp.Nearest(p, maxMetres, func(i int32) bool {
+		h := &ix.grids[i]
+		return i != own && h.ID != g.ID && h.Layer == g.Layer && h.Level == g.Level && validOn(h, at)
+	})
+}
+
+// BoundaryDistance is the distance in metres from p to the boundary of position i.
+func (ix *Index) BoundaryDistance(p orb.Point, i int32) float64 {
+	d, _ := geo.BoundaryDistance(p, ix.grids[i].Geometry)
+	return d
+}
+
+// Position is the index position of the grid version with this version id, or -1.
+func (ix *Index) Position(versionID int64) int32 {
+	if i, ok := ix.byVersion[versionID]; ok {
+		return i
+	}
+	return -1
+}
