@@ -193,6 +193,38 @@ func (a *Assignment) Validate() error {
 	return nil
 }
 
+// Staff is a person holding a role on a grid, as a roster shows it.
+type Staff struct {
+	GridID    int64      `json:"-"`
+	Role      Role       `json:"role"`
+	PersonID  int64      `json:"person_id"`
+	Name      string     `json:"name"`
+	Phone     string     `json:"phone,omitempty"`
+	ValidFrom time.Time  `json:"valid_from"`
+	ValidTo   *time.Time `json:"valid_to,omitempty"`
+}
+
+// ValidOn reports whether the assignment holds on date at.
+func (s *Staff) ValidOn(at time.Time) bool {
+	return !s.ValidFrom.After(at) && (s.ValidTo == nil || s.ValidTo.After(at))
+}
+
+// PrimaryRole is the post that makes a grid of this level and layer staffed: its absence is a
+// vacancy, and the roster falls back to the parent's people (属地兜底).
+func PrimaryRole(level Level, layer Layer) Role {
+	switch {
+	case layer == LayerPolice:
+		return RolePoliceOfficer
+	case layer == LayerSpecial:
+		return RoleGridChief
+	case level == LevelGrid:
+		return RoleFullTimeWorker
+	case level == LevelMicro:
+		return RoleBuildingSteward
+	}
+	return RoleGridChief
+}
+
 // DateLayout is how dates are written everywhere: YYYY-MM-DD.
 const DateLayout = "2006-01-02"
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# bench/run.sh: every performance target of the resolution issue, measured side by side in one run.
+# Needs DATABASE_URL (the server to create benchmark databases on) and bin/gridline (make bench does
+# both). Writes bench/results/resolve.md and prints it. See BENCHMARKS.md for the figures and machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?set DATABASE_URL (make bench does)}"
+out=bench/results/resolve.md
+mkdir -p bench/results
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+dburl() { echo "$DATABASE_URL" | sed -E "s#/[^/?]+(\?|$)#/$1\1#"; }
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
+bench_db=gridline_bench
+psql_admin -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
+BENCH_URL=$(dburl $bench_db)
+
+# start_server PORT ARGS...: run gridline serve in the background, wait until it answers.
+start_server() {
+  local port=$1; shift
+  DATABASE_URL=$BENCH_URL bin/gridline serve --addr 127.0.0.1:$port "$@" >"$tmp/serve-$port.log" 2>&1 &
+  pids+=($!)
+  echo $! >"$tmp/pid-$port"
+}
+wait_ready() {
+  local port=$1
+  for _ in $(seq 1 3000); do
+    if curl -sf "http://127.0.0.1:$port/v1/resolve?lon=113.6&lat=34.7" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "server on $port did not start:" >&2; cat "$tmp/serve-$port.log" >&2; exit 1
+}
+stop_server() { kill "$(cat "$tmp/pid-$1")" 2>/dev/null || true; wait "$(cat "$tmp/pid-$1")" 2>/dev/null || true; }
+
+{
+echo "## Resolution ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo none))"
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); $(psql -X -tA "$DATABASE_URL" -c 'SELECT postgis_lib_version()' | sed 's/^/PostGIS /')"
+echo
+
+# 1. From an empty database to the first answer: what `make run` does after its set-up
+#    (migrations, building and loading the demo district, building the index, serving).
+t0=$(date +%s.%N)
+start_server 18081 --demo-if-empty
+wait_ready 18081
+t1=$(date +%s.%N)
+echo "### From an empty database to the first answer"
+echo
+echo "\`bin/gridline serve --demo-if-empty\` on an empty database until the first \`GET /v1/resolve\` answers: **$(echo "$t1 - $t0" | bc | xargs printf '%.1f') s**"
+grep -h 'demo:' "$tmp/serve-18081.log" | sed 's/^/    /' || true
+echo
+
+# 2. In-process lookups against PostGIS queries on the same points.
+echo "### In-process lookups and PostGIS on the same points"
+echo
+echo "\`go run ./bench/resolvebench\`"
+echo
+go run ./bench/resolvebench -db "$BENCH_URL"
+echo
+
+# 3. HTTP over loopback, load generator included, index against PostGIS per request.
+bbox=$(psql -X -tA "$BENCH_URL" -c "SELECT concat_ws(',', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)) FROM (SELECT ST_Extent(geom) e FROM grids WHERE level='district') q")
+export BENCH_BBOX=$bbox
+wrk_run() { # port label
+  wrk -t1 -c32 -d15s --latency -s bench/resolve.lua "http://127.0.0.1:$1" >"$tmp/wrk-$1.txt" 2>&1
+  local rps p50 p99 errs
+  rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk-$1.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$tmp/wrk-$1.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$tmp/wrk-$1.txt")
+  errs=$(grep -E 'Non-2xx|Socket errors' "$tmp/wrk-$1.txt" | tr '\n' ' ' || true)
+  echo "| $2 | $rps | $p50 | $p99 | ${errs:-none} |"
+  echo "$rps" >"$tmp/rps-$1"
+}
+echo "### HTTP: GET /v1/resolve over loopback"
+echo
+echo "\`wrk -t1 -c32 -d15s --latency -s bench/resolve.lua\`, random points in the district's bounding box ($bbox), wrk on the same 2 cores."
+echo
+echo "| engine | requests/s | p50 | p99 | errors |"
+echo "|---|---|---|---|---|"
+wrk_run 18081 "in-memory index"
+stop_server 18081
+start_server 18082 --resolve-engine postgis
+wait_ready 18082
+wrk_run 18082 "PostGIS ST_Covers per request"
+stop_server 18082
+echo
+echo "Ratio: **$(echo "scale=1; $(cat "$tmp/rps-18081") / $(cat "$tmp/rps-18082")" | bc)×**"
+echo
+
+# 4. POST /v1/resolve with a million points, end to end, and the server's peak memory.
+awk -v bb="$bbox" 'BEGIN { split(bb, b, ","); srand(3); print "id,lon,lat";
+  for (i = 1; i <= 1000000; i++) printf "p%d,%.6f,%.6f\n", i, b[1] + rand() * (b[3] - b[1]), b[2] + rand() * (b[4] - b[2]) }' >"$tmp/points.csv"
+start_server 18083
+wait_ready 18083
+pid=$(cat "$tmp/pid-18083")
+rss0=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+echo "### POST /v1/resolve with 1,000,000 points"
+echo
+echo "| input → output | time end to end | output | server peak RSS (before → after) |"
+echo "|---|---|---|---|"
+for acc in application/x-ndjson text/csv; do
+  s=$(curl -s -o "$tmp/out" -w '%{time_total}' -H 'Content-Type: text/csv' -H "Accept: $acc" --data-binary @"$tmp/points.csv" http://127.0.0.1:18083/v1/resolve)
+  lines=$(wc -l <"$tmp/out")
+  rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+  echo "| CSV ($(du -m "$tmp/points.csv" | cut -f1) MB) → $acc | **$(printf '%.2f' "$s") s** | $lines lines, $(du -m "$tmp/out" | cut -f1) MB | $((rss0/1024)) MB → **$((rss/1024)) MB** |"
+done
+stop_server 18083
+echo
+} | tee "$out"
