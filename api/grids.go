@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb"
@@ -145,6 +146,9 @@ func (s *Server) filterParams(q url.Values) (store.GridFilter, geo.CRS, error) {
 	if len(f.CodePrefix) > 32 || len(f.Name) > 100 {
 		return f, c, gridline.Errorf(gridline.EInvalid, "code or name filter is too long")
 	}
+	if !utf8.ValidString(f.CodePrefix+f.Name) || strings.ContainsRune(f.CodePrefix+f.Name, 0) {
+		return f, c, gridline.Errorf(gridline.EInvalid, "code and name filters must be UTF-8 text without NUL characters")
+	}
 	if v := q.Get("bbox"); v != "" {
 		b, err := parseBBox(v)
 		if err != nil {
@@ -223,8 +227,8 @@ func (s *Server) findGrid(r *http.Request) (*gridline.Grid, time.Time, error) {
 		return nil, at, err
 	}
 	ref := mux.Vars(r)["ref"]
-	if len(ref) > 64 {
-		return nil, at, gridline.Errorf(gridline.EInvalid, "grid reference is too long")
+	if len(ref) > 64 || !utf8.ValidString(ref) || strings.ContainsRune(ref, 0) {
+		return nil, at, gridline.Errorf(gridline.EInvalid, "grid reference %q must be a code or an id of at most 64 characters", ref).With("field", "ref")
 	}
 	g, err := s.db.Grid(r.Context(), ref, at)
 	return g, at, err

@@ -14,6 +14,7 @@ import (
 	"gridline"
 	"gridline/resolve"
 	"gridline/store"
+	"gridline/tiles"
 )
 
 // Server serves the HTTP API.
@@ -25,6 +26,7 @@ type Server struct {
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
 	postgisEngine bool
+	tiles         *tiles.Service
 }
 
 // Options configure a Server.
@@ -33,6 +35,8 @@ type Options struct {
 	// ResolveWithPostGIS answers GET /v1/resolve with an ST_Covers query per request instead of
 	// the in-memory index: the comparison the HTTP benchmark measures. Never the default.
 	ResolveWithPostGIS bool
+	// Tiles configures the vector tile cache and limits.
+	Tiles tiles.Options
 }
 
 // NewServer wires the routes.
@@ -49,6 +53,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/children", s.gridChildren).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
+	s.tiles = tiles.NewService(res, opt.Tiles)
+	s.routeTiles(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -361,7 +361,9 @@ func (rc *record) idJSON() []byte {
 	if rc.idIsJSON {
 		return rc.id
 	}
-	return strconv.AppendQuote(nil, string(rc.id))
+	// JSON quoting, not Go's: an id read from CSV may hold any bytes.
+	b, _ := json.Marshal(string(rc.id))
+	return b
 }
 
 func (rc *record) idText() []byte {
@@ -400,14 +402,20 @@ func csvReader(in io.Reader) func() (*record, error) {
 			}
 			if err != nil {
 				var pe *csv.ParseError
-				if errors.As(err, &pe) {
+				if !errors.As(err, &pe) {
+					pe = nil
+				}
+				if pe != nil {
 					line = pe.Line
 					// A malformed line is reported in its place; the reader can go on after it.
 					if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
 						return &record{where: fmt.Sprintf("line %d", pe.Line), err: gridline.Errorf(gridline.EInvalid, "line %d: %v", pe.Line, pe.Err).With("line", pe.Line)}, nil
 					}
 				}
-				return nil, gridline.Errorf(gridline.EInvalid, "line %d: %v", line, err).With("line", line)
+				if pe != nil {
+					return nil, gridline.Errorf(gridline.EInvalid, "line %d: %v", line, err).With("line", line)
+				}
+				return nil, fmt.Errorf("reading line %d: %w", line, err)
 			}
 			if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 				continue // blank line
@@ -478,8 +486,8 @@ type geoFeature struct {
 	ID       json.RawMessage `json:"id"`
 	Type     string          `json:"type"`
 	Geometry *struct {
-		Type        string    `json:"type"`
-		Coordinates []float64 `json:"coordinates"`
+		Type        string          `json:"type"`
+		Coordinates json.RawMessage `json:"coordinates"`
 	} `json:"geometry"`
 	Properties map[string]json.RawMessage `json:"properties"`
 }
@@ -500,7 +508,12 @@ func jsonReader(in io.Reader, format string) (func() (*record, error), error) {
 		if errors.As(err, &te) {
 			return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %s must be %s", te.Offset, te.Field, te.Type).With("offset", te.Offset)
 		}
-		return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %v", dec.InputOffset(), err).With("offset", dec.InputOffset())
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return gridline.Errorf(gridline.EInvalid, "the JSON ends early at byte %d (truncated input?)", dec.InputOffset()).With("offset", dec.InputOffset())
+		}
+		// Not the client's JSON but the reading itself (a body over the limit, a dropped
+		// connection): keep the cause for the caller to classify.
+		return fmt.Errorf("reading the body at byte %d: %w", dec.InputOffset(), err)
 	}
 	tok, err := dec.Token()
 	if err != nil {
@@ -542,7 +555,11 @@ func jsonReader(in io.Reader, format string) (func() (*record, error), error) {
 		if done || !dec.More() {
 			done = true
 			// Consume the closing bracket so truncated input is noticed.
-			if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+			t, err := dec.Token()
+			if err != nil && err != io.EOF {
+				return nil, fail(err)
+			}
+			if t != json.Delim(']') {
 				return nil, gridline.Errorf(gridline.EInvalid, "the array of points is not closed (truncated input?) after element %d", n).With("element", n)
 			}
 			return nil, io.EOF
@@ -567,10 +584,11 @@ func jsonReader(in io.Reader, format string) (func() (*record, error), error) {
 			if len(rc.id) == 0 {
 				rc.id = f.Properties["id"]
 			}
-			if f.Geometry == nil || f.Geometry.Type != "Point" || len(f.Geometry.Coordinates) < 2 {
+			var xy []float64
+			if f.Geometry == nil || f.Geometry.Type != "Point" || json.Unmarshal(f.Geometry.Coordinates, &xy) != nil || len(xy) < 2 {
 				return bad("the feature's geometry must be a Point with [lon, lat]")
 			}
-			rc.lon, rc.lat = f.Geometry.Coordinates[0], f.Geometry.Coordinates[1]
+			rc.lon, rc.lat = xy[0], xy[1]
 			if c, ok := f.Properties["crs"]; ok {
 				var s string
 				if json.Unmarshal(c, &s) == nil && s != "" {

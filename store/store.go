@@ -140,6 +140,8 @@ func classify(err error) error {
 			return &gridline.Error{Code: gridline.EConflict, Message: pe.Message + ": " + pe.Detail}
 		case "23514", "22P02", "22023", "XX000":
 			return &gridline.Error{Code: gridline.ERule, Message: pe.Message}
+		case "22021", "22P05", "22001", "22003", "22008", "22007":
+			return &gridline.Error{Code: gridline.EInvalid, Message: "invalid value: " + pe.Message}
 		case "57014":
 			return &gridline.Error{Code: gridline.EUnavailable, Message: "the database took too long to answer"}
 		}

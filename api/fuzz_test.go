@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"gridline"
+	"gridline/api"
+	"gridline/resolve"
+	"gridline/store"
+	"gridline/store/storetest"
+)
+
+// newServer is the API over the fixture district in a fresh database.
+func newServer(t testing.TB) http.Handler {
+	db := storetest.New(t)
+	ctx := context.Background()
+	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
+		t.Fatal(err)
+	}
+	res := resolve.New(func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error) {
+		s, err := db.Snapshot(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.Grids, s.Staff, nil
+	}, time.UTC)
+	if err := res.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return api.NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{MaxBatchBytes: 1 << 16}).Handler()
+}
+
+// FuzzQueries: no query string, path or body makes a handler panic or answer 500, and every
+// error is the one JSON shape.
+func FuzzQueries(f *testing.F) {
+	for _, s := range []string{
+		"/v1/resolve?lon=113.6&lat=34.7", "/v1/resolve?lon=1e999&lat=0", "/v1/resolve?lon=113.6&lat=34.7&crs=EPSG:4513",
+		"/v1/resolve?lon=500000&lat=3800000&crs=EPSG:4547", "/v1/resolve?lon=0&lat=0&crs=EPSG:0", "/v1/resolve?lon=0&lat=0&at=0000-00-00",
+		"/v1/grids?bbox=1,2,3,4&limit=7&offset=3", "/v1/grids?code=%25_&name=%5C", "/v1/grids/410103/children?level=x",
+		"/v1/grids/%00", "/v1/grids/99999999999999999999999/versions", "/v1/grids?crs=EPSG:3857",
+	} {
+		f.Add("GET", s, "")
+	}
+	f.Add("POST", "/v1/resolve", `[{"id":1,"lon":113.6,"lat":34.7,"crs":"EPSG:3857"}]`)
+	f.Add("POST", "/v1/resolve?crs=gcj02", "id,lon,lat\n1,2,3\n")
+	h := newServer(f)
+	f.Fuzz(func(t *testing.T, method, target, body string) {
+		if method != "GET" && method != "POST" {
+			return
+		}
+		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t#") {
+			return
+		}
+		req, err := http.NewRequest(method, "http://x"+target, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if method == "POST" && strings.HasPrefix(body, "id") {
+			req.Header.Set("Content-Type", "text/csv")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 && w.Code != 503 {
+			t.Fatalf("%s %s: status %d: %s", method, target, w.Code, w.Body.String())
+		}
+		if w.Code >= 400 {
+			var e struct {
+				Error *gridline.Error `json:"error"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("%s %s: status %d with a body not in the error shape: %s", method, target, w.Code, w.Body.String())
+			}
+		}
+	})
+}
+
+func TestBodyOverLimit(t *testing.T) {
+	h := newServer(t)
+	body := "id,lon,lat\n" + strings.Repeat("a,113.6,34.7\n", 10000) // 130 kB > the 64 kB limit
+	req := httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	// The first chunk is resolved and streamed before the limit is reached, so the stream ends
+	// with a too_large error line rather than a 413 status.
+	if !strings.Contains(w.Body.String(), "too_large") {
+		t.Fatalf("status %d, tail %q", w.Code, tail(w.Body.String()))
+	}
+	req = httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(`[`+strings.Repeat(" ", 70000)+`]`))
+	req.Header.Set("Content-Type", "application/json")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "too_large") {
+		t.Fatalf("body over the limit before any output: status %d %s", w.Code, w.Body.String())
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 300 {
+		return s[len(s)-300:]
+	}
+	return s
+}
