@@ -23,6 +23,7 @@ import (
 	"gridline/demo"
 	"gridline/resolve"
 	"gridline/store"
+	"gridline/tiles"
 )
 
 func main() {
@@ -116,6 +117,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	addr := fs.String("addr", "", "listen address (default $GRIDLINE_ADDR or 127.0.0.1:8080)")
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
 	engine := fs.String("resolve-engine", "index", "index (the in-memory index) or postgis (an ST_Covers query per request, for comparison)")
+	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -175,7 +177,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *engine != "index" && *engine != "postgis" {
 		return fmt.Errorf("--resolve-engine %q: use index or postgis", *engine)
 	}
-	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis"})
+	tileOpt := tiles.Options{CacheBytes: int64(*tileCacheMB) << 20}
+	if *tileCacheMB <= 0 {
+		tileOpt.CacheBytes = -1
+	}
+	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -1,0 +1,167 @@
+package tiles
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb/maptile"
+
+	"gridline"
+	"gridline/demo"
+	"gridline/geo"
+	"gridline/resolve"
+	"gridline/store"
+	"gridline/store/storetest"
+)
+
+// benchGrids is the number of basic grids of the synthetic region (each cut into 6 to 8 micro
+// grids): TILES_BENCH_GRIDS, default 2000 (about 17,000 grid versions).
+func benchGrids() int {
+	if n, err := strconv.Atoi(os.Getenv("TILES_BENCH_GRIDS")); err == nil && n > 0 {
+		return n
+	}
+	return 2000
+}
+
+var bench struct {
+	once sync.Once
+	d    *demo.District
+	src  *Source
+	err  error
+}
+
+func benchData(b *testing.B) (*demo.District, *Source) {
+	bench.once.Do(func() {
+		bench.d, bench.err = demo.SyntheticWithMicro(benchGrids(), 1, demo.Options{})
+		if bench.err != nil {
+			return
+		}
+		gs := append([]gridline.Grid(nil), bench.d.Grids...)
+		for i := range gs {
+			gs[i].VersionID = int64(i + 1)
+		}
+		bench.src = NewSource(resolve.Build(gs, nil, time.Now()))
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	return bench.d, bench.src
+}
+
+var benchZooms = []uint32{10, 12, 14, 16}
+
+// centreTile is the tile at zoom z over the middle of the synthetic region.
+func centreTile(src *Source, z uint32) maptile.Tile {
+	b, _ := src.Bounds([]string{LayerGrids}, demo.DefaultValidFrom)
+	return maptile.At(b.Center(), maptile.Zoom(z))
+}
+
+// BenchmarkGenerate cuts uncached tiles from the in-memory index: polygon layers only (comparable
+// with BenchmarkPostGIS), and with labels.
+func BenchmarkGenerate(b *testing.B) {
+	_, src := benchData(b)
+	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
+	for _, set := range []struct {
+		name   string
+		layers []string
+	}{
+		{"polygons", []string{LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros}},
+		{"polygons+labels", []string{LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros, LayerLabels}},
+	} {
+		for _, z := range benchZooms {
+			b.Run(fmt.Sprintf("%s/z%d", set.name, z), func(b *testing.B) {
+				t := centreTile(src, z)
+				var last *Tile
+				b.ReportAllocs()
+				for b.Loop() {
+					var err error
+					last, err = src.Generate(Request{Layers: set.layers, Z: z, X: t.X, Y: t.Y, At: at, CRS: geo.WGS84}, 20000)
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(last.Features), "features")
+				b.ReportMetric(float64(len(last.Data)), "bytes")
+			})
+		}
+	}
+}
+
+// BenchmarkGenerateGCJ02 is BenchmarkGenerate's polygons at z14 shifted to GCJ-02.
+func BenchmarkGenerateGCJ02(b *testing.B) {
+	_, src := benchData(b)
+	t := centreTile(src, 14)
+	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
+	for b.Loop() {
+		if _, err := src.Generate(Request{Layers: []string{LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros}, Z: 14, X: t.X, Y: t.Y, At: at, CRS: geo.GCJ02}, 20000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// postgisTileSQL is the in-database equivalent of the polygon layers: one ST_AsMVT per level,
+// concatenated (a tile is a sequence of layers). The query box is the tile with its buffer,
+// transformed to 4326 so that the GiST index on geom is used.
+const postgisTileSQL = `
+WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env,
+                  ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0/4096), 4326) AS q),
+f AS (SELECT g.id, g.code, g.name, g.level, g.layer, g.kind, g.households, g.population, g.version,
+             ST_AsMVTGeom(ST_Transform(g.geom, 3857), b.env, 4096, 64, true) AS geom
+        FROM grids g, b
+       WHERE g.geom && b.q AND g.layer = 'comprehensive' AND g.level = ANY($4)
+         AND g.valid_from <= $5 AND (g.valid_to IS NULL OR g.valid_to > $5))
+SELECT coalesce((SELECT ST_AsMVT(f.*, 'subdistricts', 4096, 'geom', 'id') FROM f WHERE level = 'subdistrict'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'communities', 4096, 'geom', 'id') FROM f WHERE level = 'community'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'grids', 4096, 'geom', 'id') FROM f WHERE level = 'grid'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'micros', 4096, 'geom', 'id') FROM f WHERE level = 'micro'), '')`
+
+// BenchmarkPostGIS cuts the same tiles as BenchmarkGenerate/polygons with ST_AsMVT on the same
+// data, loaded into a fresh test database (DATABASE_URL).
+func BenchmarkPostGIS(b *testing.B) {
+	d, src := benchData(b)
+	db := storetest.New(b)
+	ctx := context.Background()
+	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
+		b.Fatal(err)
+	}
+	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
+	for _, z := range benchZooms {
+		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+			t := centreTile(src, z)
+			var levels []string
+			for _, l := range []struct {
+				level string
+				layer string
+			}{{"subdistrict", LayerSubdistricts}, {"community", LayerCommunities}, {"grid", LayerGrids}, {"micro", LayerMicros}} {
+				if sp, _ := src.Layer(l.layer); int(z) >= sp.MinZoom {
+					levels = append(levels, l.level)
+				}
+			}
+			var data []byte
+			for b.Loop() {
+				if err := db.Pool.QueryRow(ctx, postgisTileSQL, int(z), int(t.X), int(t.Y), levels, at).Scan(&data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(data)), "bytes")
+		})
+	}
+}
+
+// BenchmarkSwap is the work the first tile request after an index swap does: preparing the new
+// source and comparing it with the old one to find what to invalidate.
+func BenchmarkSwap(b *testing.B) {
+	_, src := benchData(b)
+	for b.Loop() {
+		next := NewSource(src.ix)
+		if boxes, ok := Changed(src, next); !ok || len(boxes) != 0 {
+			b.Fatalf("%d changes", len(boxes))
+		}
+	}
+	b.ReportMetric(float64(src.ix.Len()), "versions")
+}

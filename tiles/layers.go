@@ -1,0 +1,115 @@
+// Package tiles makes Mapbox vector tiles (MVT v2) of grids from the in-memory resolution index:
+// one tile layer per level of the comprehensive layer, one for special grids, one per thematic
+// layer, and a layer of label points. It keeps a bounded LRU cache of encoded tiles and drops
+// exactly the tiles a change of grids or staff can alter. It knows nothing of HTTP.
+package tiles
+
+import (
+	"sort"
+
+	"gridline"
+)
+
+// MaxZoom is the deepest zoom any layer is served at.
+const MaxZoom = 22
+
+// Names of the fixed tile layers.
+const (
+	LayerSubdistricts = "subdistricts"
+	LayerCommunities  = "communities"
+	LayerGrids        = "grids"
+	LayerMicros       = "micros"
+	LayerSpecial      = "special"
+	LayerLabels       = "labels"
+)
+
+// thematicMinZoom is where every thematic layer (police ...) starts.
+const thematicMinZoom = 10
+
+// LayerSpec describes one tile layer.
+type LayerSpec struct {
+	Name        string
+	MinZoom     int
+	MaxZoom     int
+	Description string
+}
+
+// fixedLayers are the polygon layers every deployment has, in drawing order (largest first).
+var fixedLayers = []LayerSpec{
+	{LayerSubdistricts, 8, MaxZoom, "subdistricts (街道/乡镇) of the comprehensive layer"},
+	{LayerCommunities, 10, MaxZoom, "communities (社区/村) of the comprehensive layer"},
+	{LayerGrids, 12, MaxZoom, "basic grids (基础网格) of the comprehensive layer"},
+	{LayerMicros, 15, MaxZoom, "micro grids (微网格)"},
+	{LayerSpecial, 13, MaxZoom, "special grids (专属网格) around one institution; kind says which"},
+}
+
+func isFixed(name string) bool {
+	if name == LayerLabels {
+		return true
+	}
+	for _, l := range fixedLayers {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// tileLayerOf is the polygon tile layer a grid version is drawn in, or "" for none (districts,
+// and thematic layers whose name clashes with a fixed layer).
+func tileLayerOf(g *gridline.Grid) string {
+	switch g.Layer {
+	case gridline.LayerComprehensive:
+		switch g.Level {
+		case gridline.LevelSubdistrict:
+			return LayerSubdistricts
+		case gridline.LevelCommunity:
+			return LayerCommunities
+		case gridline.LevelGrid:
+			return LayerGrids
+		case gridline.LevelMicro:
+			return LayerMicros
+		}
+		return ""
+	case gridline.LayerSpecial:
+		return LayerSpecial
+	}
+	if isFixed(string(g.Layer)) {
+		return ""
+	}
+	return string(g.Layer)
+}
+
+// fieldsOf are the properties of every feature, as TileJSON vector_layers describe them.
+var polygonFields = map[string]string{
+	"id": "Number: the grid's stable id (also the feature id)", "code": "String: 网格编码",
+	"name": "String", "level": "String: subdistrict, community, grid or micro", "layer": "String: comprehensive, special or a thematic layer",
+	"kind": "String: special grids only (school, hospital ...)", "households": "Number", "population": "Number",
+	"staffed": "Boolean: the grid's primary post is filled on the date asked", "version": "Number: the boundary version",
+}
+
+func labelFields() map[string]string {
+	m := map[string]string{"polygon_layer": "String: the tile layer of the polygon this point labels"}
+	for k, v := range polygonFields {
+		m[k] = v
+	}
+	return m
+}
+
+// specs lists every layer the source can serve: the fixed ones, the thematic layers present, and
+// labels, whose zoom range spans every polygon layer's.
+func specsFor(thematic []string) []LayerSpec {
+	out := append([]LayerSpec(nil), fixedLayers...)
+	sort.Strings(thematic)
+	for _, t := range thematic {
+		out = append(out, LayerSpec{t, thematicMinZoom, MaxZoom, "thematic layer " + t})
+	}
+	min := MaxZoom
+	for _, l := range out {
+		if l.MinZoom < min {
+			min = l.MinZoom
+		}
+	}
+	out = append(out, LayerSpec{LayerLabels, min, MaxZoom, "label points at each polygon's pole of inaccessibility, shown over the zoom range of the polygon's layer"})
+	return out
+}
