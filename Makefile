@@ -34,6 +34,7 @@ test: db vet
 
 bench: db build
 	DATABASE_URL="$(DBURL)" bench/run.sh
+	DATABASE_URL="$(DBURL)" bench/tiles.sh
 
 stop:
 	@scripts/setup.sh stop

@@ -113,3 +113,39 @@ func specsFor(thematic []string) []LayerSpec {
 	out = append(out, LayerSpec{LayerLabels, min, MaxZoom, "label points at each polygon's pole of inaccessibility, shown over the zoom range of the polygon's layer"})
 	return out
 }
+
+// PolygonLayers are the fixed polygon layers with their zoom ranges, and for each the SQL
+// condition on the grids table that selects its features (for tools that read the table
+// directly, such as the tegola configuration).
+func PolygonLayers() []struct {
+	Spec  LayerSpec
+	Where string
+} {
+	out := []struct {
+		Spec  LayerSpec
+		Where string
+	}{}
+	for _, l := range fixedLayers {
+		var where string
+		switch l.Name {
+		case LayerSubdistricts:
+			where = "layer = 'comprehensive' AND level = 'subdistrict'"
+		case LayerCommunities:
+			where = "layer = 'comprehensive' AND level = 'community'"
+		case LayerGrids:
+			where = "layer = 'comprehensive' AND level = 'grid'"
+		case LayerMicros:
+			where = "layer = 'comprehensive' AND level = 'micro'"
+		case LayerSpecial:
+			where = "layer = 'special'"
+		}
+		out = append(out, struct {
+			Spec  LayerSpec
+			Where string
+		}{l, where})
+	}
+	return out
+}
+
+// ThematicMinZoom is where thematic layers (police ...) start.
+const ThematicMinZoom = thematicMinZoom

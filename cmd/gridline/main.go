@@ -42,6 +42,7 @@ commands:
   demo      build the demo district (二七区, Zhengzhou) into an empty database,
             or with --grids N a synthetic region of N basic grids
   migrate   apply the database migrations and exit
+  tegola-config  write a tegola configuration serving the same layers from the same table
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		db.Close()
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
+	case "tegola-config":
+		return tegolaConfig(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

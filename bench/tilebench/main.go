@@ -1,0 +1,290 @@
+// Command tilebench measures vector tiles side by side on the same table and the same tile list:
+// gridline (uncached and cached), tegola's mvt_postgis provider, and the plain query pg_tileserv and
+// Martin run (ST_AsMVTGeom + ST_AsMVT over ST_TileEnvelope, GiST index), which this program serves
+// itself. Every engine is driven over HTTP by the same load generator. It also measures how long
+// an edit takes to show in a fresh tile request. Prints Markdown. Run by bench/tiles.sh.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+)
+
+func main() {
+	dbURL := flag.String("db", os.Getenv("DATABASE_URL"), "database with the grids")
+	uncached := flag.String("gridline-uncached", "", "base URL of a gridline serving with --tile-cache-mb 0")
+	cached := flag.String("gridline-cached", "", "base URL of a gridline with its tile cache")
+	tegola := flag.String("tegola", "", "base URL of tegola serving `gridline tegola-config`")
+	seconds := flag.Float64("seconds", 8, "seconds of load per engine and zoom")
+	clients := flag.Int("clients", 8, "concurrent clients")
+	label := flag.String("label", "", "name of the data set, for the table")
+	flag.Parse()
+	if err := run(*dbURL, *uncached, *cached, *tegola, *label, time.Duration(*seconds*float64(time.Second)), *clients); err != nil {
+		fmt.Fprintln(os.Stderr, "tilebench:", err)
+		os.Exit(1)
+	}
+}
+
+// gridlineLayers are gridline's polygon layers, the same set tegola's map and the plain query serve.
+const gridlineLayers = "subdistricts,communities,grids,micros,special,police"
+
+type engine struct {
+	name string
+	url  func(t maptile.Tile) string
+}
+
+func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clients int) error {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var b orb.Bound
+	err = pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grids WHERE level = 'district') q`).
+		Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
+	if err != nil {
+		return err
+	}
+	plain, err := servePlain(pool)
+	if err != nil {
+		return err
+	}
+	engines := []engine{}
+	if uncached != "" {
+		engines = append(engines, engine{"gridline, uncached", func(t maptile.Tile) string {
+			return fmt.Sprintf("%s/tiles/%s/%d/%d/%d.mvt", uncached, gridlineLayers, t.Z, t.X, t.Y)
+		}})
+	}
+	if tegola != "" {
+		engines = append(engines, engine{"tegola v0.21.2 mvt_postgis", func(t maptile.Tile) string {
+			return fmt.Sprintf("%s/maps/gridline/%d/%d/%d.pbf", tegola, t.Z, t.X, t.Y)
+		}})
+	}
+	engines = append(engines, engine{"plain ST_AsMVT query (pg_tileserv/Martin)", func(t maptile.Tile) string {
+		return fmt.Sprintf("%s/%d/%d/%d", plain, t.Z, t.X, t.Y)
+	}})
+	if cached != "" {
+		engines = append(engines, engine{"gridline, cached", func(t maptile.Tile) string {
+			return fmt.Sprintf("%s/tiles/%s/%d/%d/%d.mvt", cached, gridlineLayers, t.Z, t.X, t.Y)
+		}})
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 60 * time.Second}
+	fmt.Printf("Data: %s. Tiles: every tile over the district's extent at each zoom (at z16 a random sample of 2,000), requested in a shuffled order by %d concurrent clients for %s per engine and zoom; responses uncompressed.\n\n", label, clients, dur)
+	fmt.Println("| zoom | tiles | engine | tiles/s | p50 ms | p99 ms | mean bytes/tile | errors |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	for _, z := range []maptile.Zoom{10, 12, 14, 16} {
+		tiles := tilesOver(b, z)
+		for _, e := range engines {
+			if strings.HasSuffix(e.name, "cached") && !strings.Contains(e.name, "uncached") {
+				// Warm the cache with one pass first: this row measures hits.
+				for _, t := range tiles {
+					fetch(client, e.url(t))
+				}
+			}
+			bytes := meanBytes(client, e, tiles)
+			r := load(client, e, tiles, dur, clients)
+			fmt.Printf("| z%d | %d | %s | **%.0f** | %.2f | %.2f | %.0f | %d |\n", z, len(tiles), e.name, r.rate, r.p50, r.p99, bytes, r.errors)
+		}
+	}
+	if cached != "" {
+		fmt.Println()
+		return editLatency(ctx, pool, client, cached, b)
+	}
+	return nil
+}
+
+func tilesOver(b orb.Bound, z maptile.Zoom) []maptile.Tile {
+	min := maptile.At(orb.Point{b.Min[0], b.Max[1]}, z)
+	max := maptile.At(orb.Point{b.Max[0], b.Min[1]}, z)
+	var out []maptile.Tile
+	for x := min.X; x <= max.X; x++ {
+		for y := min.Y; y <= max.Y; y++ {
+			out = append(out, maptile.New(x, y, z))
+		}
+	}
+	// A fixed shuffle, so that every engine sees the same order.
+	s := uint64(z) * 2654435761
+	for i := len(out) - 1; i > 0; i-- {
+		s = s*6364136223846793005 + 1442695040888963407
+		j := int(s>>33) % (i + 1)
+		out[i], out[j] = out[j], out[i]
+	}
+	if len(out) > 2000 {
+		out = out[:2000]
+	}
+	return out
+}
+
+func fetch(c *http.Client, url string) (int, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 && resp.StatusCode != 204 && resp.StatusCode != 404 {
+		return int(n), fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return int(n), err
+}
+
+func meanBytes(c *http.Client, e engine, tiles []maptile.Tile) float64 {
+	total := 0
+	for _, t := range tiles {
+		n, _ := fetch(c, e.url(t))
+		total += n
+	}
+	return float64(total) / float64(len(tiles))
+}
+
+type result struct {
+	rate, p50, p99 float64
+	errors         int64
+}
+
+func load(c *http.Client, e engine, tiles []maptile.Tile, dur time.Duration, clients int) result {
+	var next atomic.Int64
+	var errs atomic.Int64
+	var mu sync.Mutex
+	var lat []float64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []float64
+			for time.Since(start) < dur {
+				t := tiles[int(next.Add(1))%len(tiles)]
+				t0 := time.Now()
+				if _, err := fetch(c, e.url(t)); err != nil {
+					errs.Add(1)
+				}
+				mine = append(mine, float64(time.Since(t0).Microseconds())/1000)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	sort.Float64s(lat)
+	q := func(p float64) float64 {
+		if len(lat) == 0 {
+			return math.NaN()
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
+	return result{rate: float64(len(lat)) / el, p50: q(0.5), p99: q(0.99), errors: errs.Load()}
+}
+
+// servePlain serves the plain per-layer ST_AsMVT query on a loopback port.
+func servePlain(pool *pgxpool.Pool) (string, error) {
+	const q = `
+WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env,
+                  ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0/4096), 4326) AS q),
+f AS (SELECT g.id, g.code, g.name, g.level, g.layer, g.households, g.population, g.version,
+             ST_AsMVTGeom(ST_Transform(g.geom, 3857), b.env, 4096, 64, true) AS geom
+        FROM grids g, b
+       WHERE g.geom && b.q AND g.valid_from <= current_date AND (g.valid_to IS NULL OR g.valid_to > current_date)
+         AND ((g.layer = 'comprehensive' AND g.level = 'subdistrict' AND $1 >= 8)
+           OR (g.layer = 'comprehensive' AND g.level = 'community' AND $1 >= 10)
+           OR (g.layer = 'comprehensive' AND g.level = 'grid' AND $1 >= 12)
+           OR (g.layer = 'comprehensive' AND g.level = 'micro' AND $1 >= 15)
+           OR (g.layer = 'special' AND $1 >= 13)
+           OR (g.layer = 'police' AND $1 >= 10)))
+SELECT coalesce((SELECT ST_AsMVT(f.*, 'subdistricts', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'subdistrict'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'communities', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'community'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'grids', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'grid'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'micros', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'micro'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'special', 4096, 'geom', 'id') FROM f WHERE layer = 'special'), '')
+    || coalesce((SELECT ST_AsMVT(f.*, 'police', 4096, 'geom', 'id') FROM f WHERE layer = 'police'), '')`
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		if len(parts) != 3 {
+			http.Error(w, "z/x/y", 400)
+			return
+		}
+		z, _ := strconv.Atoi(parts[0])
+		x, _ := strconv.Atoi(parts[1])
+		y, _ := strconv.Atoi(parts[2])
+		var tile []byte
+		if err := pool.QueryRow(r.Context(), q, z, x, y).Scan(&tile); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.mapbox-vector-tile")
+		w.Write(tile)
+	})
+	go http.Serve(ln, h) //nolint:errcheck // lives as long as the benchmark
+	return "http://" + ln.Addr().String(), nil
+}
+
+// editLatency changes a basic grid's name in the database and times how long until a fresh request
+// for a tile over it returns different bytes.
+func editLatency(ctx context.Context, pool *pgxpool.Pool, c *http.Client, base string, b orb.Bound) error {
+	var id int64
+	var lon, lat float64
+	err := pool.QueryRow(ctx, `SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids
+		WHERE level = 'grid' AND layer = 'comprehensive' AND valid_to IS NULL ORDER BY code LIMIT 1`).Scan(&id, &lon, &lat)
+	if err != nil {
+		return err
+	}
+	t := maptile.At(orb.Point{lon, lat}, 14)
+	url := fmt.Sprintf("%s/tiles/grids/%d/%d/%d.mvt", base, t.Z, t.X, t.Y)
+	get := func() string {
+		resp, err := c.Get(url)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	var worst time.Duration
+	var all []string
+	for i := 0; i < 5; i++ {
+		before := get()
+		get() // cached now
+		t0 := time.Now()
+		if _, err := pool.Exec(ctx, `UPDATE grids SET name = name || '·' WHERE id = $1 AND valid_to IS NULL`, id); err != nil {
+			return err
+		}
+		for get() == before {
+			if time.Since(t0) > 10*time.Second {
+				return fmt.Errorf("the edit never showed in %s", url)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		d := time.Since(t0)
+		all = append(all, fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000))
+		if d > worst {
+			worst = d
+		}
+	}
+	fmt.Printf("Edit to visible: a basic grid renamed by an UPDATE committed in the database; the first fresh request for its z14 tile (cached before) that shows the change came %s after the commit (5 edits; worst **%.0f ms**).\n",
+		strings.Join(all, ", "), float64(worst.Microseconds())/1000)
+	return nil
+}
