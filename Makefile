@@ -8,7 +8,7 @@ export GOFLAGS
 
 DBURL = $$(scripts/setup.sh url)
 
-.PHONY: all deps db build run test vet bench clean stop
+.PHONY: all deps db web build run test vet bench clean stop
 
 all: build
 
@@ -19,7 +19,13 @@ deps:
 db: deps
 	@scripts/setup.sh db
 
-build: deps
+# The web map (web-map/): npm ci when package-lock.json is newer than node_modules, then the
+# esbuild bundle into web-map/dist, which the binary embeds (a second or two).
+web:
+	@command -v npm >/dev/null || { echo "the web map needs Node 20 and npm: install them, then run make again" >&2; exit 1; }
+	@cd web-map && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && node build.mjs
+
+build: deps web
 	$(GO) build -o bin/gridline ./cmd/gridline
 
 run: db build
@@ -29,7 +35,7 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: db vet
+test: db vet web
 	DATABASE_URL="$(DBURL)" $(GO) test -race -count=1 -timeout 20m ./...
 
 bench: db build

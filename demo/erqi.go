@@ -352,23 +352,30 @@ func decodeMulti(w []byte) (orb.MultiPolygon, error) {
 	return mp, nil
 }
 
-// policeLayer builds the police grids: the Voronoi diagram of their own seeds, noded with the
-// outline the same way, so they tile the district on their own and cut across the other layers.
+// policeLayer builds the police grids: each is the union of the micro grids whose seeds lie
+// nearest its own seed. Built from the micro grids' exact faces, the police layer tiles the
+// district exactly (so it passes the store's rule that a child lies within its parent, the
+// district) while cutting across subdistricts and communities as real police grids do.
 func (b *erqiBuild) policeLayer(ctx context.Context, db Querier) error {
 	p := b.plan
-	faces, err := voronoiFaces(ctx, db, p.outline, p.police)
-	if err != nil {
-		return err
-	}
-	adj, area := faceAdjacency(faces, p.proj)
-	makeContiguous(faces, adj, area, []func(int) int{func(o int) int { return o }})
-	ws := make([][]byte, len(faces))
-	owners := make([]int32, len(faces))
-	for i, f := range faces {
-		if ws[i], err = wkb.Marshal(f.poly); err != nil {
-			return fmt.Errorf("encode face: %w", err)
+	pIdx := newSeedIndex(p.police)
+	var ws [][]byte
+	var owners []int32
+	b.policeHH = make([]int, len(p.police))
+	b.policePop = make([]int, len(p.police))
+	for m, mp := range p.micros {
+		if b.microGeom[m] == nil {
+			continue
 		}
-		owners[i] = int32(f.owner)
+		k := pIdx.nearest(mp.seed)
+		w, err := wkb.Marshal(b.microGeom[m])
+		if err != nil {
+			return fmt.Errorf("encode micro grid: %w", err)
+		}
+		ws = append(ws, w)
+		owners = append(owners, int32(k))
+		b.policeHH[k] += mp.households
+		b.policePop[k] += mp.population
 	}
 	rows, err := db.Query(ctx, groupUnionSQL, ws, owners)
 	if err != nil {
@@ -394,30 +401,26 @@ func (b *erqiBuild) policeLayer(ctx context.Context, db Querier) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("union police faces: %w", err)
 	}
-	// Households of a police grid: those of the micro grids whose seed lies in it (approximate:
-	// a micro grid on the border counts wholly on one side). Its name: the subdistrict of the micro
-	// seed nearest its own seed.
-	pIdx := newSeedIndex(p.police)
-	b.policeHH = make([]int, len(p.police))
-	b.policePop = make([]int, len(p.police))
-	for m, mp := range p.micros {
-		if b.microGeom[m] == nil {
-			continue
-		}
-		k := pIdx.nearest(mp.seed)
-		b.policeHH[k] += mp.households
-		b.policePop[k] += mp.population
-	}
+	// Its name: the subdistrict of the micro seed nearest its own seed. A police seed that won no
+	// micro grid makes no police grid.
 	seeds := make([]orb.Point, len(p.micros))
 	for i, m := range p.micros {
 		seeds[i] = m.seed
 	}
 	mIdx := newSeedIndex(seeds)
-	for _, s := range p.police {
+	var keptGeom []orb.MultiPolygon
+	var keptHH, keptPop, keptSub []int
+	for k, s := range p.police {
+		if geoms[k] == nil {
+			continue
+		}
 		m := mIdx.nearest(s)
-		b.policeSub = append(b.policeSub, p.comms[p.basics[p.micros[m].basic].comm].sub)
+		keptGeom = append(keptGeom, geoms[k])
+		keptHH = append(keptHH, b.policeHH[k])
+		keptPop = append(keptPop, b.policePop[k])
+		keptSub = append(keptSub, p.comms[p.basics[p.micros[m].basic].comm].sub)
 	}
-	b.policeGeom = geoms
+	b.policeGeom, b.policeHH, b.policePop, b.policeSub = keptGeom, keptHH, keptPop, keptSub
 	return nil
 }
 

@@ -18,7 +18,7 @@ pgbin="/usr/lib/postgresql/$pgver/bin"
 
 # Debian packages the project uses, by the command or file that shows each is there.
 # PostGIS for the store; GDAL for importers and the OGC API test; Chromium for the browser tests;
-# wrk is the HTTP load generator used by `make bench`.
+# wrk is the HTTP load generator used by `make bench`; a CJK font for the browser tests.
 declare -A need=(
   ["/usr/lib/postgresql/$pgver/bin/initdb"]="postgresql-$pgver"
   ["/usr/share/postgresql/$pgver/extension/postgis.control"]="postgresql-$pgver-postgis-3"
@@ -26,6 +26,8 @@ declare -A need=(
   ["/usr/bin/ogr2ogr"]="gdal-bin"
   ["/usr/bin/chromium"]="chromium"
   ["/usr/bin/wrk"]="wrk"
+  # A CJK font, so that Chromium (browser tests, screenshots) draws Chinese map labels.
+  ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]="fonts-wqy-microhei"
 )
 
 deps() {

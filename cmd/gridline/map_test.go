@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	webmap "gridline/web-map"
+)
+
+// skipOrFail skips locally but fails under CI, where everything the web map needs must be there.
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// TestWebMap serves the map from the binary and runs web-map/test (node's test runner driving
+// Chromium through playwright-core) against it.
+func TestWebMap(t *testing.T) {
+	webDir, err := filepath.Abs("../../web-map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !webmap.Handler(webmap.Config{}).Built() {
+		skipOrFail(t, "the web map is not built into this binary: run make web (or make test)")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		skipOrFail(t, "node is not installed")
+	}
+	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
+		skipOrFail(t, "web-map/node_modules is missing: run make web")
+	}
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		skipOrFail(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromium)
+	}
+	a := startApp(t, nil)
+
+	t.Run("routes", func(t *testing.T) {
+		resp, err := http.Get(a.base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `<div id="map">`) {
+			t.Fatalf("GET / = %d %.200s", resp.StatusCode, body)
+		}
+		if code, body := a.get(t, "/config.json"); code != 200 || body == nil {
+			t.Fatalf("GET /config.json = %d %v", code, body)
+		}
+		for _, p := range []string{"/v1/nothing", "/nothing", "/tiles"} {
+			if code, body := a.get(t, p); code != 404 || errCode(body) != "not_found" {
+				t.Fatalf("GET %s = %d %v, want the JSON 404", p, code, body)
+			}
+		}
+		if code, _ := a.get(t, "/healthz"); code != 200 {
+			t.Fatalf("healthz = %d", code)
+		}
+	})
+
+	artifacts, _ := filepath.Abs("../../test-artifacts")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "test/")
+	cmd.Dir = webDir
+	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test web-map/test:\n%s", out)
+	if err != nil {
+		t.Fatalf("web map tests failed: %v", err)
+	}
+	if strings.Contains(string(out), "# skipped 1") || !strings.Contains(string(out), "✔ the map loads") {
+		t.Fatal("the browser test did not run")
+	}
+	t.Logf("screenshot: %s", filepath.Join(artifacts, "web-map.png"))
+}

@@ -1,0 +1,41 @@
+// Builds the web map into dist/: app.js (the app with MapLibre GL JS bundled by esbuild), MapLibre's
+// worker and CSS, index.html and app.css, with .gz siblings the Go server sends to gzip clients.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, 'dist');
+const mlDist = join(here, 'node_modules', 'maplibre-gl', 'dist');
+
+for (const f of readdirSync(dist, { withFileTypes: true })) {
+  if (f.name !== '.keep') rmSync(join(dist, f.name), { recursive: true, force: true });
+}
+mkdirSync(dist, { recursive: true });
+
+await build({
+  entryPoints: [join(here, 'src', 'main.js')],
+  outfile: join(dist, 'app.js'),
+  bundle: true,
+  format: 'esm',
+  target: ['es2022'],
+  minify: true,
+  sourcemap: false,
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
+copyFileSync(join(mlDist, 'maplibre-gl-worker.mjs'), join(dist, 'maplibre-gl-worker.mjs'));
+copyFileSync(join(mlDist, 'maplibre-gl.css'), join(dist, 'maplibre-gl.css'));
+copyFileSync(join(here, 'src', 'index.html'), join(dist, 'index.html'));
+copyFileSync(join(here, 'src', 'app.css'), join(dist, 'app.css'));
+
+let total = 0;
+for (const name of readdirSync(dist)) {
+  if (name.startsWith('.')) continue;
+  const data = readFileSync(join(dist, name));
+  total += data.length;
+  if (data.length > 1024) writeFileSync(join(dist, name + '.gz'), gzipSync(data, { level: 9 }));
+}
+console.log(`web-map: built dist/ (${(total / 1024).toFixed(0)} KiB before gzip)`);

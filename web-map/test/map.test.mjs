@@ -1,0 +1,181 @@
+// Browser tests of the web map: playwright-core drives the system Chromium against a running
+// gridline serving the test fixture (cmd/gridline/map_test.go starts it and sets GRIDLINE_BASE_URL).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { wgs84ToGcj02 } from '../src/gcj02.js';
+
+const base = process.env.GRIDLINE_BASE_URL;
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+const artifacts = process.env.GRIDLINE_ARTIFACTS || resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
+const skip = !base ? 'GRIDLINE_BASE_URL is not set (run it from go test ./cmd/gridline -run WebMap)' : !existsSync(chromium) ? `no Chromium at ${chromium}` : false;
+
+let browser, page;
+const problems = [];
+
+before(async () => {
+  if (skip) return;
+  const { chromium: pw } = await import('playwright-core');
+  browser = await pw.launch({
+    executablePath: chromium,
+    headless: true,
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
+      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
+      '--disable-default-apps', '--disable-dev-shm-usage'],
+  });
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  page = await ctx.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // No request may leave the server: the map works offline.
+  await ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => {
+    problems.push(`external request: ${r.request().url()}`);
+    return r.abort();
+  });
+});
+
+after(async () => { await browser?.close(); });
+
+// Waits until the map has drawn everything it asked for.
+const idle = () => page.evaluate(() => new Promise((ok) => {
+  const m = window.gridlineMap;
+  if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) { ok(); return; }
+  m.once('idle', () => ok());
+}));
+
+// Moves the map and waits for the new view to be drawn.
+const view = (how, arg) => page.evaluate(([how, arg]) => new Promise((ok) => {
+  const m = window.gridlineMap;
+  m.once('idle', () => ok());
+  m[how](...arg);
+  m.triggerRepaint();
+}), [how, arg]);
+
+async function clickMap(lon, lat, { alt = false } = {}) {
+  const pt = await page.evaluate(([x, y]) => window.gridlineMap.project([x, y]), [lon, lat]);
+  const box = await page.locator('#map canvas').boundingBox();
+  if (alt) await page.keyboard.down('Alt');
+  await page.mouse.click(box.x + pt.x, box.y + pt.y);
+  if (alt) await page.keyboard.up('Alt');
+}
+
+test('the map loads, draws the grids and answers clicks, searches and "what is here"', { skip }, async (t) => {
+  await page.goto(base + '/');
+  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30000 });
+  await idle();
+
+  await t.test('the UI is Chinese first', async () => {
+    assert.equal(await page.locator('#panel h1').textContent(), '网格地图');
+    await page.locator('#tree li[data-code="410103"] ul li[data-code="410103001"]').waitFor();
+  });
+
+  await t.test('grid tiles render at a grid-level zoom', async () => {
+    await view('jumpTo', [{ center: [113.615, 34.715], zoom: 14 }]);
+    const codes = await page.evaluate(() => window.gridlineMap.queryRenderedFeatures({ layers: ['grids-fill'] }).map((f) => f.properties.code));
+    assert.ok(codes.includes('410103001001001'), `grids rendered: ${codes}`);
+    const labels = await page.evaluate(() => window.gridlineMap.queryRenderedFeatures({ layers: ['labels-grids'] }).length);
+    assert.ok(labels > 0, 'grid labels rendered');
+  });
+
+  await t.test('clicking a grid shows its card', async () => {
+    await clickMap(113.608, 34.716);
+    await page.locator('#card h2[data-code="410103001001001"]').waitFor();
+    const card = await page.locator('#card').textContent();
+    for (const want of ['淮北街社区第1网格', '基础网格', '淮北街社区', '赵磊', '专职网格员', '400', '1000', '2024-01-01']) {
+      assert.ok(card.includes(want), `card lacks ${want}: ${card}`);
+    }
+    assert.match(await page.evaluate(() => location.hash), /sel=410103001001001/);
+  });
+
+  await t.test('a vacant grid is marked and names its fallback', async () => {
+    await clickMap(113.615, 34.716);
+    await page.locator('#card h2[data-code="410103001001002"]').waitFor();
+    const card = await page.locator('#card').textContent();
+    assert.ok(card.includes('主岗空缺') && card.includes('兜底') && card.includes('刘芳'), card);
+  });
+
+  await t.test('the cursor shows WGS84 and GCJ-02', async () => {
+    const pt = await page.evaluate(() => window.gridlineMap.project([113.61, 34.71]));
+    const box = await page.locator('#map canvas').boundingBox();
+    await page.mouse.move(box.x + pt.x, box.y + pt.y);
+    const [lon, lat] = (await page.locator('#coords').textContent()).split(',').map(Number);
+    assert.ok(Math.abs(lon - 113.61) < 0.0005 && Math.abs(lat - 34.71) < 0.0005, `${lon},${lat}`);
+    await page.selectOption('#datum', 'gcj02');
+    await page.mouse.move(box.x + pt.x + 1, box.y + pt.y);
+    await page.mouse.move(box.x + pt.x, box.y + pt.y);
+    const [glon, glat] = (await page.locator('#coords').textContent()).split(',').map(Number);
+    const [elon, elat] = wgs84ToGcj02(lon, lat);
+    assert.ok(Math.abs(glon - elon) < 2e-6 && Math.abs(glat - elat) < 2e-6, `gcj ${glon},${glat} want ${elon},${elat}`);
+    await page.selectOption('#datum', 'wgs84');
+  });
+
+  await t.test('the search finds a community by name and flies to it', async () => {
+    await page.fill('#search', '淮北街');
+    const hit = page.locator('#results li[data-code="410103001001"] > a.pick');
+    await hit.waitFor();
+    await hit.click();
+    await page.locator('#card h2[data-code="410103001001"]').waitFor();
+    await idle();
+    const c = await page.evaluate(() => window.gridlineMap.getCenter());
+    assert.ok(c.lng > 113.60 && c.lng < 113.62 && c.lat > 34.70 && c.lat < 34.72, `center ${c.lng},${c.lat}`);
+    const hl = await page.evaluate(() => window.gridlineMap.getFilter('hl-communities-line'));
+    assert.deepEqual(hl, ['==', ['get', 'id'], 4]);
+  });
+
+  await t.test('the hierarchy lists a community\'s grids', async () => {
+    const sub = page.locator('#tree li[data-code="410103001"]');
+    await sub.locator(':scope > .tw').click();
+    const li = sub.locator('li[data-code="410103001001"]');
+    await li.locator(':scope > .tw').click({ timeout: 10000 });
+    await li.locator('li[data-code="410103001001002"]').waitFor({ timeout: 10000 });
+    await li.locator('li[data-code="410103001001002"] > a.pick').click();
+    await page.locator('#card h2[data-code="410103001001002"]').waitFor({ timeout: 10000 });
+  });
+
+  await t.test('alt-click tells what is here', async () => {
+    // Away from the card, which covers the map's left side.
+    await view('jumpTo', [{ center: [113.6035, 34.7055], zoom: 15 }]);
+    await clickMap(113.6055, 34.7055, { alt: true });
+    await page.locator('#card .here-title').waitFor({ timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('#card').textContent.includes('410103001001901'));
+    const card = await page.locator('#card').textContent();
+    for (const want of ['410103001001001001', '410103001001901', '410103JW001', '马超']) assert.ok(card.includes(want), `resolve card lacks ${want}: ${card}`);
+  });
+
+  await t.test('a link restores the view and the selection', async () => {
+    await page.evaluate(() => window.gridline.select('410103001001001'));
+    await page.locator('#card h2[data-code="410103001001001"]').waitFor();
+    await idle();
+    const url = await page.evaluate(() => location.href);
+    const page2 = await page.context().newPage();
+    page2.on('pageerror', (e) => problems.push(`page2 error: ${e.message}`));
+    await page2.goto(url);
+    await page2.locator('#card h2[data-code="410103001001001"]').waitFor({ timeout: 30000 });
+    const [a, b] = await Promise.all([page, page2].map((p) => p.evaluate(() => {
+      const m = window.gridlineMap;
+      return [m.getZoom(), m.getCenter().lng, m.getCenter().lat];
+    })));
+    assert.ok(Math.abs(a[0] - b[0]) < 0.01 && Math.abs(a[1] - b[1]) < 1e-4 && Math.abs(a[2] - b[2]) < 1e-4, `${a} vs ${b}`);
+    await page2.close();
+  });
+
+  await t.test('English on request', async () => {
+    await page.click('#lang');
+    assert.equal(await page.locator('#panel h1').textContent(), 'Grid map');
+    assert.match(await page.locator('#card').textContent(), /basic grid/);
+    assert.match(await page.evaluate(() => location.hash), /lang=en/);
+    await page.click('#lang');
+    assert.equal(await page.locator('#panel h1').textContent(), '网格地图');
+  });
+
+  await t.test('screenshot', async () => {
+    await view('fitBounds', [[[113.60, 34.70], [113.64, 34.74]], { padding: { left: 380, right: 230, top: 30, bottom: 60 }, animate: false }]);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'web-map.png') });
+  });
+
+  assert.deepEqual(problems, [], 'no console errors, page errors, failed or external requests');
+});
