@@ -359,23 +359,36 @@ func decodeMulti(w []byte) (orb.MultiPolygon, error) {
 func (b *erqiBuild) policeLayer(ctx context.Context, db Querier) error {
 	p := b.plan
 	pIdx := newSeedIndex(p.police)
-	var ws [][]byte
-	var owners []int32
+	// One face per polygon of every micro grid, owned by the police seed nearest the micro seed;
+	// pieces cut off from their police grid then go to the neighbour they share most border with.
+	var faces []face
+	var microOf []int
+	for m, mp := range p.micros {
+		k := pIdx.nearest(mp.seed)
+		for _, poly := range b.microGeom[m] {
+			faces = append(faces, face{poly: poly, owner: k})
+			microOf = append(microOf, m)
+		}
+	}
+	adj, area := faceAdjacency(faces, p.proj)
+	makeContiguous(faces, adj, area, []func(int) int{func(o int) int { return o }})
+	ws := make([][]byte, len(faces))
+	owners := make([]int32, len(faces))
 	b.policeHH = make([]int, len(p.police))
 	b.policePop = make([]int, len(p.police))
-	for m, mp := range p.micros {
-		if b.microGeom[m] == nil {
-			continue
-		}
-		k := pIdx.nearest(mp.seed)
-		w, err := wkb.Marshal(b.microGeom[m])
+	counted := map[int]bool{}
+	for i, f := range faces {
+		w, err := wkb.Marshal(orb.MultiPolygon{f.poly})
 		if err != nil {
 			return fmt.Errorf("encode micro grid: %w", err)
 		}
-		ws = append(ws, w)
-		owners = append(owners, int32(k))
-		b.policeHH[k] += mp.households
-		b.policePop[k] += mp.population
+		ws[i], owners[i] = w, int32(f.owner)
+		// Households of a police grid: those of the micro grids whose (first) face it holds.
+		if m := microOf[i]; !counted[m] {
+			counted[m] = true
+			b.policeHH[f.owner] += p.micros[m].households
+			b.policePop[f.owner] += p.micros[m].population
+		}
 	}
 	rows, err := db.Query(ctx, groupUnionSQL, ws, owners)
 	if err != nil {
