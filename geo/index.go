@@ -1206,22 +1206,47 @@ func (ix *Index) Nearest(p orb.Point, maxMetres float64, keep func(int32) bool) 
 			}
 		}
 	} else {
-		var cands []int32
-		for _, poly := range ix.Candidates(box, cands) {
-			d2 := math.Inf(1)
-			for k := ix.polyRing[poly]; k < ix.polyRing[poly+1]; k++ {
-				pts := ix.pts[ix.ringOff[k]:ix.ringOff[k+1]]
-				if s, ok := pr.ring(pts); ok {
-					d2 = min(d2, s.d2)
+		// Polygon by polygon over the coarse cells the box touches. A polygon listed in several
+		// cells is seen several times, which a minimum does not mind; the bounding-box test
+		// makes the repeats cheap, and avoids the sort that Candidates needs.
+		cx0, cy0, cx1, cy1 := ix.coarseRange(box)
+		for cy := cy0; cy <= cy1; cy++ {
+			for cx := cx0; cx <= cx1; cx++ {
+				c := cy*ix.cnx + cx
+				for _, poly := range ix.coarsePolys[ix.coarseStart[c]:ix.coarseStart[c+1]] {
+					// Filter before measuring: the filter is cheap, measuring a ring is not; and
+					// skip a polygon whose bounding box is already farther than the best found.
+					if !ix.bounds[poly].Intersects(box) || boxD2(&pr, ix.bounds[poly], x, y) > bestD2 {
+						continue
+					}
+					if keep != nil && !keep(poly) {
+						continue
+					}
+					d2 := math.Inf(1)
+					for k := ix.polyRing[poly]; k < ix.polyRing[poly+1]; k++ {
+						pts := ix.pts[ix.ringOff[k]:ix.ringOff[k+1]]
+						if s, ok := pr.ring(pts); ok {
+							d2 = min(d2, s.d2)
+						}
+					}
+					consider(poly, d2)
 				}
 			}
-			consider(poly, d2)
 		}
 	}
 	if best < 0 {
 		return -1, 0, false
 	}
 	return best, math.Sqrt(bestD2), true
+}
+
+// boxD2 is a lower bound of the squared distance in metres from (x, y) to anything inside b.
+func boxD2(pr *projection, b orb.Bound, x, y float64) float64 {
+	dx := math.Max(0, math.Max(b.Min[0]-x, x-b.Max[0]))
+	dy := math.Max(0, math.Max(b.Min[1]-y, y-b.Max[1]))
+	// The same projection as the ring distances it bounds (degrees to metres at p's latitude).
+	mx, my := dx*pr.kx, dy*pr.ky
+	return mx*mx + my*my
 }
 
 // BoundaryDistance is the distance in metres from p to the nearest point of mp's boundary (all rings), and that point.

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -55,6 +56,8 @@ type GridRef struct {
 	ValidFrom   string   `json:"valid_from"`
 	ValidTo     string   `json:"valid_to,omitempty"`
 	Responsible []Person `json:"responsible"`
+
+	raw []byte // the rendered JSON, shared by every answer that uses this reference
 }
 
 // Distance is how far the point is from a grid's boundary.
@@ -75,8 +78,41 @@ type Neighbour struct {
 // NearestSearchMetres bounds the search for the nearest grid of an uncovered point.
 const NearestSearchMetres = 50000.0
 
-// Ref describes position i for an answer.
+// Ref describes position i for an answer. A reference depends only on the index and the date, so
+// the ones for the most recent date asked are kept, rendered, until that date changes: most
+// requests ask about today, and a roster walk plus its JSON encoding is most of an answer's cost.
 func (ix *Index) Ref(i int32, at time.Time) GridRef {
+	day := at.Unix() / 86400
+	if c := ix.refs[i].Load(); c != nil && c.day == day {
+		return c.ref
+	}
+	r := ix.ref(i, at)
+	raw, err := json.Marshal(refJSON(r))
+	if err == nil {
+		r.raw = raw
+		ix.refs[i].Store(&cachedRef{day: day, ref: r})
+	}
+	return r
+}
+
+// cachedRef is a rendered GridRef for one date.
+type cachedRef struct {
+	day int64
+	ref GridRef
+}
+
+// refJSON is GridRef without its MarshalJSON, for rendering.
+type refJSON GridRef
+
+// MarshalJSON writes the rendered form when there is one.
+func (r GridRef) MarshalJSON() ([]byte, error) {
+	if r.raw != nil {
+		return r.raw, nil
+	}
+	return json.Marshal(refJSON(r))
+}
+
+func (ix *Index) ref(i int32, at time.Time) GridRef {
 	g := &ix.grids[i]
 	r := GridRef{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Layer: string(g.Layer), Kind: g.Kind,
 		Version: g.Version, ValidFrom: gridline.Date(g.ValidFrom), Responsible: ix.Responsible(i, at)}

@@ -130,17 +130,24 @@ type Index struct {
 	staff     map[int64][]gridline.Staff
 	built     time.Time
 	layers    []gridline.Layer // thematic layers present, sorted
+	// districts are the positions of the comprehensive district versions (the roots).
+	districts []int32
+	// refs caches each position's rendered reference for one date (see Ref).
+	refs []atomic.Pointer[cachedRef]
 }
 
 // Build makes an index. It is exported for benchmarks and tests.
 func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *Index {
-	ix := &Index{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)), staff: map[int64][]gridline.Staff{}, built: built}
+	ix := &Index{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)), refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: map[int64][]gridline.Staff{}, built: built}
 	polys := make([]orb.MultiPolygon, len(grids))
 	seen := map[gridline.Layer]bool{}
 	for i := range grids {
 		polys[i] = grids[i].Geometry
 		ix.byID[grids[i].ID] = append(ix.byID[grids[i].ID], int32(i))
 		ix.byVersion[grids[i].VersionID] = int32(i)
+		if grids[i].Level == gridline.LevelDistrict && grids[i].Layer == gridline.LayerComprehensive {
+			ix.districts = append(ix.districts, int32(i))
+		}
 		if l := grids[i].Layer; l.Thematic() && !seen[l] {
 			seen[l] = true
 			ix.layers = append(ix.layers, l)
@@ -326,15 +333,47 @@ type Person struct {
 	FromGrid string        `json:"from_grid,omitempty"` // the code of the grid the fallback came from
 }
 
-// Nearest is the comprehensive grid nearest to p on date at within maxMetres, preferring basic grids.
+// nearestRadii are the search radii tried in turn: most uncovered points (a report just over the
+// district line) find a grid within the first, and a wide search costs far more than a narrow one.
+var nearestRadii = []float64{100, 500, 2500, 12500}
+
+// Nearest is the comprehensive grid nearest to p on date at within maxMetres, preferring basic
+// grids (then communities, subdistricts, the district where there are no basic grids).
+//
+// Basic grids tile their district, so for a point outside, the nearest point q of the district's
+// outline lies on the nearest basic grid: one polygon is measured, then only the metre around q is
+// searched. Where that finds nothing (no district, or grids that do not reach its edge) the search
+// widens step by step from p.
 func (ix *Index) Nearest(p orb.Point, at time.Time, maxMetres float64) (int32, float64, bool) {
+	reach, q := math.Inf(1), orb.Point{}
+	for _, i := range ix.districts {
+		if g := &ix.grids[i]; validOn(g, at) {
+			if d, near := geo.BoundaryDistance(p, g.Geometry); d < reach {
+				reach, q = d, near
+			}
+		}
+	}
 	for _, lv := range []gridline.Level{gridline.LevelGrid, gridline.LevelCommunity, gridline.LevelSubdistrict, gridline.LevelDistrict} {
-		i, d, ok := ix.sp.Nearest(p, maxMetres, func(i int32) bool {
+		keep := func(i int32) bool {
 			g := &ix.grids[i]
 			return g.Layer == gridline.LayerComprehensive && g.Level == lv && validOn(g, at)
-		})
-		if ok {
-			return i, d, true
+		}
+		if reach <= maxMetres {
+			if i, _, ok := ix.sp.Nearest(q, 1, keep); ok {
+				d, _ := geo.BoundaryDistance(p, ix.grids[i].Geometry)
+				return i, d, true
+			}
+		}
+		for _, r := range append(nearestRadii[:len(nearestRadii):len(nearestRadii)], maxMetres) {
+			if r > maxMetres {
+				r = maxMetres
+			}
+			if i, d, ok := ix.sp.Nearest(p, r, keep); ok {
+				return i, d, true
+			}
+			if r == maxMetres {
+				break
+			}
 		}
 	}
 	return -1, 0, false
