@@ -12,9 +12,11 @@ import (
 	"github.com/gorilla/mux"
 
 	"gridline"
+	"gridline/importers"
 	"gridline/resolve"
 	"gridline/store"
 	"gridline/tiles"
+	webmap "gridline/web-map"
 )
 
 // Server serves the HTTP API.
@@ -27,6 +29,7 @@ type Server struct {
 	maxBatchBytes int64
 	postgisEngine bool
 	tiles         *tiles.Service
+	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 }
 
 // Options configure a Server.
@@ -37,6 +40,12 @@ type Options struct {
 	ResolveWithPostGIS bool
 	// Tiles configures the vector tile cache and limits.
 	Tiles tiles.Options
+	// WebMap is the web map served at / (nil: the one embedded by package webmap, with no
+	// basemap; cmd/gridline configures it from GRIDLINE_BASEMAP_URL/_CRS/_ATTRIBUTION). Paths it
+	// does not own stay the API's.
+	WebMap *webmap.Map
+	// MaxImportBytes bounds an upload to POST /v1/imports (default 512 MiB).
+	MaxImportBytes int64
 }
 
 // NewServer wires the routes.
@@ -55,6 +64,13 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
 	s.tiles = tiles.NewService(res, opt.Tiles)
 	s.routeTiles(r)
+	s.imports = importers.New(db, importers.Config{MaxBytes: opt.MaxImportBytes})
+	s.routeImports(r)
+	s.routeOGC(r)
+	if opt.WebMap == nil {
+		opt.WebMap = webmap.Handler(webmap.Config{})
+	}
+	r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return opt.WebMap.Owns(r.URL.Path) }).Methods(http.MethodGet, http.MethodHead).Handler(opt.WebMap)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

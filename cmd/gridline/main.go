@@ -24,6 +24,7 @@ import (
 	"gridline/resolve"
 	"gridline/store"
 	"gridline/tiles"
+	webmap "gridline/web-map"
 )
 
 func main() {
@@ -43,6 +44,9 @@ commands:
             or with --grids N a synthetic region of N basic grids
   migrate   apply the database migrations and exit
   tegola-config  write a tegola configuration serving the same layers from the same table
+  import    import grids from GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV or FlatGeobuf
+            (a dry run unless --apply; gridline import --help)
+  export    export grids as geojson, shapefile, gpkg, csv, kml or fgb (gridline export --help)
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -72,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "tegola-config":
 		return tegolaConfig(ctx, args[1:], getenv, stdout)
+	case "import":
+		return importCmd(ctx, args[1:], getenv, stdout)
+	case "export":
+		return exportCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -121,6 +129,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
 	engine := fs.String("resolve-engine", "index", "index (the in-memory index) or postgis (an ST_Covers query per request, for comparison)")
 	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
+	maxImportMB := fs.Int64("max-import-mb", 512, "the largest upload POST /v1/imports accepts, in MiB")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -140,6 +149,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer db.Close()
+	if err := printAdminToken(ctx, db, stdout); err != nil {
+		return err
+	}
 	if *demoIfEmpty {
 		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout, log); err != nil {
 			return err
@@ -184,7 +196,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *tileCacheMB <= 0 {
 		tileOpt.CacheBytes = -1
 	}
-	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt})
+	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt, MaxImportBytes: *maxImportMB << 20,
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv))})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

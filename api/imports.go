@@ -1,0 +1,224 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gorilla/mux"
+
+	"gridline"
+	"gridline/importers"
+)
+
+// routeImports mounts the import and export endpoints.
+func (s *Server) routeImports(r *mux.Router) {
+	r.HandleFunc("/v1/imports", s.postImport).Methods(http.MethodPost)
+	r.HandleFunc("/v1/exports", s.getExport).Methods(http.MethodGet, http.MethodHead)
+}
+
+// authorize checks the request's API token (Authorization: Bearer glt_...). Every change to the
+// data needs one; reading does not.
+func (s *Server) authorize(r *http.Request) error {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(tok) == "" {
+		return gridline.Errorf(gridline.EUnauthorized, "changing data needs an API token: send Authorization: Bearer <token> (the admin token is printed once when the server first starts)")
+	}
+	_, err := s.db.CheckToken(r.Context(), strings.TrimSpace(tok))
+	return err
+}
+
+// boolForm reads a true/false form value.
+func boolForm(r *http.Request, name string, def bool) (bool, error) {
+	v := r.FormValue(name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, gridline.Errorf(gridline.EInvalid, "%s %q must be true or false", name, v).With("field", name)
+	}
+	return b, nil
+}
+
+// importOptions reads the form fields of POST /v1/imports.
+func (s *Server) importOptions(r *http.Request) (importers.Options, error) {
+	var opt importers.Options
+	var err error
+	if opt.Apply, err = boolForm(r, "apply", false); err != nil {
+		return opt, err
+	}
+	if dry, err := boolForm(r, "dry_run", !opt.Apply); err != nil {
+		return opt, err
+	} else if dry && opt.Apply {
+		return opt, gridline.Errorf(gridline.EInvalid, "apply=true and dry_run=true contradict each other").With("field", "apply")
+	} else {
+		opt.Apply = !dry
+	}
+	if opt.Repair, err = boolForm(r, "repair", false); err != nil {
+		return opt, err
+	}
+	if opt.Retire, err = boolForm(r, "retire", false); err != nil {
+		return opt, err
+	}
+	if opt.From, err = s.dateParam(r.Form, "from"); err != nil {
+		return opt, err
+	}
+	opt.Format, opt.CRS, opt.Encoding, opt.SourceLayer = r.FormValue("format"), r.FormValue("crs"), r.FormValue("encoding"), r.FormValue("source_layer")
+	if v := r.FormValue("tolerance"); v != "" {
+		if opt.Tolerance, err = strconv.ParseFloat(v, 64); err != nil || opt.Tolerance < 0 {
+			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres", v).With("field", "tolerance")
+		}
+	}
+	if v := r.FormValue("mapping"); v != "" {
+		if opt.Mapping, err = importers.ParseMapping([]byte(v)); err != nil {
+			return opt, err
+		}
+	}
+	for k, v := range r.Form {
+		if attr, ok := strings.CutPrefix(k, "field."); ok && len(v) > 0 {
+			if opt.Mapping.Fields == nil {
+				opt.Mapping.Fields = map[string]string{}
+			}
+			opt.Mapping.Fields[attr] = v[0]
+		}
+	}
+	if v := r.FormValue("level"); v != "" {
+		opt.Mapping.Level = gridline.Level(v)
+	}
+	if v := r.FormValue("layer"); v != "" {
+		opt.Mapping.Layer = gridline.Layer(v)
+	}
+	if v := r.FormValue("kind"); v != "" {
+		opt.Mapping.Kind = v
+	}
+	return opt, opt.Mapping.Validate()
+}
+
+// postImport is POST /v1/imports: a multipart upload of one dataset (one file, a .zip, or a
+// Shapefile's parts, each in a part named file) with the options as form fields; what=staff for a
+// staff list (CSV or XLSX), what=divisions for a division list (CSV). A dry run unless apply=true. 200 with the report; an applied import with problems is 422 with the report in the
+// error's details, and nothing written.
+func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorize(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit := s.imports.MaxBytes()
+	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	if err := r.ParseMultipartForm(32 << 20); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.writeError(w, r, gridline.Errorf(gridline.ETooLarge, "the upload is larger than the import limit of %d bytes", limit).With("limit", limit))
+			return
+		}
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "send the file as multipart/form-data in a part named file: %v", err))
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	opt, err := s.importOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	parts := r.MultipartForm.File["file"]
+	if len(parts) == 0 {
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "no file: send the dataset in a multipart part named file").With("field", "file"))
+		return
+	}
+	dir, err := os.MkdirTemp("", "gridline-upload-")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	var paths []string
+	for _, p := range parts {
+		name := filepath.Base(strings.ReplaceAll(p.Filename, `\`, "/"))
+		if name == "." || name == "/" || name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00") || strings.HasPrefix(name, ".") {
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "file name %q is not usable: give each part a plain file name such as grids.shp", p.Filename).With("field", "file"))
+			return
+		}
+		dst := filepath.Join(dir, name)
+		if err := saveUpload(p, dst); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		paths = append(paths, dst)
+	}
+	if what := r.FormValue("what"); what == "staff" {
+		if len(paths) != 1 {
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a staff list is one .csv or .xlsx file").With("field", "file"))
+			return
+		}
+		rep, err := s.imports.ImportStaff(r.Context(), paths[0], importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if opt.Apply && !rep.Valid {
+			s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s (%d problems in all); nothing was written", rep.Problems[0].String(), rep.ProblemCount).With("report", rep).With("problems", rep.Problems))
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+		return
+	} else if what == "divisions" {
+		if len(paths) != 1 {
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a division list is one .csv file").With("field", "file"))
+			return
+		}
+		rep, err := s.imports.ImportDivisions(r.Context(), paths[0], importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if opt.Apply && !rep.Valid {
+			s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s (%d problems in all); nothing was written", rep.Problems[0].String(), rep.ProblemCount).With("report", rep).With("problems", rep.Problems))
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+		return
+	} else if what != "" && what != "grids" {
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", what).With("field", "what"))
+		return
+	}
+	rep, err := s.imports.Import(r.Context(), paths, opt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if opt.Apply && !rep.OK() {
+		msg := "the import has problems and nothing was written"
+		if len(rep.Problems) > 0 {
+			msg = rep.Problems[0].String() + " (" + strconv.Itoa(rep.ProblemCount) + " problems in all); nothing was written"
+		}
+		s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s", msg).With("report", rep).With("problems", rep.Problems))
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// saveUpload copies one uploaded part to dst.
+func saveUpload(p *multipart.FileHeader, dst string) error {
+	src, err := p.Open()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// needTool fails in CI and skips elsewhere when a GDAL tool is missing.
+func needTool(t *testing.T, tool string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: install gdal-bin", tool)
+		}
+		t.Skipf("%s is not installed (apt-get install gdal-bin)", tool)
+	}
+}
+
+// TestOGCAPIWithGDAL has GDAL's OAPIF driver list the collections and read every feature.
+func TestOGCAPIWithGDAL(t *testing.T) {
+	needTool(t, "ogrinfo")
+	needTool(t, "ogr2ogr")
+	a := startApp(t, nil)
+	ogc := "OAPIF:" + a.base + "/ogc"
+	out, err := exec.Command("ogrinfo", "-ro", "-so", "-q", ogc).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo: %v\n%s", err, out)
+	}
+	for _, c := range []string{"comprehensive-district", "comprehensive-subdistrict", "comprehensive-community", "comprehensive-grid", "comprehensive-micro", "special-grid", "police-grid"} {
+		if !regexp.MustCompile(`(?m)^\d+: ` + c + `\b`).Match(out) {
+			t.Errorf("ogrinfo does not list collection %s:\n%s", c, out)
+		}
+	}
+	// Every feature of every collection, one page of two at a time so that the next links are followed.
+	out, err = exec.Command("ogrinfo", "-ro", "-al", "-so", "-oo", "PAGE_SIZE=2", ogc).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo -al -so: %v\n%s", err, out)
+	}
+	counts := regexp.MustCompile(`Feature Count: (\d+)`).FindAllSubmatch(out, -1)
+	total := 0
+	for _, m := range counts {
+		n := 0
+		for _, c := range m[1] {
+			n = n*10 + int(c-'0')
+		}
+		total += n
+	}
+	if total != 15 {
+		t.Errorf("GDAL counts %d features in all, want the fixture's 15:\n%s", total, out)
+	}
+	dst := filepath.Join(t.TempDir(), "grid.geojson")
+	out, err = exec.Command("ogr2ogr", "-f", "GeoJSON", "-oo", "PAGE_SIZE=2", dst, ogc, "comprehensive-grid").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogr2ogr: %v\n%s", err, out)
+	}
+	var fc struct {
+		Features []struct {
+			Properties map[string]any `json:"properties"`
+			Geometry   map[string]any `json:"geometry"`
+		} `json:"features"`
+	}
+	b, _ := os.ReadFile(dst)
+	if err := json.Unmarshal(b, &fc); err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.Features) != 4 {
+		t.Fatalf("ogr2ogr read %d basic grids, want 4", len(fc.Features))
+	}
+	for _, f := range fc.Features {
+		if f.Geometry["type"] != "MultiPolygon" || f.Properties["code"] == nil || f.Properties["parent_code"] == nil {
+			t.Errorf("feature read by GDAL lacks geometry or properties: %v", f.Properties)
+		}
+	}
+
+	t.Run("datetime before the fixture", func(t *testing.T) {
+		code, body := a.get(t, "/ogc/collections/comprehensive-grid/items?datetime=2023-06-01")
+		if code != 200 || body["numberMatched"].(float64) != 0 {
+			t.Fatalf("%d %v", code, body)
+		}
+	})
+	t.Run("property filter and bbox", func(t *testing.T) {
+		code, body := a.get(t, "/ogc/collections/comprehensive-grid/items?parent_code=410103001001&bbox=113.605,34.70,113.606,34.71")
+		if code != 200 || body["numberMatched"].(float64) != 1 {
+			t.Fatalf("%d %v", code, body)
+		}
+		f := body["features"].([]any)[0].(map[string]any)
+		if f["properties"].(map[string]any)["code"] != "410103001001001" {
+			t.Fatalf("%v", f["properties"])
+		}
+		code, item := a.get(t, "/ogc/collections/comprehensive-grid/items/7")
+		if code != 200 || item["properties"].(map[string]any)["code"] != "410103001001001" {
+			t.Fatalf("item 7: %d %v", code, item)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		for _, p := range []string{"/ogc/collections/nope", "/ogc/collections/comprehensive-grid/items/999999"} {
+			if code, body := a.get(t, p); code != 404 || errCode(body) != "not_found" {
+				t.Errorf("%s: %d %v", p, code, body)
+			}
+		}
+		if code, body := a.get(t, "/ogc/collections/comprehensive-grid/items?datetime=2024-01-01/2025-01-01"); code != 400 || errCode(body) != "invalid_request" {
+			t.Errorf("interval: %d %v", code, body)
+		}
+	})
+	t.Run("conformance and openapi", func(t *testing.T) {
+		code, body := a.get(t, "/ogc/conformance")
+		if code != 200 || len(body["conformsTo"].([]any)) != 3 {
+			t.Fatalf("%d %v", code, body)
+		}
+		code, body = a.get(t, "/ogc/api")
+		if code != 200 || body["openapi"] != "3.0.3" {
+			t.Fatalf("%d %v", code, body)
+		}
+	})
+}
+
+// upload posts files to /v1/imports with form fields and a token.
+func upload(t *testing.T, base, token string, fields map[string]string, files ...string) (int, map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for _, f := range files {
+		w, err := mw.CreateFormFile("file", filepath.Base(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/imports", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	return resp.StatusCode, body
+}
+
+// TestImportExportHTTP exports over HTTP, then imports the changed file back: token required,
+// dry run by default, apply in one go, the same file twice changing nothing.
+func TestImportExportHTTP(t *testing.T) {
+	needTool(t, "ogr2ogr")
+	a := startApp(t, nil)
+	ctx := context.Background()
+	resp, err := http.Get(a.base + "/v1/exports?format=shapefile&level=grid&layer=comprehensive&at=2025-01-01&encoding=gbk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" || resp.Header.Get("X-Feature-Count") != "4" {
+		t.Fatalf("export: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), zipped)
+	}
+	path := filepath.Join(t.TempDir(), "grids.zip")
+	os.WriteFile(path, zipped, 0o600)
+
+	if code, body := upload(t, a.base, "", nil, path); code != 401 || errCode(body) != "unauthorized" {
+		t.Fatalf("no token: %d %v", code, body)
+	}
+	if code, body := upload(t, a.base, "glt_nope", nil, path); code != 401 {
+		t.Fatalf("bad token: %d %v", code, body)
+	}
+	token, err := a.db.CreateToken(ctx, "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := a.db.CountGrids(ctx)
+	code, body := upload(t, a.base, token, map[string]string{"from": "2025-01-01"}, path)
+	if code != 200 || body["applied"] != false || body["unchanged"].(float64) != 4 || body["encoding"] != "GB18030" {
+		t.Fatalf("dry run of the unchanged export: %d %v", code, body)
+	}
+	// A bad file: its problem is named, and nothing is written.
+	bad := filepath.Join(t.TempDir(), "bad.geojson")
+	os.WriteFile(bad, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"410103001001009","name":"x","parent_code":"410103001001"},"geometry":{"type":"Point","coordinates":[113.6,34.7]}}]}`), 0o600)
+	code, body = upload(t, a.base, token, map[string]string{"from": "2025-01-01", "apply": "true", "level": "grid"}, bad)
+	if code != 422 || errCode(body) != "rule_violation" || !strings.Contains(body["error"].(map[string]any)["message"].(string), "feature 1 (code 410103001001009): is a point where a polygon was expected") {
+		t.Fatalf("points: %d %v", code, body)
+	}
+	// The export unchanged, applied: nothing to write.
+	code, body = upload(t, a.base, token, map[string]string{"from": "2025-01-01", "apply": "true"}, path)
+	if code != 200 || body["applied"] != true || body["added"].(float64)+body["changed"].(float64) != 0 {
+		t.Fatalf("apply: %d %v", code, body)
+	}
+	if after, _ := a.db.CountGrids(ctx); after != before {
+		t.Fatalf("%d versions, want %d", after, before)
+	}
+	staff := filepath.Join(t.TempDir(), "staff.csv")
+	os.WriteFile(staff, []byte("网格编码,岗位,姓名,电话,任职日期\n410103001001002,专职网格员,钱多多,13800000001,2025-01-01\n"), 0o600)
+	code, body = upload(t, a.base, token, map[string]string{"what": "staff"}, staff)
+	if code != 200 || body["applied"] != false || body["assignments_added"].(float64) != 1 {
+		t.Fatalf("staff dry run: %d %v", code, body)
+	}
+}
+
+// TestImportCommand runs `gridline import` and `gridline export` as a user would.
+func TestImportCommand(t *testing.T) {
+	needTool(t, "ogr2ogr")
+	a := startApp(t, nil)
+	env := map[string]string{"DATABASE_URL": a.dbURL, "GRIDLINE_TZ": "Asia/Shanghai"}
+	getenv := func(k string) string { return env[k] }
+	dir := t.TempDir()
+	gpkg := filepath.Join(dir, "g.gpkg")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"export", "--format", "gpkg", "--at", "2025-01-01", "-o", gpkg}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("export: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "exported 15 grids") {
+		t.Fatalf("export said %q", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"import", "--from", "2025-02-01", gpkg}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "dry run") || !strings.Contains(out.String(), "0 added, 0 changed, 0 retired, 15 unchanged") {
+		t.Fatalf("import said %q", out.String())
+	}
+}

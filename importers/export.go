@@ -1,0 +1,204 @@
+package importers
+
+import (
+	"archive/zip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gridline"
+	"gridline/geo"
+	"gridline/store"
+)
+
+// ExportFormats lists the formats Export writes.
+var ExportFormats = []string{"geojson", "shapefile", "gpkg", "csv", "kml", "fgb"}
+
+// ExportOptions say what to export and how.
+type ExportOptions struct {
+	Format   string         // one of ExportFormats
+	Level    gridline.Level // "" for every level
+	Layer    gridline.Layer // "" for every layer
+	At       time.Time      // the boundaries valid on this date
+	CRS      string         // output coordinates: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:n
+	Encoding string         // Shapefile attribute encoding: utf-8 (default) or gbk
+}
+
+// Export is a written export file.
+type Export struct {
+	Path        string // the file, in a temporary directory the caller removes with Close
+	Name        string // a file name to offer a user: grids-<level>-<date>.<ext>
+	ContentType string
+	Features    int
+	dir         string
+}
+
+// Close removes the export's temporary directory.
+func (x *Export) Close() error { return os.RemoveAll(x.dir) }
+
+type exportFormat struct {
+	driver, ext, contentType string
+	lco                      []string
+}
+
+var exportFormats = map[string]exportFormat{
+	// 15 significant digits keep a round trip within 1e-9 degrees; RFC 7946 mode would cut to 7 decimals.
+	"geojson":   {"GeoJSON", ".geojson", "application/geo+json", []string{"COORDINATE_PRECISION=15"}},
+	"shapefile": {"ESRI Shapefile", ".zip", "application/zip", nil},
+	"gpkg":      {"GPKG", ".gpkg", "application/geopackage+sqlite3", nil},
+	"csv":       {"CSV", ".csv", "text/csv; charset=utf-8", []string{"GEOMETRY=AS_WKT"}},
+	"kml":       {"LIBKML", ".kml", "application/vnd.google-earth.kml+xml", nil},
+	"fgb":       {"FlatGeobuf", ".fgb", "application/octet-stream", nil},
+}
+
+// Export writes the grids opt selects to a file in opt.Format.
+func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error) {
+	f := strings.ToLower(opt.Format)
+	if f == "shp" || f == "zip" {
+		f = "shapefile"
+	}
+	if f == "geopackage" {
+		f = "gpkg"
+	}
+	if f == "" {
+		f = "geojson"
+	}
+	ef, ok := exportFormats[f]
+	if !ok {
+		return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", opt.Format, strings.Join(ExportFormats, ", ")).With("field", "format")
+	}
+	if opt.Level != "" && !opt.Level.Valid() {
+		return nil, gridline.Errorf(gridline.EInvalid, "level %q is not one of district, subdistrict, community, grid, micro", opt.Level).With("field", "level")
+	}
+	if opt.Layer != "" && !opt.Layer.Valid() {
+		return nil, gridline.Errorf(gridline.EInvalid, "layer %q is not a layer name", opt.Layer).With("field", "layer")
+	}
+	if opt.At.IsZero() {
+		return nil, gridline.Errorf(gridline.EInvalid, "an export needs a date (at)")
+	}
+	crs, err := geo.ParseCRS(opt.CRS)
+	if err != nil {
+		return nil, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
+	}
+	enc, err := normEncoding(opt.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	if enc != "" && f != "shapefile" && f != "csv" {
+		return nil, gridline.Errorf(gridline.EInvalid, "encoding applies to Shapefile exports only: %s is always UTF-8", f).With("field", "encoding")
+	}
+	if f == "csv" && enc == "GB18030" {
+		return nil, gridline.Errorf(gridline.EInvalid, "CSV exports are UTF-8; GBK is for Shapefiles").With("field", "encoding")
+	}
+	dir, err := os.MkdirTemp(e.cfg.TempDir, "gridline-export-")
+	if err != nil {
+		return nil, err
+	}
+	x := &Export{dir: dir, ContentType: ef.contentType}
+	ok = false
+	defer func() {
+		if !ok {
+			x.Close()
+		}
+	}()
+	table := "export_" + newID()
+	defer e.db.DropStaging(context.WithoutCancel(ctx), table) //nolint:errcheck // best effort
+	if x.Features, err = e.db.StageExport(ctx, table, store.ExportFilter{Level: opt.Level, Layer: opt.Layer, At: opt.At}); err != nil {
+		return nil, err
+	}
+	args := []string{"-f", ef.driver}
+	if crs.Local() && crs.EPSG == 0 {
+		if err := e.db.MapStagingCoords(ctx, table, crs.FromWGS84); err != nil {
+			return nil, err
+		}
+	} else if crs.EPSG != 4326 {
+		args = append(args, "-t_srs", fmt.Sprintf("EPSG:%d", crs.EPSG))
+	}
+	stem := "grids"
+	if opt.Layer != "" {
+		stem += "-" + string(opt.Layer)
+	}
+	if opt.Level != "" {
+		stem += "-" + string(opt.Level)
+	}
+	stem += "-" + gridline.Date(opt.At)
+	out := filepath.Join(dir, stem+ef.ext)
+	if f == "shapefile" {
+		if err := os.Mkdir(filepath.Join(dir, "shp"), 0o700); err != nil {
+			return nil, err
+		}
+		out = filepath.Join(dir, "shp", stem+".shp")
+		if enc == "GB18030" {
+			// CP936 is the name ArcGIS and QGIS recognise in a .cpg.
+			args = append(args, "-lco", "ENCODING=CP936")
+		} else {
+			args = append(args, "-lco", "ENCODING=UTF-8")
+		}
+	}
+	conn, env := pgConn(e.db.URL())
+	args = append(args, out, "PG:"+conn, store.StagingSchema+"."+table, "-nln", stem)
+	for _, l := range ef.lco {
+		args = append(args, "-lco", l)
+	}
+	if f == "kml" {
+		args = append(args, "-dsco", "NameField=name")
+	}
+	if _, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...); err != nil {
+		return nil, fmt.Errorf("export %s: %w", f, err)
+	}
+	x.Path, x.Name = out, stem+ef.ext
+	if f == "shapefile" {
+		x.Path = filepath.Join(dir, stem+".zip")
+		if err := zipDir(filepath.Join(dir, "shp"), x.Path); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return x, nil
+}
+
+// zipDir writes every file of dir into a new zip at dst.
+func zipDir(dir, dst string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, en := range entries {
+		names = append(names, en.Name())
+	}
+	sort.Strings(names)
+	w, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(w)
+	for _, n := range names {
+		fw, err := zw.Create(n)
+		if err != nil {
+			w.Close()
+			return err
+		}
+		r, err := os.Open(filepath.Join(dir, n))
+		if err != nil {
+			w.Close()
+			return err
+		}
+		_, err = io.Copy(fw, r)
+		r.Close()
+		if err != nil {
+			w.Close()
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}

@@ -1,0 +1,253 @@
+// Package importers reads the files districts keep their grids in (GeoJSON, Shapefile,
+// GeoPackage, KML/KMZ, CSV, FlatGeobuf) and writes them back out. GDAL's ogr2ogr does the reading
+// and writing, into and out of a staging table in PostGIS (see docs/decisions.md); this package
+// prepares the files (zips, encodings, coordinate systems, attribute mapping) and the store checks
+// and writes the grids by the same rules as every other write. The command line and the HTTP API
+// share this one engine.
+package importers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gridline"
+	"gridline/geo"
+	"gridline/store"
+)
+
+// Config tunes an Engine.
+type Config struct {
+	MaxBytes    int64  // the largest file (or set of files) an import accepts; default 512 MiB
+	TempDir     string // where files are unpacked; default os.TempDir()
+	Ogr2ogr     string // the tools; default found on PATH
+	Ogrinfo     string
+	GDALSRSInfo string
+}
+
+// Engine imports and exports grids.
+type Engine struct {
+	db  *store.DB
+	cfg Config
+}
+
+// New makes an Engine on db.
+func New(db *store.DB, cfg Config) *Engine {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 512 << 20
+	}
+	if cfg.Ogr2ogr == "" {
+		cfg.Ogr2ogr = "ogr2ogr"
+	}
+	if cfg.Ogrinfo == "" {
+		cfg.Ogrinfo = "ogrinfo"
+	}
+	if cfg.GDALSRSInfo == "" {
+		cfg.GDALSRSInfo = "gdalsrsinfo"
+	}
+	return &Engine{db: db, cfg: cfg}
+}
+
+// MaxBytes is the import size limit.
+func (e *Engine) MaxBytes() int64 { return e.cfg.MaxBytes }
+
+// Options say how to read a file and what to do with it.
+type Options struct {
+	Format      string // "" to go by the file's extension
+	SourceLayer string // the layer to read from a file with several (GeoPackage, KML folders)
+	// CRS is the coordinate system of the file's coordinates when the file does not say, or says
+	// wrongly: EPSG:n (CGCS2000 4490 and its Gauss-Krüger zones 4513-4554 included), wgs84,
+	// cgcs2000, gcj02 or bd09. Empty: what the file says, or WGS84 when it says nothing.
+	CRS      string
+	Encoding string // attribute encoding of Shapefiles and CSV: utf-8, gbk; "" to detect
+	Mapping  Mapping
+	From     time.Time // the date changes take effect
+	Repair   bool      // repair invalid geometries instead of refusing them
+	Retire   bool      // end the grids of the file's levels and layers that it does not hold
+	Apply    bool      // commit; otherwise a dry run
+	// Tolerance is how far, in m², a child may stick out of its parent (store.DefaultTolerance when 0).
+	Tolerance float64
+	ListLimit int
+}
+
+// Report is an import's report: the store's, and what was learnt about the file.
+type Report struct {
+	File     string            `json:"file"`
+	Format   string            `json:"format"`
+	Layer    string            `json:"source_layer,omitempty"`
+	CRS      string            `json:"crs"`
+	Encoding string            `json:"encoding,omitempty"`
+	Columns  map[string]string `json:"columns"`
+	*store.ImportReport
+}
+
+var layerLine = regexp.MustCompile(`^\d+: (.*?)(?: \([^()]*\))?$`)
+
+// newID names a staging table.
+func newID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return hex.EncodeToString(b)
+}
+
+// Import reads the dataset in paths (one file, a .zip, or a Shapefile's loose files), checks it
+// and, with opt.Apply, writes it in one transaction. Problems with the data are in the report
+// (Report.OK is false) and nothing is written; the error is for files that cannot be read at all,
+// options that make no sense, and the database.
+func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Report, error) {
+	if err := opt.Mapping.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.From.IsZero() {
+		return nil, gridline.Errorf(gridline.EInvalid, "an import needs the date its changes take effect (from)")
+	}
+	var crs geo.CRS
+	if opt.CRS != "" {
+		var err error
+		if crs, err = geo.ParseCRS(opt.CRS); err != nil {
+			return nil, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
+		}
+	}
+	work, err := os.MkdirTemp(e.cfg.TempDir, "gridline-import-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	src, err := e.prepare(ctx, paths, opt, work)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{File: src.name, Format: src.format, Encoding: src.encoding}
+	layer, err := e.sourceLayer(ctx, src, opt.SourceLayer)
+	if err != nil {
+		return nil, err
+	}
+	rep.Layer = layer
+
+	table := "import_" + newID()
+	// The staging table goes whatever happens; a cancelled request must not leave it behind.
+	defer e.db.DropStaging(context.WithoutCancel(ctx), table) //nolint:errcheck // best effort: a leftover staging table holds no live data
+
+	conn, env := pgConn(e.db.URL())
+	args := []string{"--config", "OGR_GEOMETRY_ACCEPT_UNCLOSED_RING", "NO", "--config", "PG_USE_COPY", "YES",
+		"-f", "PostgreSQL", "PG:" + conn, src.path}
+	if layer != "" {
+		args = append(args, layer)
+	}
+	args = append(args, "-nln", table, "-lco", "SCHEMA="+store.StagingSchema, "-lco", "GEOMETRY_NAME=geom",
+		"-lco", "FID=ogc_fid", "-lco", "LAUNDER=NO", "-lco", "PRECISION=NO", "-lco", "SPATIAL_INDEX=NONE",
+		"-lco", "UNLOGGED=ON", "-nlt", "GEOMETRY", "-dim", "XY", "-unsetFid", "-gt", "65536", "-t_srs", "EPSG:4326")
+	for _, o := range src.openOpts {
+		args = append(args, "-oo", o)
+	}
+	rep.CRS = "from the file"
+	local := false
+	switch {
+	case opt.CRS != "" && crs.EPSG != 0:
+		args = append(args, "-s_srs", fmt.Sprintf("EPSG:%d", crs.EPSG))
+		rep.CRS = fmt.Sprintf("EPSG:%d", crs.EPSG)
+	case opt.CRS != "":
+		// GCJ-02 and BD-09 are not in PROJ: read the numbers as they are and convert them here.
+		args = append(args, "-s_srs", "EPSG:4326")
+		rep.CRS, local = crs.Name, true
+	case !src.hasSRS:
+		args = append(args, "-s_srs", "EPSG:4326")
+		rep.CRS = "EPSG:4326 (the file does not say; give crs if it is another)"
+	}
+	res, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...)
+	if err != nil {
+		var ge *gdalError
+		if errors.As(err, &ge) && strings.Contains(ge.msg, "no coordinate system") && opt.CRS == "" {
+			return nil, gridline.Errorf(gridline.EInvalidCRS, "%s does not say which coordinate system its coordinates are in: give crs (e.g. EPSG:4326, EPSG:4547, gcj02)", src.name).With("field", "crs")
+		}
+		if errors.As(err, &ge) && opt.CRS != "" && strings.Contains(ge.msg, "SRS") {
+			return nil, gridline.Errorf(gridline.EInvalidCRS, "GDAL does not know the coordinate system %s: %s", opt.CRS, ge.msg).With("field", "crs")
+		}
+		return nil, invalidFile(src.name, err)
+	}
+	if local {
+		if err := e.db.MapStagingCoords(ctx, table, crs.ToWGS84); err != nil {
+			return nil, err
+		}
+	}
+	n, err := e.db.StagingCount(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, gridline.Errorf(gridline.EInvalid, "%s holds no features: nothing to import", src.name).With("file", src.name)
+	}
+	cols, err := e.db.StagingColumns(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	ic, found, err := opt.Mapping.resolve(cols)
+	if err != nil {
+		return nil, err
+	}
+	rep.Columns = found
+	sr, err := e.db.ImportGrids(ctx, store.ImportPlan{
+		Table: table, Columns: ic, Level: opt.Mapping.Level, Layer: opt.Mapping.Layer, Kind: opt.Mapping.Kind,
+		From: opt.From, Repair: opt.Repair, Retire: opt.Retire, Apply: opt.Apply, Tolerance: opt.Tolerance, ListLimit: opt.ListLimit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.ImportReport = sr
+	unclosed := false
+	for _, w := range append(res.errors, res.warnings...) {
+		if strings.Contains(w, "Non closed ring") {
+			unclosed = true
+			continue
+		}
+		if len(sr.Warnings) < 20 {
+			sr.Warnings = append(sr.Warnings, "GDAL: "+w)
+		}
+	}
+	if unclosed {
+		for i, p := range sr.Problems {
+			if p.Field == "geometry" && p.Message == "has no geometry" {
+				sr.Problems[i].Message = "its geometry cannot be read: a ring is not closed (its last point must repeat its first)"
+			}
+		}
+	}
+	return rep, nil
+}
+
+// sourceLayer picks the layer to read: the one asked for, or the only one. A file with several
+// layers and no choice is an error that lists them.
+func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (string, error) {
+	if src.format == "shapefile" || src.format == "csv" || src.format == "geojson" || src.format == "fgb" {
+		return "", nil
+	}
+	res, err := e.runGDAL(ctx, e.cfg.Ogrinfo, "-ro", "-q", src.path)
+	if err != nil {
+		return "", invalidFile(src.name, err)
+	}
+	var layers []string
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if m := layerLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			layers = append(layers, m[1])
+		}
+	}
+	switch {
+	case want != "":
+		if !contains(layers, want) {
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, want, strings.Join(layers, ", ")).With("field", "source_layer")
+		}
+		return want, nil
+	case len(layers) == 0:
+		return "", gridline.Errorf(gridline.EInvalid, "%s holds no layers: nothing to import", src.name)
+	case len(layers) > 1:
+		return "", gridline.Errorf(gridline.EInvalid, "%s holds %d layers (%s): choose one with source_layer", src.name, len(layers), strings.Join(layers, ", ")).With("field", "source_layer").With("layers", layers)
+	}
+	return layers[0], nil
+}

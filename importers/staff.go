@@ -1,0 +1,230 @@
+package importers
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"gridline"
+	"gridline/store"
+)
+
+// StaffOptions say how to read a staff list.
+type StaffOptions struct {
+	Encoding string    // CSV: utf-8 or gbk; "" to detect
+	From     time.Time // the start of assignments whose line gives none
+	Apply    bool
+}
+
+// StaffReport is a staff import's report.
+type StaffReport struct {
+	File string `json:"file"`
+	*store.StaffReport
+}
+
+// staffColumns are the names a staff list's columns go by, tried without regard to case.
+var staffColumns = map[string][]string{
+	"grid_code":  {"grid_code", "code", "网格编码", "网格代码", "编码"},
+	"role":       {"role", "角色", "岗位", "职务"},
+	"name":       {"name", "姓名", "名字"},
+	"phone":      {"phone", "电话", "手机", "手机号", "联系电话"},
+	"valid_from": {"valid_from", "from", "start", "开始日期", "任职日期", "起始日期"},
+	"valid_to":   {"valid_to", "to", "end", "结束日期", "离任日期", "终止日期"},
+}
+
+// roleNames are the Chinese titles of the roles, as staff lists write them.
+var roleNames = map[string]gridline.Role{
+	"网格长": gridline.RoleGridChief, "专职网格员": gridline.RoleFullTimeWorker, "兼职网格员": gridline.RolePartTimeWorker,
+	"楼栋长": gridline.RoleBuildingSteward, "社区民警": gridline.RolePoliceOfficer, "下沉干部": gridline.RoleAssignedCadre,
+	"部门联络人": gridline.RoleDepartmentLiaison, "网格员": gridline.RoleFullTimeWorker,
+}
+
+// maxStaffRows bounds a staff list: a large district has tens of thousands of posts.
+const maxStaffRows = 1_000_000
+
+// ImportStaff reads a staff list (CSV, or XLSX through GDAL) and writes it like a grid import:
+// every problem is reported with its line, nothing is written unless all is well, and a dry run
+// unless opt.Apply.
+func (e *Engine) ImportStaff(ctx context.Context, path string, opt StaffOptions) (*StaffReport, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %v", filepath.Base(path), err)
+	}
+	if st.Size() > e.cfg.MaxBytes {
+		return nil, gridline.Errorf(gridline.ETooLarge, "%s is %d bytes, over the import limit of %d bytes", filepath.Base(path), st.Size(), e.cfg.MaxBytes).With("limit", e.cfg.MaxBytes)
+	}
+	name := filepath.Base(path)
+	enc := opt.Encoding
+	var data []byte
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".xlsx":
+		work, err := os.MkdirTemp(e.cfg.TempDir, "gridline-staff-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(work)
+		out := filepath.Join(work, "staff.csv")
+		// Every row as data and as text (GDAL 3.6 takes these as configuration, not open
+		// options): the sheet's first row is then the header line of the CSV's second line.
+		if _, err := e.runGDAL(ctx, e.cfg.Ogr2ogr, "--config", "OGR_XLSX_HEADERS", "DISABLE", "--config", "OGR_XLSX_FIELD_TYPES", "STRING",
+			"-f", "CSV", out, path); err != nil {
+			return nil, invalidFile(name, err)
+		}
+		if data, err = os.ReadFile(out); err != nil {
+			return nil, err
+		}
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			data = data[i+1:]
+		}
+		enc = "utf-8"
+	case ".csv", ".txt":
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, gridline.Errorf(gridline.EInvalid, "a staff list is a .csv or .xlsx file, not %s", name)
+	}
+	rows, problems, err := ParseStaffCSV(data, enc, opt.From)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		r := &store.StaffReport{Rows: len(rows) + len(problems), Problems: problems, ProblemCount: len(problems)}
+		if len(problems) > 1000 {
+			r.Problems = problems[:1000]
+		}
+		return &StaffReport{File: name, StaffReport: r}, nil
+	}
+	sr, err := e.db.ImportStaff(ctx, rows, opt.Apply)
+	if err != nil {
+		return nil, err
+	}
+	return &StaffReport{File: name, StaffReport: sr}, nil
+}
+
+// ParseStaffCSV reads a staff list: a header line, then one post per line. It returns the rows it
+// could read and a problem for every line it could not; the error is for a file that is not a
+// staff list at all (not text, no header, a required column missing).
+func ParseStaffCSV(data []byte, encoding string, defaultFrom time.Time) ([]store.StaffRow, []store.ImportProblem, error) {
+	enc, err := normEncoding(encoding)
+	if err != nil {
+		return nil, nil, err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	valid := utf8.Valid(data)
+	switch {
+	case enc == "UTF-8" && !valid:
+		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list is not UTF-8 text: it is probably GBK; give encoding=gbk").With("field", "encoding")
+	case enc == "GB18030" || (enc == "" && !valid):
+		if data, err = simplifiedchinese.GB18030.NewDecoder().Bytes(data); err != nil || !utf8.Valid(data) {
+			return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list is neither UTF-8 nor GBK text").With("field", "encoding")
+		}
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list is empty: it needs a header line (grid_code, role, name, phone, valid_from, valid_to) and one line per post")
+	}
+	if err != nil {
+		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list's header cannot be read as CSV: %v", err)
+	}
+	col := map[string]int{}
+	for attr, names := range staffColumns {
+		for i, h := range header {
+			for _, n := range names {
+				if strings.EqualFold(strings.TrimSpace(h), n) {
+					if _, ok := col[attr]; !ok {
+						col[attr] = i
+					}
+				}
+			}
+		}
+	}
+	for _, attr := range []string{"grid_code", "role", "name"} {
+		if _, ok := col[attr]; !ok {
+			return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list has no %s column (looked for %s); its columns are: %s",
+				attr, strings.Join(staffColumns[attr], ", "), strings.Join(header, ", ")).With("field", attr)
+		}
+	}
+	var rows []store.StaffRow
+	var problems []store.ImportProblem
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			problems = append(problems, store.ImportProblem{Index: line, Line: true, Field: "row", Message: fmt.Sprintf("cannot be read as CSV: %v", err)})
+			if len(problems) > 1000 {
+				break
+			}
+			continue
+		}
+		if len(rows)+len(problems) >= maxStaffRows {
+			return nil, nil, gridline.Errorf(gridline.ETooLarge, "the staff list has more than %d lines", maxStaffRows)
+		}
+		get := func(attr string) string {
+			if i, ok := col[attr]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		if strings.Join(rec, "") == "" {
+			continue
+		}
+		row := store.StaffRow{Index: line, GridCode: get("grid_code"), Name: get("name"), Phone: get("phone"), From: defaultFrom}
+		bad := func(field, format string, args ...any) {
+			problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: row.GridCode, Field: field, Message: fmt.Sprintf(format, args...)})
+		}
+		n := len(problems)
+		role := get("role")
+		if rr, ok := roleNames[role]; ok {
+			row.Role = rr
+		} else {
+			row.Role = gridline.Role(strings.ToLower(role))
+		}
+		if !row.Role.Valid() {
+			bad("role", "role %q is not one of 网格长, 专职网格员, 兼职网格员, 楼栋长, 社区民警, 下沉干部, 部门联络人 (or grid_chief, full_time_worker ...)", role)
+		}
+		if row.GridCode == "" {
+			bad("grid_code", "has no grid code")
+		}
+		p := gridline.Person{Name: row.Name, Phone: row.Phone}
+		if err := p.Validate(); err != nil {
+			bad("name", "%s", gridline.ErrorMessage(err))
+		}
+		if v := get("valid_from"); v != "" {
+			if row.From, err = gridline.ParseDate("valid_from", strings.ReplaceAll(v, "/", "-")); err != nil {
+				bad("valid_from", "%s", gridline.ErrorMessage(err))
+			}
+		} else if row.From.IsZero() {
+			bad("valid_from", "has no start date")
+		}
+		if v := get("valid_to"); v != "" {
+			to, err := gridline.ParseDate("valid_to", strings.ReplaceAll(v, "/", "-"))
+			if err != nil {
+				bad("valid_to", "%s", gridline.ErrorMessage(err))
+			} else if !to.After(row.From) {
+				bad("valid_to", "ends on %s, not after it starts (%s)", v, gridline.Date(row.From))
+			} else {
+				row.To = &to
+			}
+		}
+		if len(problems) == n {
+			rows = append(rows, row)
+		}
+	}
+	return rows, problems, nil
+}

@@ -1,0 +1,721 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"gridline"
+)
+
+// StagingSchema is where ogr2ogr writes imported files and exports stage their rows (migration 0002).
+const StagingSchema = "staging"
+
+var stagingName = regexp.MustCompile(`^(import|export)_[a-z0-9_]{1,40}$`)
+
+// stagingTable is the quoted name of staging table name, which must look like import_<id> or
+// export_<id>: anything else is a bug, since the importers make the names.
+func stagingTable(name string) (string, error) {
+	if !stagingName.MatchString(name) {
+		return "", fmt.Errorf("store: %q is not a staging table name", name)
+	}
+	return pgx.Identifier{StagingSchema, name}.Sanitize(), nil
+}
+
+// DropStaging removes a staging table; a table that does not exist is not an error.
+func (db *DB) DropStaging(ctx context.Context, name string) error {
+	t, err := stagingTable(name)
+	if err != nil {
+		return err
+	}
+	_, err = db.Pool.Exec(ctx, `DROP TABLE IF EXISTS `+t)
+	return classify(err)
+}
+
+// StagingColumns lists the columns ogr2ogr created for a staged file, in table order, without
+// the feature id and the geometry.
+func (db *DB) StagingColumns(ctx context.Context, name string) ([]string, error) {
+	if _, err := stagingTable(name); err != nil {
+		return nil, err
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = $2 AND column_name NOT IN ('ogc_fid', 'geom')
+		ORDER BY ordinal_position`, StagingSchema, name)
+	if err != nil {
+		return nil, classify(err)
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return cols, classify(err)
+}
+
+// StagingCount is the number of features in a staged file.
+func (db *DB) StagingCount(ctx context.Context, name string) (int, error) {
+	t, err := stagingTable(name)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&n)
+	return n, classify(err)
+}
+
+// MapStagingCoords rewrites every coordinate of a staged file's geometries with fn, in Go: the
+// conversions from GCJ-02 and BD-09 are not in PROJ. The geometries go out as WKB and come back
+// through COPY, so a large file costs two passes over the table, not a statement per feature.
+func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func(x, y float64) (float64, float64)) error {
+	t, err := stagingTable(name)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT ogc_fid, ST_AsBinary(geom) FROM `+t+` WHERE geom IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		var out [][]any
+		for rows.Next() {
+			var fid int64
+			var b []byte
+			if err := rows.Scan(&fid, &b); err != nil {
+				rows.Close()
+				return err
+			}
+			g, err := wkb.Unmarshal(b)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("feature %d: %w", fid, err)
+			}
+			g = mapCoords(g, fn)
+			nb, err := wkb.Marshal(g)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("feature %d: %w", fid, err)
+			}
+			out = append(out, []any{fid, nb})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE coord_map (fid bigint PRIMARY KEY, wkb bytea) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"coord_map"}, []string{"fid", "wkb"}, pgx.CopyFromRows(out)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE `+t+` s SET geom = ST_SetSRID(ST_GeomFromWKB(m.wkb), ST_SRID(s.geom)) FROM coord_map m WHERE m.fid = s.ogc_fid`)
+		return err
+	})
+}
+
+// mapCoords applies fn to every point of g (a copy for the types orb shares storage for).
+func mapCoords(g orb.Geometry, fn func(x, y float64) (float64, float64)) orb.Geometry {
+	pt := func(p orb.Point) orb.Point { x, y := fn(p[0], p[1]); return orb.Point{x, y} }
+	line := func(ls []orb.Point) []orb.Point {
+		out := make([]orb.Point, len(ls))
+		for i, p := range ls {
+			out[i] = pt(p)
+		}
+		return out
+	}
+	switch v := g.(type) {
+	case orb.Point:
+		return pt(v)
+	case orb.MultiPoint:
+		return orb.MultiPoint(line(v))
+	case orb.LineString:
+		return orb.LineString(line(v))
+	case orb.MultiLineString:
+		out := make(orb.MultiLineString, len(v))
+		for i, l := range v {
+			out[i] = line(l)
+		}
+		return out
+	case orb.Ring:
+		return orb.Ring(line(v))
+	case orb.Polygon:
+		out := make(orb.Polygon, len(v))
+		for i, r := range v {
+			out[i] = line(r)
+		}
+		return out
+	case orb.MultiPolygon:
+		out := make(orb.MultiPolygon, len(v))
+		for i, p := range v {
+			out[i] = mapCoords(p, fn).(orb.Polygon)
+		}
+		return out
+	case orb.Collection:
+		out := make(orb.Collection, len(v))
+		for i, x := range v {
+			out[i] = mapCoords(x, fn)
+		}
+		return out
+	}
+	return g
+}
+
+// ImportColumns names the staging columns that hold each attribute; "" means the file has none.
+type ImportColumns struct {
+	Code, Name, Level, Layer, Kind, ParentCode, Households, Population string
+	East, South, West, North                                           string // 四至
+}
+
+// ImportPlan says how to read a staged file of grids and what to do with it.
+type ImportPlan struct {
+	Table   string // the staging table (import_<id>) ogr2ogr wrote, geometry in EPSG:4326
+	Columns ImportColumns
+	Level   gridline.Level // the level of features whose level column is absent or empty
+	Layer   gridline.Layer // likewise; default comprehensive
+	Kind    string         // likewise, for special grids
+	// From is the date added grids and new versions start and retired grids end.
+	From time.Time
+	// Repair makes invalid geometries valid (ST_MakeValid) and reports them; without it they are
+	// problems that stop the import.
+	Repair bool
+	// Retire ends the grids of the file's levels and layers that the file no longer holds.
+	Retire bool
+	// Apply commits; without it the import runs to the end, checks included, and rolls back.
+	Apply     bool
+	Tolerance float64 // m² a child may stick out of its parent (DefaultTolerance when 0)
+	// ListLimit bounds each list in the report (1000 when 0); the counts are always complete.
+	ListLimit int
+}
+
+// ImportProblem is one thing wrong with an import. Index is the feature's number in the file,
+// counting from 1, or 0 when the problem concerns a stored grid or the file as a whole.
+type ImportProblem struct {
+	Index   int    `json:"index"`
+	Line    bool   `json:"-"` // Index counts lines of a list (staff), not features
+	Code    string `json:"code,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (p ImportProblem) String() string {
+	var b strings.Builder
+	if p.Index > 0 && p.Line {
+		fmt.Fprintf(&b, "line %d", p.Index)
+	} else if p.Index > 0 {
+		fmt.Fprintf(&b, "feature %d", p.Index)
+	}
+	if p.Code != "" {
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "(code %s)", p.Code)
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// ImportChange is one grid the import adds, changes or retires.
+type ImportChange struct {
+	Index     int            `json:"index,omitempty"`
+	Code      string         `json:"code"`
+	Name      string         `json:"name"`
+	Level     gridline.Level `json:"level"`
+	Layer     gridline.Layer `json:"layer"`
+	AreaM2    float64        `json:"area_m2"`
+	OldAreaM2 *float64       `json:"old_area_m2,omitempty"`
+	Fields    []string       `json:"fields,omitempty"` // for a change: what differs
+}
+
+// ImportReport is what an import did, or in a dry run would do.
+type ImportReport struct {
+	Valid     bool            `json:"ok"` // no problems: the same as OK()
+	Applied   bool            `json:"applied"`
+	From      string          `json:"from"`
+	Features  int             `json:"features"`
+	Added     int             `json:"added"`
+	Changed   int             `json:"changed"`
+	Retired   int             `json:"retired"`
+	Unchanged int             `json:"unchanged"`
+	Repaired  int             `json:"repaired"`
+	Lists     ImportLists     `json:"lists"`
+	Problems  []ImportProblem `json:"problems"`
+	// ProblemCount is the number of problems found; Problems holds at most ListLimit of them.
+	ProblemCount int      `json:"problem_count"`
+	Warnings     []string `json:"warnings,omitempty"`
+	// Timings are the milliseconds each step took, for benchmarks and slow imports.
+	Timings []ImportTiming `json:"timings,omitempty"`
+}
+
+// ImportTiming is how long one step of an import took.
+type ImportTiming struct {
+	Step string  `json:"step"`
+	MS   float64 `json:"ms"`
+}
+
+// ImportLists are the grids behind the counts, each list cut at the plan's ListLimit.
+type ImportLists struct {
+	Added    []ImportChange  `json:"added"`
+	Changed  []ImportChange  `json:"changed"`
+	Retired  []ImportChange  `json:"retired"`
+	Repaired []ImportProblem `json:"repaired"`
+}
+
+// OK reports whether the import found no problems.
+func (r *ImportReport) OK() bool { return r.ProblemCount == 0 }
+
+// errImportProblems stops the import transaction when problems were found; the report holds them.
+var errImportProblems = errors.New("import has problems")
+
+// errDryRun rolls back a dry run after its report is complete.
+var errDryRun = errors.New("dry run")
+
+// levelExpr turns the usual ways files write a level (English, Chinese, the rank 0..4) into a
+// gridline level; anything else stays as written so that the problem names it.
+const levelExpr = `CASE lower(btrim(%[1]s))
+	WHEN 'district' THEN 'district' WHEN '0' THEN 'district' WHEN '区' THEN 'district' WHEN '县' THEN 'district' WHEN '区县' THEN 'district'
+	WHEN 'subdistrict' THEN 'subdistrict' WHEN '1' THEN 'subdistrict' WHEN '街道' THEN 'subdistrict' WHEN '乡镇' THEN 'subdistrict' WHEN '乡' THEN 'subdistrict' WHEN '镇' THEN 'subdistrict'
+	WHEN 'community' THEN 'community' WHEN '2' THEN 'community' WHEN '社区' THEN 'community' WHEN '村' THEN 'community'
+	WHEN 'grid' THEN 'grid' WHEN '3' THEN 'grid' WHEN '网格' THEN 'grid' WHEN '基础网格' THEN 'grid'
+	WHEN 'micro' THEN 'micro' WHEN '4' THEN 'micro' WHEN '微网格' THEN 'micro'
+	ELSE btrim(%[1]s) END`
+
+// parentRule is the hierarchy rule of checkGrids written as a condition on candidate parent p of
+// child c, used only to find a parent by containment; checkGrids still decides.
+const parentRule = `CASE
+	WHEN c.layer = 'comprehensive' THEN p.layer = 'comprehensive'
+		AND array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) = array_position(ARRAY['district','subdistrict','community','grid','micro'], c.level) - 1
+	WHEN c.layer = 'special' THEN p.layer = 'comprehensive' AND p.level = 'community'
+	ELSE (p.layer = c.layer AND array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) < array_position(ARRAY['district','subdistrict','community','grid','micro'], c.level))
+		OR (p.layer = 'comprehensive' AND p.level = 'district') END`
+
+// ImportGrids reads a staged file of grids, checks it and writes it in one transaction: grids
+// whose code is new are added, grids whose attributes or geometry differ get a new version from
+// plan.From, grids the file holds unchanged are left alone (so importing the same file twice
+// changes nothing), and with plan.Retire the grids of the same levels and layers that the file
+// does not hold end on plan.From. The write rules are checkGrids's, as for any other write.
+//
+// Problems with the data are not errors: they are in the report, and nothing is written. The
+// error is for the database and for bugs. A dry run (plan.Apply false) does everything, checks
+// included, and rolls back.
+func (db *DB) ImportGrids(ctx context.Context, plan ImportPlan) (*ImportReport, error) {
+	t, err := stagingTable(plan.Table)
+	if err != nil {
+		return nil, err
+	}
+	if plan.From.IsZero() {
+		return nil, errors.New("store: ImportPlan.From is required")
+	}
+	if plan.Tolerance == 0 {
+		plan.Tolerance = DefaultTolerance
+	}
+	if plan.ListLimit <= 0 {
+		plan.ListLimit = 1000
+	}
+	if plan.Layer == "" {
+		plan.Layer = gridline.LayerComprehensive
+	}
+	rep := &ImportReport{From: gridline.Date(plan.From), Problems: []ImportProblem{}}
+	rep.Lists = ImportLists{Added: []ImportChange{}, Changed: []ImportChange{}, Retired: []ImportChange{}, Repaired: []ImportProblem{}}
+	err = db.tx(ctx, func(tx pgx.Tx) error {
+		im := &importRun{tx: tx, plan: plan, rep: rep, staging: t}
+		if err := im.run(ctx); err != nil {
+			return err
+		}
+		if !plan.Apply {
+			return errDryRun
+		}
+		return nil
+	})
+	rep.Valid = rep.ProblemCount == 0
+	switch {
+	case errors.Is(err, errDryRun):
+		return rep, nil
+	case errors.Is(err, errImportProblems):
+		return rep, nil
+	case err != nil:
+		return nil, err
+	}
+	rep.Applied = true
+	return rep, nil
+}
+
+type importRun struct {
+	tx      pgx.Tx
+	plan    ImportPlan
+	rep     *ImportReport
+	staging string
+	last    time.Time
+}
+
+// step records the time since the previous step.
+func (im *importRun) step(name string) {
+	now := time.Now()
+	if !im.last.IsZero() {
+		im.rep.Timings = append(im.rep.Timings, ImportTiming{name, float64(now.Sub(im.last).Microseconds()) / 1000})
+	}
+	im.last = now
+}
+
+// col is the SQL for attribute column name of the staging row s, as trimmed text or NULL; def
+// (a parameter reference) when the file has no such column.
+func col(name, def string) string {
+	if name == "" {
+		return def
+	}
+	return `nullif(btrim(s.` + pgx.Identifier{name}.Sanitize() + `::text), '')`
+}
+
+func (im *importRun) run(ctx context.Context) error {
+	tx, p := im.tx, im.plan
+	im.step("")
+	c := p.Columns
+	level := fmt.Sprintf("coalesce("+levelExpr+", $2::text)", col(c.Level, "NULL::text"))
+	// Stage 1: read every feature into imp, typed, with its geometry as a valid MultiPolygon or
+	// NULL when it cannot be one.
+	q := fmt.Sprintf(`CREATE TEMP TABLE imp0 ON COMMIT DROP AS
+		SELECT idx, f.code, f.name, f.level, f.layer, f.kind, parent_code, hh_raw, pop_raw, east, south, west, north,
+			gtype, valid, src,
+			CASE WHEN hh_raw ~ '^[0-9]{1,9}(\.0*)?$' THEN hh_raw::numeric::int END AS households,
+			CASE WHEN pop_raw ~ '^[0-9]{1,9}(\.0*)?$' THEN pop_raw::numeric::int END AS population,
+			CASE WHEN gtype IN ('POLYGON', 'MULTIPOLYGON') AND NOT outside THEN
+				CASE WHEN valid THEN ST_Multi(src)
+				     WHEN $4::boolean THEN ST_Multi(ST_CollectionExtract(ST_MakeValid(src), 3)) END
+			END::geometry(MultiPolygon, 4326) AS geom,
+			CASE WHEN gtype IN ('POLYGON', 'MULTIPOLYGON') AND NOT valid AND NOT outside THEN ST_IsValidReason(src) END AS invalid_reason,
+			outside,
+			-- The stored grid with this code, if any, whose identity the feature keeps; a new
+			-- identity otherwise (coalesce calls nextval only when needed).
+			coalesce(g.id, nextval('grid_id_seq')) AS gid, g.version_id AS old_vid, g.valid_from AS old_from, g.valid_to AS old_to
+		FROM (SELECT s.ogc_fid::int AS idx, %s AS code, %s AS name, %s AS level,
+			coalesce(%s, $3::text) AS layer, coalesce(%s, $1::text) AS kind, %s AS parent_code,
+			%s AS hh_raw, %s AS pop_raw, %s AS east, %s AS south, %s AS west, %s AS north,
+			GeometryType(s.geom) AS gtype, coalesce(ST_IsValid(s.geom), false) AS valid,
+			ST_SetSRID(s.geom, 4326) AS src,
+			coalesce(ST_XMin(s.geom) < -180 OR ST_XMax(s.geom) > 180 OR ST_YMin(s.geom) < -90 OR ST_YMax(s.geom) > 90, false) AS outside
+			FROM %s s) f
+		LEFT JOIN grids g ON g.code = f.code AND g.valid_from <= $5 AND (g.valid_to IS NULL OR g.valid_to > $5)`,
+		col(c.Code, "NULL::text"), col(c.Name, "NULL::text"), level, col(c.Layer, "NULL::text"), col(c.Kind, "NULL::text"),
+		col(c.ParentCode, "NULL::text"), col(c.Households, "NULL::text"), col(c.Population, "NULL::text"),
+		col(c.East, "NULL::text"), col(c.South, "NULL::text"), col(c.West, "NULL::text"), col(c.North, "NULL::text"), im.staging)
+	if _, err := tx.Exec(ctx, q, p.Kind, nullIfEmpty(string(p.Level)), string(p.Layer), p.Repair, p.From); err != nil {
+		return fmt.Errorf("read staged features: %w", err)
+	}
+	im.step("read")
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM imp0`).Scan(&im.rep.Features); err != nil {
+		return err
+	}
+	if im.rep.Features == 0 {
+		return im.fail(ctx, []ImportProblem{{Message: "the file holds no features: nothing to import"}})
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE imp0`); err != nil {
+		return err
+	}
+	im.step("index")
+	problems, err := im.problems(ctx, `
+		SELECT idx, code, 'code', 'has no code' FROM imp0 WHERE code IS NULL
+		UNION ALL
+		SELECT idx, code, 'code', format('code %s must be 1 to 32 letters or digits', code) FROM imp0 WHERE code !~ '^[0-9A-Za-z]{1,32}$'
+		UNION ALL
+		SELECT idx, code, 'code', format('code %s appears %s times in the file (features %s)', code, n, list)
+		FROM (SELECT idx, code, count(*) OVER w AS n, array_to_string((array_agg(idx) OVER w)[1:10], ', ') AS list
+			FROM imp0 WHERE code IS NOT NULL WINDOW w AS (PARTITION BY code ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) d
+		WHERE n > 1
+		UNION ALL
+		SELECT idx, code, 'name', 'has no name' FROM imp0 WHERE name IS NULL
+		UNION ALL
+		SELECT idx, code, 'level', CASE WHEN level IS NULL THEN 'has no level: map a level column or give the level of the whole file'
+			ELSE format('level %s is not one of district, subdistrict, community, grid, micro', level) END
+		FROM imp0 WHERE level IS NULL OR level NOT IN ('district','subdistrict','community','grid','micro')
+		UNION ALL
+		SELECT idx, code, 'layer', format('layer %s must be a lower-case name such as comprehensive, special or police', layer)
+		FROM imp0 WHERE layer !~ '^[a-z][a-z0-9_]{0,39}$'
+		UNION ALL
+		SELECT idx, code, 'kind', 'a special grid needs a kind (school, hospital, market ...)' FROM imp0 WHERE layer = 'special' AND kind = ''
+		UNION ALL
+		SELECT idx, code, 'households', format('households %s is not a whole number', hh_raw) FROM imp0 WHERE hh_raw IS NOT NULL AND households IS NULL
+		UNION ALL
+		SELECT idx, code, 'population', format('population %s is not a whole number', pop_raw) FROM imp0 WHERE pop_raw IS NOT NULL AND population IS NULL
+		UNION ALL
+		SELECT idx, code, 'geometry', 'has no geometry' FROM imp0 WHERE src IS NULL
+		UNION ALL
+		SELECT idx, code, 'geometry', format('is a %s where a polygon was expected: grids are areas', lower(gtype))
+		FROM imp0 WHERE src IS NOT NULL AND gtype NOT IN ('POLYGON', 'MULTIPOLYGON')
+		UNION ALL
+		SELECT idx, code, 'geometry', format('coordinates reach (%s, %s), which are not degrees: the file looks projected (metres); give its coordinate system, e.g. --crs EPSG:4547',
+			round(ST_XMax(src)::numeric, 1), round(ST_YMax(src)::numeric, 1))
+		FROM imp0 WHERE outside
+		UNION ALL
+		SELECT idx, code, 'geometry', format('geometry is not valid: %s (repair it with repair=true, or fix the file)', invalid_reason)
+		FROM imp0 WHERE invalid_reason IS NOT NULL AND NOT $1
+		UNION ALL
+		SELECT idx, code, 'geometry', format('geometry is not valid (%s) and repairing it left no area', invalid_reason)
+		FROM imp0 WHERE invalid_reason IS NOT NULL AND $1 AND (geom IS NULL OR ST_IsEmpty(geom))
+		ORDER BY 1, 3`, p.Repair)
+	if err != nil {
+		return err
+	}
+	im.step("check features")
+	if len(problems) > 0 {
+		return im.fail(ctx, problems)
+	}
+	// A file that mixes points and polygons is reported per feature above; one that is
+	// entirely in the wrong system gets one clear message too, in the problems.
+	if err := im.repaired(ctx); err != nil {
+		return err
+	}
+
+	// Stage 2: the parents (by code in the file or stored; by containment when there is no code),
+	// the attributes a file does not carry kept from the stored version, and what differs. One
+	// statement that makes a new table: UPDATEs of every row cost a rewrite each.
+	var spatial bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM imp0 WHERE parent_code IS NULL AND level <> 'district')`).Scan(&spatial); err != nil {
+		return err
+	}
+	if spatial {
+		if _, err := tx.Exec(ctx, `CREATE INDEX ON imp0 USING gist (geom)`); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `CREATE TEMP TABLE imp ON COMMIT DROP AS
+		SELECT b.*, CASE WHEN b.old_vid IS NULL THEN 'add' WHEN cardinality(b.fields) = 0 THEN 'same' ELSE 'change' END AS action
+		FROM (SELECT a.*, CASE WHEN a.old_vid IS NOT NULL THEN array_remove(ARRAY[
+				CASE WHEN o.name <> a.name THEN 'name' END,
+				CASE WHEN o.level <> a.level THEN 'level' END,
+				CASE WHEN o.layer <> a.layer THEN 'layer' END,
+				CASE WHEN o.kind <> a.kind THEN 'kind' END,
+				CASE WHEN o.parent_id IS DISTINCT FROM a.parent_id THEN 'parent' END,
+				CASE WHEN o.households <> a.households THEN 'households' END,
+				CASE WHEN o.population <> a.population THEN 'population' END,
+				CASE WHEN (o.bound_east, o.bound_south, o.bound_west, o.bound_north) <> (a.east, a.south, a.west, a.north) THEN 'four_bounds' END,
+				CASE WHEN NOT (o.geom = a.geom) AND NOT ST_Equals(o.geom, a.geom) THEN 'geometry' END], NULL) END AS fields
+			FROM (SELECT c.idx, c.code, c.name, c.level, c.layer, c.parent_code, c.geom, c.gid, c.old_vid, c.old_from, c.old_to,
+				CASE WHEN c.old_vid IS NOT NULL AND NOT $2::boolean THEN o.kind ELSE c.kind END AS kind,
+				coalesce(c.households, o.households, 0) AS households, coalesce(c.population, o.population, 0) AS population,
+				coalesce(c.east, o.bound_east, '') AS east, coalesce(c.south, o.bound_south, '') AS south,
+				coalesce(c.west, o.bound_west, '') AS west, coalesce(c.north, o.bound_north, '') AS north,
+				CASE WHEN c.parent_code IS NOT NULL THEN coalesce(pf.gid, pg.id)
+				WHEN c.level <> 'district' THEN (SELECT p.id FROM (
+					SELECT x.gid AS id, x.level, x.layer, x.geom FROM imp0 x WHERE x.geom && ST_PointOnSurface(c.geom)
+					UNION ALL
+					SELECT g.id, g.level, g.layer, g.geom FROM grids g WHERE g.geom && ST_PointOnSurface(c.geom)
+						AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
+						AND NOT EXISTS (SELECT 1 FROM imp0 y WHERE y.code = g.code)) p
+					WHERE ST_Covers(p.geom, ST_PointOnSurface(c.geom)) AND p.id <> c.gid AND `+parentRule+`
+					ORDER BY p.layer = c.layer DESC, array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) DESC LIMIT 1)
+				END AS parent_id
+				FROM imp0 c
+				LEFT JOIN imp0 pf ON pf.code = c.parent_code
+				LEFT JOIN grids pg ON pg.code = c.parent_code AND pg.valid_from <= $1 AND (pg.valid_to IS NULL OR pg.valid_to > $1)
+				LEFT JOIN grids o ON o.version_id = c.old_vid) a
+			LEFT JOIN grids o ON o.version_id = a.old_vid) b`, p.From, c.Kind != "" || p.Kind != "")
+	if err != nil {
+		return fmt.Errorf("match grids: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE imp`); err != nil {
+		return err
+	}
+	im.step("match")
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE ret ON COMMIT DROP AS
+		SELECT g.version_id, g.id, g.code, g.name, g.level, g.layer, g.valid_from, g.geom FROM grids g
+		WHERE $2 AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
+		AND (g.layer, g.level) IN (SELECT DISTINCT layer, level FROM imp)
+		AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.code = g.code)`, p.From, p.Retire); err != nil {
+		return err
+	}
+	problems, err = im.problems(ctx, `
+		SELECT idx, code, 'parent', format('parent code %s is neither in the file nor a grid valid on %s', parent_code, $1::date)
+		FROM imp WHERE parent_code IS NOT NULL AND parent_id IS NULL
+		UNION ALL
+		SELECT idx, code, 'parent', format('has no parent code and lies in no grid that can be its parent (a %s grid of level %s is found by the point on its surface): add a parent code column, or import the parents first',
+			layer, level)
+		FROM imp WHERE parent_code IS NULL AND level <> 'district' AND parent_id IS NULL
+		UNION ALL
+		SELECT idx, code, 'valid_from', format('its stored version starts on %s: a new version must start later than that (choose a later from date)', old_from)
+		FROM imp WHERE action = 'change' AND old_from >= $1
+		UNION ALL
+		SELECT idx, code, 'valid_from', format('it already has a later version from %s: import from that date or later', old_to)
+		FROM imp WHERE action = 'change' AND old_to IS NOT NULL
+		UNION ALL
+		SELECT 0, r.code, 'valid_from', format('cannot retire %s on %s: its version starts that day', r.code, $1::date)
+		FROM ret r WHERE r.valid_from >= $1
+		UNION ALL
+		SELECT 0, r.code, 'retire', format('retiring %s (not in the file) would leave its child %s without a parent: add %s to the file, or move or retire %s',
+			r.code, k.code, r.code, k.code)
+		FROM ret r JOIN grids k ON k.parent_id = r.id AND k.valid_from <= $1 AND (k.valid_to IS NULL OR k.valid_to > $1)
+		WHERE NOT EXISTS (SELECT 1 FROM ret r2 WHERE r2.id = k.id)
+		AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.gid = k.id AND i.parent_id IS DISTINCT FROM r.id)
+		ORDER BY 1, 2`, p.From)
+	if err != nil {
+		return err
+	}
+	im.step("check parents")
+	if len(problems) > 0 {
+		return im.fail(ctx, problems)
+	}
+
+	// Stage 3: write, then check by the store's rules.
+	if _, err := tx.Exec(ctx, `UPDATE grids g SET valid_to = $1 FROM imp i WHERE i.action = 'change' AND g.version_id = i.old_vid`, p.From); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE grids g SET valid_to = $1 FROM ret r WHERE g.version_id = r.version_id`, p.From); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO grids (id, version, code, name, level, layer, kind, parent_id,
+			households, population, valid_from, bound_east, bound_south, bound_west, bound_north, geom)
+		SELECT i.gid, CASE WHEN i.old_vid IS NULL THEN 1 ELSE (SELECT max(g.version) FROM grids g WHERE g.id = i.gid) + 1 END, i.code, i.name,
+			i.level, i.layer, i.kind, i.parent_id, i.households, i.population, $1, i.east, i.south, i.west, i.north, i.geom
+		FROM imp i WHERE i.action IN ('add', 'change') ORDER BY i.code
+		RETURNING version_id`, p.From)
+	if err != nil {
+		return err
+	}
+	vids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	im.step("write")
+	if err != nil {
+		var ge *gridline.Error
+		if errors.As(classify(err), &ge) && ge.Code == gridline.EConflict {
+			return im.fail(ctx, []ImportProblem{{Message: ge.Message}})
+		}
+		return err
+	}
+	if len(vids) > 0 {
+		if err := checkGrids(ctx, tx, vids, p.Tolerance); err != nil {
+			var ge *gridline.Error
+			if !errors.As(err, &ge) {
+				return err
+			}
+			list, _ := ge.Details["problems"].([]map[string]any)
+			if len(list) == 0 {
+				return im.fail(ctx, []ImportProblem{{Message: ge.Message}})
+			}
+			var ps []ImportProblem
+			for _, m := range list {
+				code, _ := m["code"].(string)
+				field, _ := m["field"].(string)
+				msg, _ := m["message"].(string)
+				ps = append(ps, ImportProblem{Code: code, Field: field, Message: msg})
+			}
+			if err := im.indexByCode(ctx, ps); err != nil {
+				return err
+			}
+			return im.fail(ctx, ps)
+		}
+		im.step("checkGrids")
+	}
+	err = im.summarise(ctx)
+	im.step("summarise")
+	return err
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// problems runs a query of (index, code, field, message) rows.
+func (im *importRun) problems(ctx context.Context, q string, args ...any) ([]ImportProblem, error) {
+	rows, err := im.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("check features: %w", err)
+	}
+	defer rows.Close()
+	var out []ImportProblem
+	for rows.Next() {
+		var p ImportProblem
+		var code *string
+		if err := rows.Scan(&p.Index, &code, &p.Field, &p.Message); err != nil {
+			return nil, err
+		}
+		if code != nil {
+			p.Code = *code
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// indexByCode fills in the feature index of problems that checkGrids names by code.
+func (im *importRun) indexByCode(ctx context.Context, ps []ImportProblem) error {
+	for i := range ps {
+		if ps[i].Code == "" {
+			continue
+		}
+		err := im.tx.QueryRow(ctx, `SELECT idx FROM imp WHERE code = $1 ORDER BY idx LIMIT 1`, ps[i].Code).Scan(&ps[i].Index)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+	}
+	return nil
+}
+
+// fail records the problems and stops the transaction.
+func (im *importRun) fail(ctx context.Context, ps []ImportProblem) error {
+	im.rep.ProblemCount = len(ps)
+	if len(ps) > im.plan.ListLimit {
+		ps = ps[:im.plan.ListLimit]
+	}
+	im.rep.Problems = ps
+	return errImportProblems
+}
+
+func (im *importRun) repaired(ctx context.Context) error {
+	if err := im.tx.QueryRow(ctx, `SELECT count(*) FROM imp0 WHERE invalid_reason IS NOT NULL`).Scan(&im.rep.Repaired); err != nil {
+		return err
+	}
+	ps, err := im.problems(ctx, `SELECT idx, code, 'geometry', 'repaired: ' || invalid_reason FROM imp0
+		WHERE invalid_reason IS NOT NULL ORDER BY idx LIMIT $1`, im.plan.ListLimit)
+	if err != nil {
+		return err
+	}
+	if ps != nil {
+		im.rep.Lists.Repaired = ps
+	}
+	return nil
+}
+
+// summarise counts and lists what the import does.
+func (im *importRun) summarise(ctx context.Context) error {
+	tx, r := im.tx, im.rep
+	err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE action = 'add'), count(*) FILTER (WHERE action = 'change'),
+		count(*) FILTER (WHERE action = 'same'), (SELECT count(*) FROM ret) FROM imp`).Scan(&r.Added, &r.Changed, &r.Unchanged, &r.Retired)
+	if err != nil {
+		return err
+	}
+	list := func(q string) ([]ImportChange, error) {
+		rows, err := tx.Query(ctx, q, im.plan.ListLimit)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []ImportChange{}
+		for rows.Next() {
+			var c ImportChange
+			var level, layer string
+			if err := rows.Scan(&c.Index, &c.Code, &c.Name, &level, &layer, &c.AreaM2, &c.OldAreaM2, &c.Fields); err != nil {
+				return nil, err
+			}
+			c.Level, c.Layer = gridline.Level(level), gridline.Layer(layer)
+			out = append(out, c)
+		}
+		return out, rows.Err()
+	}
+	if r.Lists.Added, err = list(`SELECT idx, code, name, level, layer, round(ST_Area(geom::geography)::numeric, 1)::float8, NULL::float8, NULL::text[]
+		FROM imp WHERE action = 'add' ORDER BY idx LIMIT $1`); err != nil {
+		return err
+	}
+	if r.Lists.Changed, err = list(`SELECT i.idx, i.code, i.name, i.level, i.layer, round(ST_Area(i.geom::geography)::numeric, 1)::float8,
+		round(ST_Area(g.geom::geography)::numeric, 1)::float8, i.fields
+		FROM imp i JOIN grids g ON g.version_id = i.old_vid WHERE i.action = 'change' ORDER BY i.idx LIMIT $1`); err != nil {
+		return err
+	}
+	r.Lists.Retired, err = list(`SELECT 0, code, name, level, layer, round(ST_Area(geom::geography)::numeric, 1)::float8, NULL::float8, NULL::text[]
+		FROM ret ORDER BY code LIMIT $1`)
+	return err
+}
