@@ -25,58 +25,129 @@ import (
 // name the grid across that boundary.
 const NearBoundaryMetres = 30.0
 
-// Loader reads every grid version (with geometry) and every assignment.
+// Loader reads every grid version (with geometry) and every assignment: a full reload.
 type Loader func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error)
+
+// Source is the store as the resolver reads it incrementally.
+type Source interface {
+	// GridChanges returns every version's change stamp, and the full rows of the versions whose
+	// stamp differs from known (all rows when known is nil).
+	GridChanges(ctx context.Context, known map[int64]int64) (map[int64]int64, []gridline.Grid, error)
+	// AllStaff returns every assignment with its person.
+	AllStaff(ctx context.Context) ([]gridline.Staff, error)
+}
 
 // Resolver holds the current index and swaps in a new one when the data change.
 type Resolver struct {
-	load Loader
+	load Loader // full reloads (tests and tools), or
+	src  Source // incremental refreshes (the server)
 	loc  *time.Location
 
 	cur  atomic.Pointer[Index]
 	live atomic.Bool // whether change notifications are arriving (the index is current)
 
-	mu      sync.Mutex // serialises rebuilds
-	pending atomic.Bool
-	changed chan struct{} // capacity 1: a burst of changes becomes one rebuild
+	mu           sync.Mutex // serialises rebuilds
+	gridsPending atomic.Bool
+	staffPending atomic.Bool
+	changed      chan struct{} // capacity 1: a burst of changes becomes one rebuild
 }
 
-// New makes a resolver; call Refresh before the first lookup. loc is the deployment's time zone,
-// which decides what "today" is.
+// New makes a resolver that reloads everything on every refresh; call Refresh before the first
+// lookup. loc is the deployment's time zone, which decides what "today" is.
 func New(load Loader, loc *time.Location) *Resolver {
 	r := &Resolver{load: load, loc: loc, changed: make(chan struct{}, 1)}
 	r.live.Store(true)
 	return r
 }
 
-// Refresh rebuilds the index from the store and swaps it in. Concurrent calls coalesce: a call
-// made while a rebuild runs causes exactly one more rebuild after it.
+// NewIncremental makes a resolver that, after the first load, reads only the grid versions whose
+// change stamp moved, reloads staff only when staff changed, and keeps the spatial index when no
+// geometry changed: an edit reaches answers (and tiles) in milliseconds, not a full reload.
+func NewIncremental(src Source, loc *time.Location) *Resolver {
+	r := &Resolver{src: src, loc: loc, changed: make(chan struct{}, 1)}
+	r.live.Store(true)
+	return r
+}
+
+// Refresh brings the index up to date with the store and swaps it in: everything on the first
+// call (or with a Loader), otherwise what Changed reported. Concurrent calls coalesce.
 func (r *Resolver) Refresh(ctx context.Context) error {
-	r.pending.Store(true)
+	if r.cur.Load() == nil {
+		r.gridsPending.Store(true)
+		r.staffPending.Store(true)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.pending.Swap(false) {
-		return nil // another caller rebuilt after our request was made
+	doGrids, doStaff := r.gridsPending.Swap(false), r.staffPending.Swap(false)
+	prev := r.cur.Load()
+	if prev != nil && !doGrids && !doStaff {
+		return nil // another caller already did what was asked
 	}
-	grids, staff, err := r.load(ctx)
-	if err != nil {
-		r.pending.Store(true)
+	fail := func(err error) error {
+		// Ask again next time: what was pending is still pending.
+		r.gridsPending.Store(r.gridsPending.Load() || doGrids)
+		r.staffPending.Store(r.staffPending.Load() || doStaff)
 		return fmt.Errorf("refresh resolution index: %w", err)
 	}
-	r.cur.Store(Build(grids, staff, time.Now()))
+	if r.src == nil {
+		grids, staff, err := r.load(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		r.cur.Store(Build(grids, staff, time.Now()))
+		return nil
+	}
+	var known map[int64]int64
+	if prev != nil {
+		known = prev.stamps
+	}
+	if known == nil {
+		doGrids, doStaff = true, true
+	}
+	var stamps map[int64]int64
+	var changed []gridline.Grid
+	var staff []gridline.Staff
+	var err error
+	if doGrids {
+		if stamps, changed, err = r.src.GridChanges(ctx, known); err != nil {
+			return fail(err)
+		}
+	}
+	if doStaff {
+		if staff, err = r.src.AllStaff(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	if known == nil {
+		ix := Build(changed, staff, time.Now())
+		ix.stamps = stamps
+		r.cur.Store(ix)
+		return nil
+	}
+	r.cur.Store(prev.update(doGrids, stamps, changed, doStaff, staff))
 	return nil
 }
 
-// Changed asks for a rebuild without waiting for it; many calls while a rebuild runs cause one
-// more rebuild. Run performs them.
-func (r *Resolver) Changed() {
+// Changed asks for a refresh without waiting for it: table is what changed ("grids", "people",
+// "assignments"), or "" when unknown (after a reconnection). Many calls while a refresh runs
+// cause one more. Run performs them.
+func (r *Resolver) Changed(table string) {
+	switch table {
+	case "grids":
+		r.gridsPending.Store(true)
+	case "people", "assignments":
+		r.staffPending.Store(true)
+	default:
+		r.gridsPending.Store(true)
+		r.staffPending.Store(true)
+	}
 	select {
 	case r.changed <- struct{}{}:
 	default:
 	}
 }
 
-// Run rebuilds the index after every Changed until ctx ends. A failed rebuild keeps the previous
+// Run refreshes the index after every Changed until ctx ends. A failed refresh keeps the previous
 // index and is reported to onError; the next change (or reconnection) tries again.
 func (r *Resolver) Run(ctx context.Context, onError func(error)) {
 	for {
@@ -134,15 +205,30 @@ type Index struct {
 	districts []int32
 	// refs caches each position's rendered reference for one date (see Ref).
 	refs []atomic.Pointer[cachedRef]
+	// stamps are the change stamps of the versions this index holds (incremental refresh only).
+	stamps map[int64]int64
 }
 
-// Build makes an index. It is exported for benchmarks and tests.
+// Build makes an index from scratch. It is exported for benchmarks and tests.
 func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *Index {
-	ix := &Index{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)), refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: map[int64][]gridline.Staff{}, built: built}
-	polys := make([]orb.MultiPolygon, len(grids))
+	return assemble(grids, nil, staffMap(staff), nil, built)
+}
+
+func staffMap(staff []gridline.Staff) map[int64][]gridline.Staff {
+	m := map[int64][]gridline.Staff{}
+	for _, s := range staff {
+		m[s.GridID] = append(m[s.GridID], s)
+	}
+	return m
+}
+
+// assemble makes an index over grids, building the spatial index unless sp (over the same
+// geometries at the same positions) is given.
+func assemble(grids []gridline.Grid, sp *geo.Index, staff map[int64][]gridline.Staff, stamps map[int64]int64, built time.Time) *Index {
+	ix := &Index{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)),
+		refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: staff, stamps: stamps, built: built, sp: sp}
 	seen := map[gridline.Layer]bool{}
 	for i := range grids {
-		polys[i] = grids[i].Geometry
 		ix.byID[grids[i].ID] = append(ix.byID[grids[i].ID], int32(i))
 		ix.byVersion[grids[i].VersionID] = int32(i)
 		if grids[i].Level == gridline.LevelDistrict && grids[i].Layer == gridline.LayerComprehensive {
@@ -154,11 +240,59 @@ func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *Inde
 		}
 	}
 	sort.Slice(ix.layers, func(a, b int) bool { return ix.layers[a] < ix.layers[b] })
-	for _, s := range staff {
-		ix.staff[s.GridID] = append(ix.staff[s.GridID], s)
+	if ix.sp == nil {
+		polys := make([]orb.MultiPolygon, len(grids))
+		for i := range grids {
+			polys[i] = grids[i].Geometry
+		}
+		ix.sp = geo.NewIndex(polys)
 	}
-	ix.sp = geo.NewIndex(polys)
 	return ix
+}
+
+// update makes the next index from this one and what changed: with doGrids, the new stamps and
+// the changed rows (a version missing from stamps was deleted); with doStaff, all staff. The
+// spatial index is kept when no version was added or deleted and no geometry changed.
+func (ix *Index) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff) *Index {
+	grids, sp, st := ix.grids, ix.sp, ix.stamps
+	if doGrids {
+		st = stamps
+		sameGeometry := len(stamps) == len(ix.grids)
+		next := make([]gridline.Grid, len(ix.grids))
+		copy(next, ix.grids)
+		for _, g := range changed {
+			i, ok := ix.byVersion[g.VersionID]
+			if !ok {
+				sameGeometry = false
+				continue
+			}
+			if !orb.Equal(ix.grids[i].Geometry, g.Geometry) {
+				sameGeometry = false
+			}
+			next[i] = g
+		}
+		if !sameGeometry {
+			// Positions change: drop the deleted versions, add the new ones, index anew.
+			kept := next[:0]
+			for _, g := range next {
+				if _, ok := stamps[g.VersionID]; ok {
+					kept = append(kept, g)
+				}
+			}
+			for _, g := range changed {
+				if _, ok := ix.byVersion[g.VersionID]; !ok {
+					kept = append(kept, g)
+				}
+			}
+			next, sp = kept, nil
+		}
+		grids = next
+	}
+	sm := ix.staff
+	if doStaff {
+		sm = staffMap(staff)
+	}
+	return assemble(grids, sp, sm, st, time.Now())
 }
 
 // Grid is the version at position i.

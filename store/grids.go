@@ -27,7 +27,9 @@ func validAt(n int) string {
 	return fmt.Sprintf("(g.valid_from <= $%d AND (g.valid_to IS NULL OR g.valid_to > $%d))", n, n)
 }
 
-func scanGrid(row pgx.Row, withGeom bool) (gridline.Grid, error) {
+// scanGrid reads one row of gridColumns (and the geometry when withGeom), then any extra columns
+// into extra.
+func scanGrid(row pgx.Row, withGeom bool, extra ...any) (gridline.Grid, error) {
 	var g gridline.Grid
 	var level, layer string
 	var geom []byte
@@ -37,6 +39,7 @@ func scanGrid(row pgx.Row, withGeom bool) (gridline.Grid, error) {
 	if withGeom {
 		dest = append(dest, &geom)
 	}
+	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return g, err
 	}

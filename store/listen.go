@@ -10,12 +10,13 @@ import (
 // ChangesChannel is the channel the triggers notify on after every change to grids or staff.
 const ChangesChannel = "gridline_changes"
 
-// Listen calls onChange after every committed change to grids, people or assignments, in this or
-// any other process, until ctx ends. onChange must not block: it is called once per notification.
-// When the connection is lost it reconnects with backoff and calls onChange once after
+// Listen calls onChange with the table's name ("grids", "people", "assignments") after every
+// committed change to it, in this or any other process, until ctx ends. onChange must not block:
+// it is called once per notification. When the connection is lost it reconnects with backoff and
+// calls onChange("") once after
 // reconnecting, since changes may have been missed meanwhile. onState, when not nil, is told
 // whether the listener is connected.
-func (db *DB) Listen(ctx context.Context, onChange func(), onState func(connected bool)) {
+func (db *DB) Listen(ctx context.Context, onChange func(table string), onState func(connected bool)) {
 	backoff := 100 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {
@@ -25,7 +26,7 @@ func (db *DB) Listen(ctx context.Context, onChange func(), onState func(connecte
 				onState(true)
 			}
 			if !first {
-				onChange()
+				onChange("")
 			}
 			first = false
 		}, onChange)
@@ -47,7 +48,7 @@ func (db *DB) Listen(ctx context.Context, onChange func(), onState func(connecte
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context, connected, onChange func()) error {
+func (db *DB) listenOnce(ctx context.Context, connected func(), onChange func(string)) error {
 	conn, err := pgx.Connect(ctx, db.url)
 	if err != nil {
 		return err
@@ -60,9 +61,10 @@ func (db *DB) listenOnce(ctx context.Context, connected, onChange func()) error 
 	for {
 		// A cancelled wait closes a pgx connection, so there is no draining here: the callee
 		// coalesces bursts (see resolve.Resolver.Changed).
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		onChange()
+		onChange(n.Payload)
 	}
 }

@@ -103,9 +103,9 @@ func TestListenSeesCommits(t *testing.T) {
 	db := storetest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changes := make(chan struct{}, 10)
+	changes := make(chan string, 10)
 	connected := make(chan bool, 10)
-	go db.Listen(ctx, func() { changes <- struct{}{} }, func(c bool) { connected <- c })
+	go db.Listen(ctx, func(table string) { changes <- table }, func(c bool) { connected <- c })
 	select {
 	case c := <-connected:
 		if !c {
@@ -116,7 +116,10 @@ func TestListenSeesCommits(t *testing.T) {
 	}
 	mustSave(t, db, gridline.Grid{Code: "1", Name: "d", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: day("2024-01-01"), Geometry: box(0, 0, 1, 1)})
 	select {
-	case <-changes:
+	case table := <-changes:
+		if table != "grids" {
+			t.Fatalf("notification names %q, want grids", table)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no change notification after a commit")
 	}

@@ -157,13 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
-	res := resolve.New(func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error) {
-		s, err := db.Snapshot(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s.Grids, s.Staff, nil
-	}, loc)
+	res := resolve.NewIncremental(db, loc)
 	// Every change to grids or staff, from this process or another on the same database, rebuilds
 	// the index. The listener is connected before the first build, so no change falls between.
 	lctx, cancelListen := context.WithCancel(ctx)
