@@ -41,8 +41,9 @@ func main() {
 	}
 }
 
-// gridlineLayers are gridline's polygon layers, the same set tegola's map and the plain query serve.
-const gridlineLayers = "subdistricts,communities,grids,micros,special,police"
+// gridlineLayers are gridline's polygon layers present in the data: the same set tegola's map (from
+// `gridline tegola-config`) and the plain query serve. Set in run.
+var gridlineLayers = "subdistricts,communities,grids,micros,special"
 
 type engine struct {
 	name string
@@ -61,6 +62,13 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 		Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
 	if err != nil {
 		return err
+	}
+	var police bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grids WHERE layer = 'police')`).Scan(&police); err != nil {
+		return err
+	}
+	if police {
+		gridlineLayers += ",police"
 	}
 	plain, err := servePlain(pool)
 	if err != nil {
