@@ -25,24 +25,6 @@ func (s *Server) dateParam(q url.Values, name string) (time.Time, error) {
 	return gridline.ParseDate(name, v)
 }
 
-// floatParam reads a required number.
-func floatParam(q url.Values, name string, alias ...string) (float64, error) {
-	v, ok := q[name]
-	for _, a := range alias {
-		if !ok {
-			v, ok = q[a]
-		}
-	}
-	if !ok || len(v) == 0 || strings.TrimSpace(v[0]) == "" {
-		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s is required", name).With("field", name)
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v[0]), 64)
-	if err != nil {
-		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, v[0]).With("field", name)
-	}
-	return f, nil
-}
-
 func crsParam(q url.Values) (geo.CRS, error) {
 	c, err := geo.ParseCRS(q.Get("crs"))
 	if err != nil {
@@ -51,32 +33,93 @@ func crsParam(q url.Values) (geo.CRS, error) {
 	return c, nil
 }
 
+// resolveParams are the query parameters of GET /v1/resolve, read without building a map: this
+// is the hottest request the server answers.
+type resolveParams struct {
+	lon, lat, crs, at   string
+	hasLon, hasLat, bad bool
+}
+
+func parseResolveQuery(raw string) (p resolveParams, err error) {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(k, "%+") {
+			if k, err = url.QueryUnescape(k); err != nil {
+				return p, err
+			}
+		}
+		if strings.ContainsAny(v, "%+") {
+			if v, err = url.QueryUnescape(v); err != nil {
+				return p, err
+			}
+		}
+		// The first value of a repeated parameter wins, as url.Values.Get does.
+		switch k {
+		case "lon", "x", "lng":
+			if !p.hasLon {
+				p.lon, p.hasLon = v, true
+			}
+		case "lat", "y":
+			if !p.hasLat {
+				p.lat, p.hasLat = v, true
+			}
+		case "crs":
+			if p.crs == "" {
+				p.crs = v
+			}
+		case "at":
+			if p.at == "" {
+				p.at = v
+			}
+		}
+	}
+	return p, nil
+}
+
+func coordinate(name, v string, present bool) (float64, error) {
+	if !present || strings.TrimSpace(v) == "" {
+		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s is required", name).With("field", name)
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, v).With("field", name)
+	}
+	return f, nil
+}
+
 // resolveOne is GET /v1/resolve?lon=&lat=&crs=&at=.
 func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := parseResolveQuery(r.URL.RawQuery)
 	if err != nil {
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "malformed query string: %v", err))
 		return
 	}
-	lon, err := floatParam(q, "lon", "x", "lng")
+	lon, err := coordinate("lon", q.lon, q.hasLon)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	lat, err := floatParam(q, "lat", "y")
+	lat, err := coordinate("lat", q.lat, q.hasLat)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	crs, err := crsParam(q)
+	crs, err := geo.ParseCRS(q.crs)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs"))
 		return
 	}
-	at, err := s.dateParam(q, "at")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	at := s.resolver.Today()
+	if q.at != "" {
+		if at, err = gridline.ParseDate("at", q.at); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	if e := resolve.CheckCoordinate(lon, lat, crs); e != nil {
 		s.writeError(w, r, e)
@@ -98,16 +141,20 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		p = orb.Point{xs[0], ys[0]}
 	}
 	in := resolve.InputPoint{Lon: lon, Lat: lat, CRS: crs.Name}
+	var ans *resolve.Answer
 	if s.postgisEngine {
 		ids, err := s.db.Covering(r.Context(), p[0], p[1])
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.resolver.AnswerCovering(in, p, at, ids))
-		return
+		ans = s.resolver.AnswerCovering(in, p, at, ids)
+	} else {
+		ans = s.resolver.Answer(in, p, at)
 	}
-	writeJSON(w, http.StatusOK, s.resolver.Answer(in, p, at))
+	buf := ans.AppendJSON(make([]byte, 0, 4096))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(append(buf, '\n'))
 }
 
 // resolveBatch is POST /v1/resolve: a JSON array, a GeoJSON FeatureCollection or CSV in; NDJSON
