@@ -7,7 +7,7 @@ for v in string.gmatch(os.getenv("BENCH_BBOX") or "113.50,34.60,113.67,34.77", "
 end
 local pts = {}
 local file = os.getenv("BENCH_POINTS")
-if file then
+if file and file ~= "" then
   for line in io.lines(file) do
     local x, y = string.match(line, "([%d%.%-]+)%s+([%d%.%-]+)")
     if x then pts[#pts + 1] = { x, y } end

@@ -84,6 +84,12 @@ echo "|---|---|---|---|---|"
 wrk_run 18081 "in-memory index, inside the district" "$tmp/inside.txt"
 wrk_run 18081 "in-memory index, bounding box" ""
 stop_server 18081
+# The same server with one P, so that wrk (on the same 2 cores) has a core of its own: a
+# closer model of a load generator on another machine.
+GOMAXPROCS=1 start_server 18084
+wait_ready 18084
+wrk_run 18084 "in-memory index, GOMAXPROCS=1 (wrk keeps a core), inside the district" "$tmp/inside.txt"
+stop_server 18084
 start_server 18082 --resolve-engine postgis
 wait_ready 18082
 wrk_run 18082 "PostGIS ST_Covers per request, inside the district" "$tmp/inside.txt"
