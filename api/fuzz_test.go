@@ -25,13 +25,7 @@ func newServer(t testing.TB) http.Handler {
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.New(func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error) {
-		s, err := db.Snapshot(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s.Grids, s.Staff, nil
-	}, time.UTC)
+	res := resolve.NewIncremental(db, time.UTC)
 	if err := res.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

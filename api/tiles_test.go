@@ -416,13 +416,7 @@ func TestTileCacheFollowsWrites(t *testing.T) {
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.New(func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error) {
-		s, err := db.Snapshot(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s.Grids, s.Staff, nil
-	}, shanghai(t))
+	res := resolve.NewIncremental(db, shanghai(t))
 	listening := make(chan struct{})
 	var once bool
 	go db.Listen(ctx, res.Changed, func(ok bool) {

@@ -1,10 +1,8 @@
 package demo
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"sort"
 	"testing"
@@ -14,29 +12,14 @@ import (
 	"github.com/paulmach/orb/planar"
 
 	"gridline"
+	"gridline/store/storetest"
 )
 
-// testDB connects to the PostGIS in DATABASE_URL. Without it the test is skipped on a laptop and
-// fails in CI, where the database is part of the job.
+// testDB is a fresh database on the PostGIS that `make test` starts (see storetest: skipped on a
+// laptop without DATABASE_URL, failed in CI).
 func testDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("DATABASE_URL is empty: CI must provide a PostGIS database")
-		}
-		t.Skip("DATABASE_URL is empty: set it to a PostGIS database to run this test")
-	}
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatalf("connect to DATABASE_URL: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS postgis"); err != nil {
-		t.Fatalf("create extension postgis: %v", err)
-	}
-	return pool
+	return storetest.New(t).Pool
 }
 
 // directedSegments lists the segments of mp, each ring walked with the interior on its left.
