@@ -46,6 +46,19 @@ bench_set() { # db-name label demo-args...
   fi
   wait_up http://127.0.0.1:18091/healthz; wait_up http://127.0.0.1:18092/healthz
   go run ./bench/tilebench -db "$url" -label "$label" -gridline-uncached http://127.0.0.1:18091 -gridline-cached http://127.0.0.1:18092 "${targs[@]}"
+  # Cached tiles once more with wrk, the lighter load generator (tilebench's Go client spends much
+  # of the same two cores itself): one warming pass, then the measured one.
+  echo
+  echo "Cached tiles with \`wrk -t1 -c32 -d10s -s bench/paths.lua\` over the same tile lists (after a warming pass):"
+  echo
+  echo "| zoom | tiles | tiles/s | p50 | p99 |"
+  echo "|---|---|---|---|---|"
+  for z in 10 12 14 16; do
+    go run ./bench/tilebench -db "$url" -list $z >"$tmp/paths-$z.txt"
+    BENCH_PATHS="$tmp/paths-$z.txt" wrk -t1 -c32 -d3s -s bench/paths.lua http://127.0.0.1:18092 >/dev/null 2>&1
+    BENCH_PATHS="$tmp/paths-$z.txt" wrk -t1 -c32 -d10s --latency -s bench/paths.lua http://127.0.0.1:18092 >"$tmp/wrk-tiles.txt" 2>&1
+    echo "| z$z | $(wc -l <"$tmp/paths-$z.txt") | **$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk-tiles.txt")** | $(awk '$1=="50%" {print $2}' "$tmp/wrk-tiles.txt") | $(awk '$1=="99%" {print $2}' "$tmp/wrk-tiles.txt") |"
+  done
   kill $pu $pc ${pt:-} 2>/dev/null || true; wait $pu $pc ${pt:-} 2>/dev/null || true
 }
 

@@ -34,7 +34,15 @@ func main() {
 	seconds := flag.Float64("seconds", 8, "seconds of load per engine and zoom")
 	clients := flag.Int("clients", 8, "concurrent clients")
 	label := flag.String("label", "", "name of the data set, for the table")
+	list := flag.Int("list", 0, "only print gridline's tile paths at this zoom, one per line (for wrk)")
 	flag.Parse()
+	if *list > 0 {
+		if err := listPaths(*dbURL, maptile.Zoom(*list)); err != nil {
+			fmt.Fprintln(os.Stderr, "tilebench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*dbURL, *uncached, *cached, *tegola, *label, time.Duration(*seconds*float64(time.Second)), *clients); err != nil {
 		fmt.Fprintln(os.Stderr, "tilebench:", err)
 		os.Exit(1)
@@ -57,18 +65,9 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 		return err
 	}
 	defer pool.Close()
-	var b orb.Bound
-	err = pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grids WHERE level = 'district') q`).
-		Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
+	b, err := extent(ctx, pool)
 	if err != nil {
 		return err
-	}
-	var police bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grids WHERE layer = 'police')`).Scan(&police); err != nil {
-		return err
-	}
-	if police {
-		gridlineLayers += ",police"
 	}
 	plain, err := servePlain(pool)
 	if err != nil {
@@ -116,6 +115,42 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 		return editLatency(ctx, pool, client, cached, b)
 	}
 	return nil
+}
+
+// listPaths prints the paths of gridline's tiles over the district at zoom z.
+func listPaths(dbURL string, z maptile.Zoom) error {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	b, err := extent(ctx, pool)
+	if err != nil {
+		return err
+	}
+	for _, t := range tilesOver(b, z) {
+		fmt.Printf("/tiles/%s/%d/%d/%d.mvt\n", gridlineLayers, t.Z, t.X, t.Y)
+	}
+	return nil
+}
+
+// extent is the bounding box of the districts; it also learns whether there is a police layer.
+func extent(ctx context.Context, pool *pgxpool.Pool) (orb.Bound, error) {
+	var b orb.Bound
+	err := pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grids WHERE level = 'district') q`).
+		Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
+	if err != nil {
+		return b, err
+	}
+	var police bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grids WHERE layer = 'police')`).Scan(&police); err != nil {
+		return b, err
+	}
+	if police && !strings.HasSuffix(gridlineLayers, ",police") {
+		gridlineLayers += ",police"
+	}
+	return b, nil
 }
 
 func tilesOver(b orb.Bound, z maptile.Zoom) []maptile.Tile {
