@@ -159,9 +159,11 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 				geom = mp
 			}
 			f := geojson.NewFeature(geom)
+			// The grid id is the feature id (MapLibre's ["id"]), not repeated as a property: ids are
+			// all different, so a property would add a value per feature to every tile.
 			f.ID = uint64(g.ID)
 			f.Properties = geojson.Properties{
-				"id": g.ID, "code": g.Code, "name": g.Name, "level": string(g.Level), "layer": string(g.Layer),
+				"code": g.Code, "name": g.Name, "level": string(g.Level), "layer": string(g.Layer),
 				"households": g.Households, "population": g.Population, "staffed": s.staffed(g, req.At), "version": g.Version,
 			}
 			if g.Kind != "" {

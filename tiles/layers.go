@@ -82,7 +82,7 @@ func tileLayerOf(g *gridline.Grid) string {
 
 // fieldsOf are the properties of every feature, as TileJSON vector_layers describe them.
 var polygonFields = map[string]string{
-	"id": "Number: the grid's stable id (also the feature id)", "code": "String: 网格编码",
+	"code": "String: 网格编码 (the grid's stable id is the feature id)",
 	"name": "String", "level": "String: subdistrict, community, grid or micro", "layer": "String: comprehensive, special or a thematic layer",
 	"kind": "String: special grids only (school, hospital ...)", "households": "Number", "population": "Number",
 	"staffed": "Boolean: the grid's primary post is filled on the date asked", "version": "Number: the boundary version",

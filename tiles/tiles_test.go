@@ -159,7 +159,10 @@ func TestFeatureProperties(t *testing.T) {
 	if g7 == nil {
 		t.Fatalf("basic grid 7 missing: %v", codes(ls[LayerGrids]))
 	}
-	want := map[string]any{"id": float64(7), "name": "淮北街社区第1网格", "level": "grid", "layer": "comprehensive",
+	if _, ok := g7["id"]; ok {
+		t.Error("the grid id is repeated as a property; it belongs in the feature id only")
+	}
+	want := map[string]any{"name": "淮北街社区第1网格", "level": "grid", "layer": "comprehensive",
 		"households": float64(400), "population": float64(1000), "staffed": true, "version": float64(1)}
 	for k, v := range want {
 		if g7[k] != v {

@@ -107,11 +107,11 @@ async function buildStyle(config) {
   for (const l of polygonLayers) {
     style.layers.push({
       id: `hl-${l.name}-fill`, type: 'fill', source: l.source, 'source-layer': l.name,
-      filter: ['==', ['get', 'id'], -1], paint: { 'fill-color': '#e8590c', 'fill-opacity': 0.18 },
+      filter: ['==', ['id'], -1], paint: { 'fill-color': '#e8590c', 'fill-opacity': 0.18 },
     });
     style.layers.push({
       id: `hl-${l.name}-line`, type: 'line', source: l.source, 'source-layer': l.name,
-      filter: ['==', ['get', 'id'], -1], paint: { 'line-color': '#e8590c', 'line-width': 4 },
+      filter: ['==', ['id'], -1], paint: { 'line-color': '#e8590c', 'line-width': 4 },
     });
   }
   // Text labels: no glyphs URL, so MapLibre draws every glyph with the browser's own fonts (TinySDF).
@@ -249,14 +249,14 @@ function errorCard(err) {
 function clearSelection() {
   state.selected = null;
   for (const l of state.polygonLayers || []) {
-    for (const k of ['fill', 'line']) if (map.getLayer(`hl-${l.name}-${k}`)) map.setFilter(`hl-${l.name}-${k}`, ['==', ['get', 'id'], -1]);
+    for (const k of ['fill', 'line']) if (map.getLayer(`hl-${l.name}-${k}`)) map.setFilter(`hl-${l.name}-${k}`, ['==', ['id'], -1]);
   }
   writeHash();
 }
 
 function highlight(id, tileLayer) {
   for (const l of state.polygonLayers) {
-    const f = l.name === tileLayer ? ['==', ['get', 'id'], id] : ['==', ['get', 'id'], -1];
+    const f = l.name === tileLayer ? ['==', ['id'], id] : ['==', ['id'], -1];
     for (const k of ['fill', 'line']) map.setFilter(`hl-${l.name}-${k}`, f);
   }
 }

@@ -122,7 +122,7 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
     const c = await page.evaluate(() => window.gridlineMap.getCenter());
     assert.ok(c.lng > 113.60 && c.lng < 113.62 && c.lat > 34.70 && c.lat < 34.72, `center ${c.lng},${c.lat}`);
     const hl = await page.evaluate(() => window.gridlineMap.getFilter('hl-communities-line'));
-    assert.deepEqual(hl, ['==', ['get', 'id'], 4]);
+    assert.deepEqual(hl, ['==', ['id'], 4]);
   });
 
   await t.test('the hierarchy lists a community\'s grids', async () => {
