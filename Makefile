@@ -41,6 +41,7 @@ test: db vet web
 bench: db build
 	DATABASE_URL="$(DBURL)" bench/run.sh
 	DATABASE_URL="$(DBURL)" bench/tiles.sh
+	DATABASE_URL="$(DBURL)" bench/import.sh
 
 stop:
 	@scripts/setup.sh stop
