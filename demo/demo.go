@@ -283,6 +283,9 @@ func staff(grids []gridline.Grid, seed int64, validFrom time.Time, plan staffPla
 	for i := range grids {
 		g := &grids[i]
 		switch {
+		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelDistrict:
+			// The top of the fallback chain (属地兜底): someone always answers for a vacancy.
+			pp.assign(g.ID, gridline.RoleGridChief, "总网格长（区网格化服务管理中心）")
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelSubdistrict:
 			pp.assign(g.ID, gridline.RoleGridChief, "一级网格长（街道党工委书记）")
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelCommunity:

@@ -294,7 +294,7 @@ func TestErqiStaff(t *testing.T) {
 	for _, g := range d.Grids {
 		r := roles[g.ID]
 		switch {
-		case g.Layer == gridline.LayerComprehensive && (g.Level == gridline.LevelSubdistrict || g.Level == gridline.LevelCommunity):
+		case g.Layer == gridline.LayerComprehensive && (g.Level == gridline.LevelDistrict || g.Level == gridline.LevelSubdistrict || g.Level == gridline.LevelCommunity):
 			if r[gridline.RoleGridChief] != 1 {
 				t.Errorf("%s %s has %d grid chiefs, want 1", g.Code, g.Name, r[gridline.RoleGridChief])
 			}
