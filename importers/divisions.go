@@ -102,21 +102,9 @@ func ParseDivisionCSV(data []byte, encoding string) ([]store.DivisionRow, []stor
 	if err != nil {
 		return nil, nil, gridline.Errorf(gridline.EInvalid, "the division list needs a header line (code,name,level,parent_code): %v", err)
 	}
-	col := map[string]int{}
-	for attr, names := range divisionColumns {
-		for i, h := range header {
-			for _, n := range names {
-				if _, ok := col[attr]; !ok && strings.EqualFold(strings.TrimSpace(h), n) {
-					col[attr] = i
-				}
-			}
-		}
-	}
-	for _, attr := range []string{"code", "name", "level"} {
-		if _, ok := col[attr]; !ok {
-			return nil, nil, gridline.Errorf(gridline.EInvalid, "the division list has no %s column (looked for %s); its columns are: %s",
-				attr, strings.Join(divisionColumns[attr], ", "), strings.Join(header, ", ")).With("field", attr)
-		}
+	col, err := findColumns("division list", header, divisionColumns, "code", "name", "level")
+	if err != nil {
+		return nil, nil, err
 	}
 	var rows []store.DivisionRow
 	var problems []store.ImportProblem
@@ -160,4 +148,27 @@ func ParseDivisionCSV(data []byte, encoding string) ([]store.DivisionRow, []stor
 		}
 	}
 	return rows, problems, nil
+}
+
+// findColumns finds, for each attribute, the first header column whose name (case-insensitive,
+// trimmed) is one of its names, and fails naming what it looked for when a required one is
+// missing. what names the file in the message ("staff list").
+func findColumns(what string, header []string, names map[string][]string, required ...string) (map[string]int, error) {
+	col := map[string]int{}
+	for attr, ns := range names {
+		for i, h := range header {
+			for _, n := range ns {
+				if _, ok := col[attr]; !ok && strings.EqualFold(strings.TrimSpace(h), n) {
+					col[attr] = i
+				}
+			}
+		}
+	}
+	for _, attr := range required {
+		if _, ok := col[attr]; !ok {
+			return nil, gridline.Errorf(gridline.EInvalid, "the %s has no %s column (looked for %s); its columns are: %s",
+				what, attr, strings.Join(names[attr], ", "), strings.Join(header, ", ")).With("field", attr)
+		}
+	}
+	return col, nil
 }

@@ -140,23 +140,9 @@ func ParseStaffCSV(data []byte, encoding string, defaultFrom time.Time) ([]store
 	if err != nil {
 		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list's header cannot be read as CSV: %v", err)
 	}
-	col := map[string]int{}
-	for attr, names := range staffColumns {
-		for i, h := range header {
-			for _, n := range names {
-				if strings.EqualFold(strings.TrimSpace(h), n) {
-					if _, ok := col[attr]; !ok {
-						col[attr] = i
-					}
-				}
-			}
-		}
-	}
-	for _, attr := range []string{"grid_code", "role", "name"} {
-		if _, ok := col[attr]; !ok {
-			return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list has no %s column (looked for %s); its columns are: %s",
-				attr, strings.Join(staffColumns[attr], ", "), strings.Join(header, ", ")).With("field", attr)
-		}
+	col, err := findColumns("staff list", header, staffColumns, "grid_code", "role", "name")
+	if err != nil {
+		return nil, nil, err
 	}
 	var rows []store.StaffRow
 	var problems []store.ImportProblem
