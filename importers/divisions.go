@@ -84,34 +84,77 @@ func (e *Engine) ImportDivisions(ctx context.Context, path string, opt DivisionO
 // ParseDivisionCSV reads a division list; see ParseStaffCSV for the split between problems and
 // the error.
 func ParseDivisionCSV(data []byte, encoding string) ([]store.DivisionRow, []store.ImportProblem, error) {
-	enc, err := normEncoding(encoding)
+	var rows []store.DivisionRow
+	var problems []store.ImportProblem
+	readProblems, err := readList("division list", "code,name,level,parent_code", data, encoding, divisionColumns,
+		[]string{"code", "name", "level"}, func(line int, get func(string) string) {
+			d := store.DivisionRow{Index: line, Code: get("code"), Name: get("name"), ParentCode: get("parent_code")}
+			lv := get("level")
+			if l, ok := levelNames[lv]; ok {
+				d.Level = l
+			} else {
+				d.Level = gridline.Level(strings.ToLower(lv))
+			}
+			switch {
+			case !divisionCode.MatchString(d.Code):
+				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "code", Message: fmt.Sprintf("code %q must be 1 to 32 letters or digits", d.Code)})
+			case d.Name == "":
+				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "name", Message: "has no name"})
+			case !d.Level.Valid():
+				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "level", Message: fmt.Sprintf("level %q is not one of district, subdistrict, community, grid, micro (or 区, 街道, 乡镇, 社区, 村)", lv)})
+			default:
+				rows = append(rows, d)
+			}
+		})
 	if err != nil {
 		return nil, nil, err
 	}
+	return rows, append(readProblems, problems...), nil
+}
+
+// readList reads a CSV list (a staff or division list): UTF-8 or GBK text (encoding given, or
+// detected), a byte-order mark dropped, a header whose columns are found by their names, then fn
+// for every non-blank line with a getter of its trimmed fields by attribute. Lines that cannot be
+// read as CSV come back as problems; the error is for a file that is not such a list at all.
+// what names the list in messages; columns describes the expected header.
+func readList(what, columns string, data []byte, encoding string, names map[string][]string, required []string,
+	fn func(line int, get func(attr string) string)) ([]store.ImportProblem, error) {
+	enc, err := normEncoding(encoding)
+	if err != nil {
+		return nil, err
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if valid := utf8.Valid(data); enc == "UTF-8" && !valid {
-		return nil, nil, gridline.Errorf(gridline.EInvalid, "the division list is not UTF-8 text: it is probably GBK; give encoding=gbk").With("field", "encoding")
-	} else if enc == "GB18030" || (enc == "" && !valid) {
+	valid := utf8.Valid(data)
+	switch {
+	case enc == "UTF-8" && !valid:
+		return nil, gridline.Errorf(gridline.EInvalid, "the %s is not UTF-8 text: it is probably GBK; give encoding=gbk", what).With("field", "encoding")
+	case enc == "GB18030" || (enc == "" && !valid):
 		if data, err = simplifiedchinese.GB18030.NewDecoder().Bytes(data); err != nil || !utf8.Valid(data) {
-			return nil, nil, gridline.Errorf(gridline.EInvalid, "the division list is neither UTF-8 nor GBK text").With("field", "encoding")
+			return nil, gridline.Errorf(gridline.EInvalid, "the %s is neither UTF-8 nor GBK text", what).With("field", "encoding")
 		}
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
 	header, err := r.Read()
-	if err != nil {
-		return nil, nil, gridline.Errorf(gridline.EInvalid, "the division list needs a header line (code,name,level,parent_code): %v", err)
+	if errors.Is(err, io.EOF) {
+		return nil, gridline.Errorf(gridline.EInvalid, "the %s is empty: it needs a header line (%s) and one line per entry", what, columns)
 	}
-	col, err := findColumns("division list", header, divisionColumns, "code", "name", "level")
 	if err != nil {
-		return nil, nil, err
+		return nil, gridline.Errorf(gridline.EInvalid, "the %s's header (%s) cannot be read as CSV: %v", what, columns, err)
 	}
-	var rows []store.DivisionRow
+	col, err := findColumns(what, header, names, required...)
+	if err != nil {
+		return nil, err
+	}
 	var problems []store.ImportProblem
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if line > maxStaffRows {
+			return nil, gridline.Errorf(gridline.ETooLarge, "the %s has more than %d lines", what, maxStaffRows)
 		}
 		if err != nil {
 			problems = append(problems, store.ImportProblem{Index: line, Line: true, Field: "row", Message: fmt.Sprintf("cannot be read as CSV: %v", err)})
@@ -120,34 +163,17 @@ func ParseDivisionCSV(data []byte, encoding string) ([]store.DivisionRow, []stor
 			}
 			continue
 		}
-		if len(rows) >= maxStaffRows {
-			return nil, nil, gridline.Errorf(gridline.ETooLarge, "the division list has more than %d lines", maxStaffRows)
+		if strings.Join(rec, "") == "" {
+			continue
 		}
-		get := func(attr string) string {
+		fn(line, func(attr string) string {
 			if i, ok := col[attr]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
 			}
 			return ""
-		}
-		d := store.DivisionRow{Index: line, Code: get("code"), Name: get("name"), ParentCode: get("parent_code")}
-		lv := get("level")
-		if l, ok := levelNames[lv]; ok {
-			d.Level = l
-		} else {
-			d.Level = gridline.Level(strings.ToLower(lv))
-		}
-		switch {
-		case !divisionCode.MatchString(d.Code):
-			problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "code", Message: fmt.Sprintf("code %q must be 1 to 32 letters or digits", d.Code)})
-		case d.Name == "":
-			problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "name", Message: "has no name"})
-		case !d.Level.Valid():
-			problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "level", Message: fmt.Sprintf("level %q is not one of district, subdistrict, community, grid, micro (or 区, 街道, 乡镇, 社区, 村)", lv)})
-		default:
-			rows = append(rows, d)
-		}
+		})
 	}
-	return rows, problems, nil
+	return problems, nil
 }
 
 // findColumns finds, for each attribute, the first header column whose name (case-insensitive,

@@ -3,17 +3,11 @@ package importers
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"gridline"
 	"gridline/store"
@@ -116,101 +110,55 @@ func (e *Engine) ImportStaff(ctx context.Context, path string, opt StaffOptions)
 // could read and a problem for every line it could not; the error is for a file that is not a
 // staff list at all (not text, no header, a required column missing).
 func ParseStaffCSV(data []byte, encoding string, defaultFrom time.Time) ([]store.StaffRow, []store.ImportProblem, error) {
-	enc, err := normEncoding(encoding)
-	if err != nil {
-		return nil, nil, err
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	valid := utf8.Valid(data)
-	switch {
-	case enc == "UTF-8" && !valid:
-		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list is not UTF-8 text: it is probably GBK; give encoding=gbk").With("field", "encoding")
-	case enc == "GB18030" || (enc == "" && !valid):
-		if data, err = simplifiedchinese.GB18030.NewDecoder().Bytes(data); err != nil || !utf8.Valid(data) {
-			return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list is neither UTF-8 nor GBK text").With("field", "encoding")
-		}
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list is empty: it needs a header line (grid_code, role, name, phone, valid_from, valid_to) and one line per post")
-	}
-	if err != nil {
-		return nil, nil, gridline.Errorf(gridline.EInvalid, "the staff list's header cannot be read as CSV: %v", err)
-	}
-	col, err := findColumns("staff list", header, staffColumns, "grid_code", "role", "name")
-	if err != nil {
-		return nil, nil, err
-	}
 	var rows []store.StaffRow
 	var problems []store.ImportProblem
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			problems = append(problems, store.ImportProblem{Index: line, Line: true, Field: "row", Message: fmt.Sprintf("cannot be read as CSV: %v", err)})
-			if len(problems) > 1000 {
-				break
+	readProblems, err := readList("staff list", "grid_code, role, name, phone, valid_from, valid_to", data, encoding, staffColumns,
+		[]string{"grid_code", "role", "name"}, func(line int, get func(string) string) {
+			row := store.StaffRow{Index: line, GridCode: get("grid_code"), Name: get("name"), Phone: get("phone"), From: defaultFrom}
+			bad := func(field, format string, args ...any) {
+				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: row.GridCode, Field: field, Message: fmt.Sprintf(format, args...)})
 			}
-			continue
-		}
-		if len(rows)+len(problems) >= maxStaffRows {
-			return nil, nil, gridline.Errorf(gridline.ETooLarge, "the staff list has more than %d lines", maxStaffRows)
-		}
-		get := func(attr string) string {
-			if i, ok := col[attr]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		if strings.Join(rec, "") == "" {
-			continue
-		}
-		row := store.StaffRow{Index: line, GridCode: get("grid_code"), Name: get("name"), Phone: get("phone"), From: defaultFrom}
-		bad := func(field, format string, args ...any) {
-			problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: row.GridCode, Field: field, Message: fmt.Sprintf(format, args...)})
-		}
-		n := len(problems)
-		role := get("role")
-		if rr, ok := roleNames[role]; ok {
-			row.Role = rr
-		} else {
-			row.Role = gridline.Role(strings.ToLower(role))
-		}
-		if !row.Role.Valid() {
-			bad("role", "role %q is not one of 网格长, 专职网格员, 兼职网格员, 楼栋长, 社区民警, 下沉干部, 部门联络人 (or grid_chief, full_time_worker ...)", role)
-		}
-		if row.GridCode == "" {
-			bad("grid_code", "has no grid code")
-		}
-		p := gridline.Person{Name: row.Name, Phone: row.Phone}
-		if err := p.Validate(); err != nil {
-			bad("name", "%s", gridline.ErrorMessage(err))
-		}
-		if v := get("valid_from"); v != "" {
-			if row.From, err = gridline.ParseDate("valid_from", strings.ReplaceAll(v, "/", "-")); err != nil {
-				bad("valid_from", "%s", gridline.ErrorMessage(err))
-			}
-		} else if row.From.IsZero() {
-			bad("valid_from", "has no start date")
-		}
-		if v := get("valid_to"); v != "" {
-			to, err := gridline.ParseDate("valid_to", strings.ReplaceAll(v, "/", "-"))
-			if err != nil {
-				bad("valid_to", "%s", gridline.ErrorMessage(err))
-			} else if !to.After(row.From) {
-				bad("valid_to", "ends on %s, not after it starts (%s)", v, gridline.Date(row.From))
+			n := len(problems)
+			role := get("role")
+			if rr, ok := roleNames[role]; ok {
+				row.Role = rr
 			} else {
-				row.To = &to
+				row.Role = gridline.Role(strings.ToLower(role))
 			}
-		}
-		if len(problems) == n {
-			rows = append(rows, row)
-		}
+			if !row.Role.Valid() {
+				bad("role", "role %q is not one of 网格长, 专职网格员, 兼职网格员, 楼栋长, 社区民警, 下沉干部, 部门联络人 (or grid_chief, full_time_worker ...)", role)
+			}
+			if row.GridCode == "" {
+				bad("grid_code", "has no grid code")
+			}
+			p := gridline.Person{Name: row.Name, Phone: row.Phone}
+			if err := p.Validate(); err != nil {
+				bad("name", "%s", gridline.ErrorMessage(err))
+			}
+			if v := get("valid_from"); v != "" {
+				var err error
+				if row.From, err = gridline.ParseDate("valid_from", strings.ReplaceAll(v, "/", "-")); err != nil {
+					bad("valid_from", "%s", gridline.ErrorMessage(err))
+				}
+			} else if row.From.IsZero() {
+				bad("valid_from", "has no start date")
+			}
+			if v := get("valid_to"); v != "" {
+				to, err := gridline.ParseDate("valid_to", strings.ReplaceAll(v, "/", "-"))
+				if err != nil {
+					bad("valid_to", "%s", gridline.ErrorMessage(err))
+				} else if !to.After(row.From) {
+					bad("valid_to", "ends on %s, not after it starts (%s)", v, gridline.Date(row.From))
+				} else {
+					row.To = &to
+				}
+			}
+			if len(problems) == n {
+				rows = append(rows, row)
+			}
+		})
+	if err != nil {
+		return nil, nil, err
 	}
-	return rows, problems, nil
+	return rows, append(readProblems, problems...), nil
 }
