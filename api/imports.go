@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"gridline"
 	"gridline/importers"
+	"gridline/store"
 )
 
 // routeImports mounts the import and export endpoints.
@@ -153,25 +155,19 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		}
 		paths = append(paths, dst)
 	}
-	if what := r.FormValue("what"); what == "staff" {
+	switch what := r.FormValue("what"); what {
+	case "staff", "divisions":
 		if len(paths) != 1 {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a staff list is one .csv or .xlsx file").With("field", "file"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a %s list is one file (.csv, or .xlsx for staff)", what).With("field", "file"))
 			return
 		}
-		rep, err := s.imports.ImportStaff(r.Context(), paths[0], importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if opt.Apply && !rep.Valid {
-			s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s (%d problems in all); nothing was written", rep.Problems[0].String(), rep.ProblemCount).With("report", rep).With("problems", rep.Problems))
-			return
-		}
-		writeJSON(w, http.StatusOK, rep)
-		return
-	} else if what == "divisions" {
-		if len(paths) != 1 {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a division list is one .csv file").With("field", "file"))
+		if what == "staff" {
+			rep, err := s.imports.ImportStaff(r.Context(), paths[0], importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			s.writeListReport(w, r, rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
 			return
 		}
 		rep, err := s.imports.ImportDivisions(r.Context(), paths[0], importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
@@ -179,13 +175,10 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		if opt.Apply && !rep.Valid {
-			s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s (%d problems in all); nothing was written", rep.Problems[0].String(), rep.ProblemCount).With("report", rep).With("problems", rep.Problems))
-			return
-		}
-		writeJSON(w, http.StatusOK, rep)
+		s.writeListReport(w, r, rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
 		return
-	} else if what != "" && what != "grids" {
+	case "", "grids":
+	default:
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", what).With("field", "what"))
 		return
 	}
@@ -221,4 +214,18 @@ func saveUpload(p *multipart.FileHeader, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// writeListReport answers the import of a staff or division list: 200 with the report, or, when an
+// apply found problems (and so wrote nothing), 422 with the report in the error's details.
+func (s *Server) writeListReport(w http.ResponseWriter, r *http.Request, rep any, refused bool, problems []store.ImportProblem, count int) {
+	if !refused {
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	msg := "the list has problems; nothing was written"
+	if len(problems) > 0 {
+		msg = fmt.Sprintf("%s (%d problems in all); nothing was written", problems[0].String(), count)
+	}
+	s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s", msg).With("report", rep).With("problems", problems))
 }
