@@ -63,6 +63,9 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}/children", s.gridChildren).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
 	s.tiles = tiles.NewService(res, opt.Tiles)
+	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
+	// goroutine, rather than in the first tile request after it.
+	res.OnSwap(func() { s.tiles.Source() })
 	s.routeTiles(r)
 	s.imports = importers.New(db, importers.Config{MaxBytes: opt.MaxImportBytes})
 	s.routeImports(r)

@@ -73,7 +73,7 @@ func (r *Resolver) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 	var next func() (*record, error)
 	switch opt.In {
 	case FormatJSON, FormatGeoJSON:
-		next, err = jsonReader(in, opt.In)
+		next, err = jsonReader(in)
 	case FormatCSV:
 		next = csvReader(in)
 	default:
@@ -492,8 +492,9 @@ type geoFeature struct {
 	Properties map[string]json.RawMessage `json:"properties"`
 }
 
-// jsonReader streams the elements of a JSON array, or of a FeatureCollection's "features".
-func jsonReader(in io.Reader, format string) (func() (*record, error), error) {
+// jsonReader streams the elements of a JSON array, or of a FeatureCollection's "features": which
+// one is told by the first token, whatever the Content-Type said.
+func jsonReader(in io.Reader) (func() (*record, error), error) {
 	dec := json.NewDecoder(in)
 	dec.UseNumber()
 	fail := func(err error) error {
@@ -548,7 +549,6 @@ func jsonReader(in io.Reader, format string) (func() (*record, error), error) {
 	default:
 		return nil, gridline.Errorf(gridline.EInvalid, "a batch must be a JSON array, a GeoJSON FeatureCollection, or CSV")
 	}
-	_ = format
 	n := 0
 	done := false
 	return func() (*record, error) {

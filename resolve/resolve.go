@@ -50,6 +50,7 @@ type Resolver struct {
 	gridsPending atomic.Bool
 	staffPending atomic.Bool
 	changed      chan struct{} // capacity 1: a burst of changes becomes one rebuild
+	onSwap       []func()      // called after each new index is swapped in (under mu)
 }
 
 // New makes a resolver that reloads everything on every refresh; call Refresh before the first
@@ -94,7 +95,7 @@ func (r *Resolver) Refresh(ctx context.Context) error {
 		if err != nil {
 			return fail(err)
 		}
-		r.cur.Store(Build(grids, staff, time.Now()))
+		r.swap(Build(grids, staff, time.Now()))
 		return nil
 	}
 	var known map[int64]int64
@@ -121,11 +122,28 @@ func (r *Resolver) Refresh(ctx context.Context) error {
 	if known == nil {
 		ix := Build(changed, staff, time.Now())
 		ix.stamps = stamps
-		r.cur.Store(ix)
+		r.swap(ix)
 		return nil
 	}
-	r.cur.Store(prev.update(doGrids, stamps, changed, doStaff, staff))
+	r.swap(prev.update(doGrids, stamps, changed, doStaff, staff))
 	return nil
+}
+
+// OnSwap registers fn to run after every new index is swapped in, on the refreshing goroutine,
+// so that what derives from the index (the tile cache) is brought up to date before requests
+// need it. fn must not call Refresh.
+func (r *Resolver) OnSwap(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onSwap = append(r.onSwap, fn)
+}
+
+// swap publishes ix and runs the OnSwap hooks; the caller holds mu.
+func (r *Resolver) swap(ix *Index) {
+	r.cur.Store(ix)
+	for _, fn := range r.onSwap {
+		fn()
+	}
 }
 
 // Changed asks for a refresh without waiting for it: table is what changed ("grids", "people",

@@ -20,7 +20,8 @@ func (db *DB) Listen(ctx context.Context, onChange func(table string), onState f
 	backoff := 100 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, func() {
+		// Its error is the lost connection; onState(false) reports that, and the loop reconnects.
+		_ = db.listenOnce(ctx, func() {
 			backoff = 100 * time.Millisecond
 			if onState != nil {
 				onState(true)
@@ -36,7 +37,6 @@ func (db *DB) Listen(ctx context.Context, onChange func(table string), onState f
 		if onState != nil {
 			onState(false)
 		}
-		_ = err
 		select {
 		case <-ctx.Done():
 			return

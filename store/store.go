@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,8 +26,9 @@ var migrations embed.FS
 
 // DB is gridline's database.
 type DB struct {
-	Pool *pgxpool.Pool
-	url  string
+	Pool  *pgxpool.Pool
+	url   string
+	srids sync.Map // int -> true: SRIDs known to exist (see knownSRID)
 }
 
 // Options tune a connection.

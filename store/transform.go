@@ -37,30 +37,25 @@ func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]floa
 	return lon, lat, nil
 }
 
-// TransformFrom4326 converts WGS84 points to EPSG:srid.
-func (db *DB) TransformFrom4326(ctx context.Context, srid int, lon, lat float64) (float64, float64, error) {
-	if err := db.knownSRID(ctx, srid); err != nil {
-		return 0, 0, err
-	}
-	var x, y float64
-	err := db.Pool.QueryRow(ctx, `SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint($2, $3), 4326), $1) p`, srid, lon, lat).Scan(&x, &y)
-	return x, y, classify(err)
-}
-
+// knownSRID fails with unknown_crs for an SRID that spatial_ref_sys lacks. Known ones are
+// remembered (PostGIS does not drop SRIDs), so only the first request for a code pays the query.
 func (db *DB) knownSRID(ctx context.Context, srid int) error {
+	if _, ok := db.srids.Load(srid); ok {
+		return nil
+	}
 	var ok bool
 	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)`, srid).Scan(&ok)
 	if err != nil {
 		return classify(err)
+	}
+	if ok {
+		db.srids.Store(srid, true)
 	}
 	if !ok {
 		return &gridline.Error{Code: gridline.EInvalidCRS, Message: fmt.Sprintf("EPSG:%d is not a coordinate system PostGIS knows", srid), Details: map[string]any{"crs": fmt.Sprintf("EPSG:%d", srid)}}
 	}
 	return nil
 }
-
-// ErrNoRows is pgx's, re-exported so callers need not import pgx to test for it.
-var ErrNoRows = pgx.ErrNoRows
 
 // Covering lists the version ids of the grid versions whose geometry covers the WGS84 point, by
 // PostGIS ST_Covers with the GiST index: the per-request query the in-memory index replaces.

@@ -68,7 +68,8 @@ func (s *Service) MaxLayers() int { return s.opt.MaxLayers }
 func (s *Service) Cache() *Cache { return s.cache }
 
 // Source is the source for the resolver's current index, built (and the cache invalidated) on
-// the first call after the index changed.
+// the first call after the index changed: the server calls it from the resolver's OnSwap hook, so
+// requests normally find it ready; the check here keeps any other caller correct.
 func (s *Service) Source() *Source {
 	cur := s.idx.Index()
 	if src := s.src.Load(); src != nil && src.ix == cur {

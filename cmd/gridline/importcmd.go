@@ -121,15 +121,10 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(stdout, rep); err != nil {
 			return err
 		}
-		if !rep.Valid {
-			return fmt.Errorf("import: %d problems; nothing was written", rep.ProblemCount)
-		}
-		return nil
+		return refused(rep.Valid, rep.ProblemCount)
 	}
 	if *staff {
 		if fs.NArg() != 1 {
@@ -140,9 +135,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("import: %w", err)
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
+			if err := printJSON(stdout, rep); err != nil {
 				return err
 			}
 		} else {
@@ -156,28 +149,20 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 				fmt.Fprintf(stdout, "  problem: %s\n", p)
 			}
 		}
-		if !rep.Valid {
-			return fmt.Errorf("import: %d problems; nothing was written", rep.ProblemCount)
-		}
-		return nil
+		return refused(rep.Valid, rep.ProblemCount)
 	}
 	rep, err := importers.New(db, importers.Config{}).Import(ctx, fs.Args(), opt)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(stdout, rep); err != nil {
 			return err
 		}
 	} else {
 		printReport(stdout, rep, time.Since(start))
 	}
-	if !rep.OK() {
-		return fmt.Errorf("import: %d problems; nothing was written", rep.ProblemCount)
-	}
-	return nil
+	return refused(rep.OK(), rep.ProblemCount)
 }
 
 func printReport(w io.Writer, rep *importers.Report, took time.Duration) {
@@ -290,4 +275,19 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return w.Close()
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// refused is the command's error when an import found problems (and so wrote nothing).
+func refused(ok bool, problems int) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("import: %d problems; nothing was written", problems)
 }

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, log)
 	case "demo":
-		return demoCmd(ctx, args[1:], getenv, stdout, log)
+		return demoCmd(ctx, args[1:], getenv, stdout)
 	case "migrate":
 		db, err := openDB(ctx, getenv)
 		if err != nil {
@@ -153,7 +153,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if *demoIfEmpty {
-		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout, log); err != nil {
+		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
 	}
@@ -223,7 +223,7 @@ type demoOptions struct {
 	grids int
 }
 
-func demoCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+func demoCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	seed := fs.Int64("seed", 1, "random seed: the same seed builds the same district")
 	grids := fs.Int("grids", 0, "build a synthetic region of this many basic grids instead of 二七区")
@@ -238,12 +238,12 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	defer db.Close()
 	opt := demoOptions{seed: *seed, grids: *grids}
 	if *ifEmpty {
-		return loadDemoIfEmpty(ctx, db, opt, stdout, log)
+		return loadDemoIfEmpty(ctx, db, opt, stdout)
 	}
-	return loadDemo(ctx, db, opt, stdout, log)
+	return loadDemo(ctx, db, opt, stdout)
 }
 
-func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer, log *slog.Logger) error {
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) error {
 	n, err := db.CountGrids(ctx)
 	if err != nil {
 		return err
@@ -251,10 +251,10 @@ func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout 
 	if n > 0 {
 		return nil
 	}
-	return loadDemo(ctx, db, opt, stdout, log)
+	return loadDemo(ctx, db, opt, stdout)
 }
 
-func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer, log *slog.Logger) error {
+func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) error {
 	start := time.Now()
 	var d *demo.District
 	var err error
@@ -273,6 +273,5 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
-	_ = log
 	return nil
 }
