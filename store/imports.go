@@ -274,6 +274,28 @@ var errImportProblems = errors.New("import has problems")
 // errDryRun rolls back a dry run after its report is complete.
 var errDryRun = errors.New("dry run")
 
+// rehearse runs fn in one transaction and commits only when apply is true and fn found no
+// problems (it returns errImportProblems then): a dry run is the same work, checks included,
+// rolled back. It reports whether it committed.
+func (db *DB) rehearse(ctx context.Context, apply bool, fn func(pgx.Tx) error) (bool, error) {
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if !apply {
+			return errDryRun
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errDryRun), errors.Is(err, errImportProblems):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 // levelExpr turns the usual ways files write a level (English, Chinese, the rank 0..4) into a
 // gridline level; anything else stays as written so that the problem names it.
 const levelExpr = `CASE lower(btrim(%[1]s))
@@ -321,26 +343,14 @@ func (db *DB) ImportGrids(ctx context.Context, plan ImportPlan) (*ImportReport, 
 	}
 	rep := &ImportReport{From: gridline.Date(plan.From), Problems: []ImportProblem{}}
 	rep.Lists = ImportLists{Added: []ImportChange{}, Changed: []ImportChange{}, Retired: []ImportChange{}, Repaired: []ImportProblem{}}
-	err = db.tx(ctx, func(tx pgx.Tx) error {
+	applied, err := db.rehearse(ctx, plan.Apply, func(tx pgx.Tx) error {
 		im := &importRun{tx: tx, plan: plan, rep: rep, staging: t}
-		if err := im.run(ctx); err != nil {
-			return err
-		}
-		if !plan.Apply {
-			return errDryRun
-		}
-		return nil
+		return im.run(ctx)
 	})
-	rep.Valid = rep.ProblemCount == 0
-	switch {
-	case errors.Is(err, errDryRun):
-		return rep, nil
-	case errors.Is(err, errImportProblems):
-		return rep, nil
-	case err != nil:
+	if err != nil {
 		return nil, err
 	}
-	rep.Applied = true
+	rep.Valid, rep.Applied = rep.ProblemCount == 0, applied
 	return rep, nil
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,7 +39,7 @@ type StaffReport struct {
 // report and nothing is written; a dry run (apply false) rolls back after counting.
 func (db *DB) ImportStaff(ctx context.Context, rows []StaffRow, apply bool) (*StaffReport, error) {
 	rep := &StaffReport{Rows: len(rows), Problems: []ImportProblem{}}
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	applied, err := db.rehearse(ctx, apply, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE st (idx int, grid_code text, role text, name text, phone text,
 			vfrom date, vto date, gid bigint, pid bigint, aid bigint, old_to date, same_to bool) ON COMMIT DROP`); err != nil {
 			return err
@@ -97,19 +96,12 @@ func (db *DB) ImportStaff(ctx context.Context, rows []StaffRow, apply bool) (*St
 			SELECT pid, gid, role, vfrom, vto FROM st WHERE aid IS NULL ORDER BY idx`); err != nil {
 			return err
 		}
-		if !apply {
-			return errDryRun
-		}
 		return nil
 	})
-	rep.Valid = rep.ProblemCount == 0
-	switch {
-	case errors.Is(err, errDryRun), errors.Is(err, errImportProblems):
-		return rep, nil
-	case err != nil:
+	if err != nil {
 		return nil, err
 	}
-	rep.Applied = true
+	rep.Valid, rep.Applied = rep.ProblemCount == 0, applied
 	return rep, nil
 }
 
@@ -165,7 +157,7 @@ func (db *DB) ImportDivisions(ctx context.Context, rows []DivisionRow, from time
 	if tol == 0 {
 		tol = DefaultTolerance
 	}
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	applied, err := db.rehearse(ctx, apply, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE dv (idx int, code text, name text, level text, parent_code text) ON COMMIT DROP`); err != nil {
 			return err
 		}
@@ -247,18 +239,11 @@ func (db *DB) ImportDivisions(ctx context.Context, rows []DivisionRow, from time
 				return err
 			}
 		}
-		if !apply {
-			return errDryRun
-		}
 		return nil
 	})
-	rep.Valid = rep.ProblemCount == 0
-	switch {
-	case errors.Is(err, errDryRun), errors.Is(err, errImportProblems):
-		return rep, nil
-	case err != nil:
+	if err != nil {
 		return nil, err
 	}
-	rep.Applied = true
+	rep.Valid, rep.Applied = rep.ProblemCount == 0, applied
 	return rep, nil
 }
