@@ -380,24 +380,70 @@ func col(name, def string) string {
 	return `nullif(btrim(s.` + pgx.Identifier{name}.Sanitize() + `::text), '')`
 }
 
+// featureChecks are the checks of each staged feature on its own (imp0's columns; $1 is
+// plan.Repair): a condition that is true when the check fails, the field, and the message.
+var featureChecks = []struct{ field, fails, message string }{
+	{"code", `code IS NULL`, `'has no code'`},
+	{"code", `code !~ '^[0-9A-Za-z]{1,32}$'`, `format('code %s must be 1 to 32 letters or digits', code)`},
+	{"name", `name IS NULL`, `'has no name'`},
+	{"level", `level IS NULL`, `'has no level: map a level column or give the level of the whole file'`},
+	{"level", `level NOT IN ('district','subdistrict','community','grid','micro')`,
+		`format('level %s is not one of district, subdistrict, community, grid, micro', level)`},
+	{"layer", `layer !~ '^[a-z][a-z0-9_]{0,39}$'`, `format('layer %s must be a lower-case name such as comprehensive, special or police', layer)`},
+	{"kind", `layer = 'special' AND kind = ''`, `'a special grid needs a kind (school, hospital, market ...)'`},
+	{"households", `hh_raw IS NOT NULL AND households IS NULL`, `format('households %s is not a whole number', hh_raw)`},
+	{"population", `pop_raw IS NOT NULL AND population IS NULL`, `format('population %s is not a whole number', pop_raw)`},
+	{"geometry", `nogeom`, `'has no geometry'`},
+	{"geometry", `NOT nogeom AND gtype NOT IN ('POLYGON', 'MULTIPOLYGON')`, `format('is a %s where a polygon was expected: grids are areas', lower(gtype))`},
+	{"geometry", `outside`, `format('coordinates reach (%s, %s), which are not degrees: the file looks projected (metres); give its coordinate system, e.g. --crs EPSG:4547',
+		round(far_x::numeric, 1), round(far_y::numeric, 1))`},
+	{"geometry", `invalid_reason IS NOT NULL AND NOT $1`, `format('geometry is not valid: %s (repair it with repair=true, or fix the file)', invalid_reason)`},
+	{"geometry", `invalid_reason IS NOT NULL AND $1 AND (fixed IS NULL OR ST_IsEmpty(fixed))`,
+		`format('geometry is not valid (%s) and repairing it left no area', invalid_reason)`},
+}
+
+// featureChecksSQL is one query of (index, code, field, message) over imp0 for featureChecks:
+// the features that fail any check are found in one scan, and only those are expanded into a
+// row per failed check (expanding every feature cost 6 µs each, more than all the checks).
+var featureChecksSQL = func() string {
+	var any, values, messages []string
+	for i, c := range featureChecks {
+		any = append(any, "("+c.fails+")")
+		values = append(values, fmt.Sprintf("(%d, '%s', %s)", i, c.field, c.fails))
+		messages = append(messages, fmt.Sprintf("WHEN %d THEN %s", i, c.message))
+	}
+	return `SELECT idx, code, v.field, CASE v.k ` + strings.Join(messages, "\n\t") + ` END
+		FROM (SELECT * FROM imp0 WHERE ` + strings.Join(any, "\n\tOR ") + `) f,
+		LATERAL (VALUES ` + strings.Join(values, ",\n\t") + `) v(k, field, fails)
+		WHERE v.fails`
+}()
+
+// featureGeom is the SQL for the geometry a feature is written with: its repaired geometry
+// (imp0.fixed, in the row called row) or else its staged one (in the staging row called staged)
+// as a MultiPolygon.
+func featureGeom(row, staged string) string {
+	return `coalesce(` + row + `.fixed, ST_Multi(ST_SetSRID(` + staged + `.geom, 4326)))::geometry(MultiPolygon, 4326)`
+}
+
 func (im *importRun) run(ctx context.Context) error {
 	tx, p := im.tx, im.plan
 	im.step("")
 	c := p.Columns
 	level := fmt.Sprintf("coalesce("+levelExpr+", $2::text)", col(c.Level, "NULL::text"))
-	// Stage 1: read every feature into imp, typed, with its geometry as a valid MultiPolygon or
-	// NULL when it cannot be one.
+	// Stage 1: read every feature into imp0, typed. The geometries stay in the staging table
+	// (joined by idx = ogc_fid when needed): copying 100,000 of them into each temporary table
+	// cost more than the checks. Only a repaired geometry is kept here (fixed); the geometry a
+	// feature is written with is featureGeom.
 	q := fmt.Sprintf(`CREATE TEMP TABLE imp0 ON COMMIT DROP AS
 		SELECT idx, f.code, f.name, f.level, f.layer, f.kind, parent_code, hh_raw, pop_raw, east, south, west, north,
-			gtype, valid, src,
+			gtype, valid, src IS NULL AS nogeom,
 			CASE WHEN hh_raw ~ '^[0-9]{1,9}(\.0*)?$' THEN hh_raw::numeric::int END AS households,
 			CASE WHEN pop_raw ~ '^[0-9]{1,9}(\.0*)?$' THEN pop_raw::numeric::int END AS population,
-			CASE WHEN gtype IN ('POLYGON', 'MULTIPOLYGON') AND NOT outside THEN
-				CASE WHEN valid THEN ST_Multi(src)
-				     WHEN $4::boolean THEN ST_Multi(ST_CollectionExtract(ST_MakeValid(src), 3)) END
-			END::geometry(MultiPolygon, 4326) AS geom,
+			CASE WHEN gtype IN ('POLYGON', 'MULTIPOLYGON') AND NOT outside AND NOT valid AND $4::boolean THEN
+				ST_Multi(ST_CollectionExtract(ST_MakeValid(src), 3))
+			END::geometry(MultiPolygon, 4326) AS fixed,
 			CASE WHEN gtype IN ('POLYGON', 'MULTIPOLYGON') AND NOT valid AND NOT outside THEN ST_IsValidReason(src) END AS invalid_reason,
-			outside,
+			outside, CASE WHEN outside THEN ST_XMax(src) END AS far_x, CASE WHEN outside THEN ST_YMax(src) END AS far_y,
 			-- The stored grid with this code, if any, whose identity the feature keeps; a new
 			-- identity otherwise (coalesce calls nextval only when needed).
 			coalesce(g.id, nextval('grid_id_seq')) AS gid, g.version_id AS old_vid, g.valid_from AS old_from, g.valid_to AS old_to
@@ -422,49 +468,17 @@ func (im *importRun) run(ctx context.Context) error {
 	if im.rep.Features == 0 {
 		return im.fail(ctx, []ImportProblem{{Message: "the file holds no features: nothing to import"}})
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE imp0`); err != nil {
+	if _, err := tx.Exec(ctx, `ANALYZE imp0 (idx, code, parent_code, level)`); err != nil {
 		return err
 	}
 	im.step("index")
-	problems, err := im.problems(ctx, `
-		SELECT idx, code, 'code', 'has no code' FROM imp0 WHERE code IS NULL
-		UNION ALL
-		SELECT idx, code, 'code', format('code %s must be 1 to 32 letters or digits', code) FROM imp0 WHERE code !~ '^[0-9A-Za-z]{1,32}$'
+	problems, err := im.problems(ctx, featureChecksSQL+`
 		UNION ALL
 		SELECT idx, code, 'code', format('code %s appears %s times in the file (features %s)', code, n, list)
 		FROM (SELECT idx, code, count(*) OVER w AS n, array_to_string((array_agg(idx) OVER w)[1:10], ', ') AS list
-			FROM imp0 WHERE code IS NOT NULL WINDOW w AS (PARTITION BY code ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) d
+			FROM imp0 WHERE code IS NOT NULL AND code IN (SELECT code FROM imp0 GROUP BY code HAVING count(*) > 1)
+			WINDOW w AS (PARTITION BY code ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) d
 		WHERE n > 1
-		UNION ALL
-		SELECT idx, code, 'name', 'has no name' FROM imp0 WHERE name IS NULL
-		UNION ALL
-		SELECT idx, code, 'level', CASE WHEN level IS NULL THEN 'has no level: map a level column or give the level of the whole file'
-			ELSE format('level %s is not one of district, subdistrict, community, grid, micro', level) END
-		FROM imp0 WHERE level IS NULL OR level NOT IN ('district','subdistrict','community','grid','micro')
-		UNION ALL
-		SELECT idx, code, 'layer', format('layer %s must be a lower-case name such as comprehensive, special or police', layer)
-		FROM imp0 WHERE layer !~ '^[a-z][a-z0-9_]{0,39}$'
-		UNION ALL
-		SELECT idx, code, 'kind', 'a special grid needs a kind (school, hospital, market ...)' FROM imp0 WHERE layer = 'special' AND kind = ''
-		UNION ALL
-		SELECT idx, code, 'households', format('households %s is not a whole number', hh_raw) FROM imp0 WHERE hh_raw IS NOT NULL AND households IS NULL
-		UNION ALL
-		SELECT idx, code, 'population', format('population %s is not a whole number', pop_raw) FROM imp0 WHERE pop_raw IS NOT NULL AND population IS NULL
-		UNION ALL
-		SELECT idx, code, 'geometry', 'has no geometry' FROM imp0 WHERE src IS NULL
-		UNION ALL
-		SELECT idx, code, 'geometry', format('is a %s where a polygon was expected: grids are areas', lower(gtype))
-		FROM imp0 WHERE src IS NOT NULL AND gtype NOT IN ('POLYGON', 'MULTIPOLYGON')
-		UNION ALL
-		SELECT idx, code, 'geometry', format('coordinates reach (%s, %s), which are not degrees: the file looks projected (metres); give its coordinate system, e.g. --crs EPSG:4547',
-			round(ST_XMax(src)::numeric, 1), round(ST_YMax(src)::numeric, 1))
-		FROM imp0 WHERE outside
-		UNION ALL
-		SELECT idx, code, 'geometry', format('geometry is not valid: %s (repair it with repair=true, or fix the file)', invalid_reason)
-		FROM imp0 WHERE invalid_reason IS NOT NULL AND NOT $1
-		UNION ALL
-		SELECT idx, code, 'geometry', format('geometry is not valid (%s) and repairing it left no area', invalid_reason)
-		FROM imp0 WHERE invalid_reason IS NOT NULL AND $1 AND (geom IS NULL OR ST_IsEmpty(geom))
 		ORDER BY 1, 3`, p.Repair)
 	if err != nil {
 		return err
@@ -486,13 +500,29 @@ func (im *importRun) run(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM imp0 WHERE parent_code IS NULL AND level <> 'district')`).Scan(&spatial); err != nil {
 		return err
 	}
+	// Without a feature that needs its parent found by containment, the spatial search is not
+	// even planned; with one, the file's geometries get a table and an index of their own.
+	byContainment := "NULL::bigint"
 	if spatial {
-		if _, err := tx.Exec(ctx, `CREATE INDEX ON imp0 USING gist (geom)`); err != nil {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE impg ON COMMIT DROP AS
+			SELECT c.gid, c.code, c.level, c.layer, `+featureGeom("c", "s")+` AS geom
+			FROM imp0 c JOIN `+im.staging+` s ON s.ogc_fid = c.idx;
+			CREATE INDEX ON impg USING gist (geom); ANALYZE impg`); err != nil {
 			return err
 		}
+		byContainment = `(SELECT p.id FROM (
+			SELECT x.gid AS id, x.level, x.layer, x.geom FROM impg x WHERE x.geom && ST_PointOnSurface(fg.geom)
+			UNION ALL
+			SELECT g.id, g.level, g.layer, g.geom FROM grids g WHERE g.geom && ST_PointOnSurface(fg.geom)
+				AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
+				AND NOT EXISTS (SELECT 1 FROM imp0 y WHERE y.code = g.code)) p
+			WHERE ST_Covers(p.geom, ST_PointOnSurface(fg.geom)) AND p.id <> c.gid AND ` + parentRule + `
+			ORDER BY p.layer = c.layer DESC, array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) DESC LIMIT 1)`
 	}
 	_, err = tx.Exec(ctx, `CREATE TEMP TABLE imp ON COMMIT DROP AS
-		SELECT b.*, CASE WHEN b.old_vid IS NULL THEN 'add' WHEN cardinality(b.fields) = 0 THEN 'same' ELSE 'change' END AS action
+		SELECT b.idx, b.code, b.name, b.level, b.layer, b.kind, b.parent_code, b.fixed, b.gid, b.old_vid, b.old_from, b.old_to,
+			b.households, b.population, b.east, b.south, b.west, b.north, b.parent_id, b.fields,
+			CASE WHEN b.old_vid IS NULL THEN 'add' WHEN cardinality(b.fields) = 0 THEN 'same' ELSE 'change' END AS action
 		FROM (SELECT a.*, CASE WHEN a.old_vid IS NOT NULL THEN array_remove(ARRAY[
 				CASE WHEN o.name <> a.name THEN 'name' END,
 				CASE WHEN o.level <> a.level THEN 'level' END,
@@ -503,22 +533,17 @@ func (im *importRun) run(ctx context.Context) error {
 				CASE WHEN o.population <> a.population THEN 'population' END,
 				CASE WHEN (o.bound_east, o.bound_south, o.bound_west, o.bound_north) <> (a.east, a.south, a.west, a.north) THEN 'four_bounds' END,
 				CASE WHEN NOT (o.geom = a.geom) AND NOT ST_Equals(o.geom, a.geom) THEN 'geometry' END], NULL) END AS fields
-			FROM (SELECT c.idx, c.code, c.name, c.level, c.layer, c.parent_code, c.geom, c.gid, c.old_vid, c.old_from, c.old_to,
+			FROM (SELECT c.idx, c.code, c.name, c.level, c.layer, c.parent_code, c.fixed, fg.geom, c.gid, c.old_vid, c.old_from, c.old_to,
 				CASE WHEN c.old_vid IS NOT NULL AND NOT $2::boolean THEN o.kind ELSE c.kind END AS kind,
 				coalesce(c.households, o.households, 0) AS households, coalesce(c.population, o.population, 0) AS population,
 				coalesce(c.east, o.bound_east, '') AS east, coalesce(c.south, o.bound_south, '') AS south,
 				coalesce(c.west, o.bound_west, '') AS west, coalesce(c.north, o.bound_north, '') AS north,
 				CASE WHEN c.parent_code IS NOT NULL THEN coalesce(pf.gid, pg.id)
-				WHEN c.level <> 'district' THEN (SELECT p.id FROM (
-					SELECT x.gid AS id, x.level, x.layer, x.geom FROM imp0 x WHERE x.geom && ST_PointOnSurface(c.geom)
-					UNION ALL
-					SELECT g.id, g.level, g.layer, g.geom FROM grids g WHERE g.geom && ST_PointOnSurface(c.geom)
-						AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
-						AND NOT EXISTS (SELECT 1 FROM imp0 y WHERE y.code = g.code)) p
-					WHERE ST_Covers(p.geom, ST_PointOnSurface(c.geom)) AND p.id <> c.gid AND `+parentRule+`
-					ORDER BY p.layer = c.layer DESC, array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) DESC LIMIT 1)
+				WHEN c.level <> 'district' THEN `+byContainment+`
 				END AS parent_id
 				FROM imp0 c
+				JOIN `+im.staging+` s ON s.ogc_fid = c.idx
+				CROSS JOIN LATERAL (SELECT `+featureGeom("c", "s")+` AS geom) fg
 				LEFT JOIN imp0 pf ON pf.code = c.parent_code
 				LEFT JOIN grids pg ON pg.code = c.parent_code AND pg.valid_from <= $1 AND (pg.valid_to IS NULL OR pg.valid_to > $1)
 				LEFT JOIN grids o ON o.version_id = c.old_vid) a
@@ -526,12 +551,12 @@ func (im *importRun) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("match grids: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE imp`); err != nil {
+	if _, err := tx.Exec(ctx, `ANALYZE imp (idx, code, gid, action)`); err != nil {
 		return err
 	}
 	im.step("match")
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE ret ON COMMIT DROP AS
-		SELECT g.version_id, g.id, g.code, g.name, g.level, g.layer, g.valid_from, g.geom FROM grids g
+		SELECT g.version_id, g.id, g.code, g.name, g.level, g.layer, g.valid_from FROM grids g
 		WHERE $2 AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
 		AND (g.layer, g.level) IN (SELECT DISTINCT layer, level FROM imp)
 		AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.code = g.code)`, p.From, p.Retire); err != nil {
@@ -578,8 +603,8 @@ func (im *importRun) run(ctx context.Context) error {
 	rows, err := tx.Query(ctx, `INSERT INTO grids (id, version, code, name, level, layer, kind, parent_id,
 			households, population, valid_from, bound_east, bound_south, bound_west, bound_north, geom)
 		SELECT i.gid, CASE WHEN i.old_vid IS NULL THEN 1 ELSE (SELECT max(g.version) FROM grids g WHERE g.id = i.gid) + 1 END, i.code, i.name,
-			i.level, i.layer, i.kind, i.parent_id, i.households, i.population, $1, i.east, i.south, i.west, i.north, i.geom
-		FROM imp i WHERE i.action IN ('add', 'change') ORDER BY i.code
+			i.level, i.layer, i.kind, i.parent_id, i.households, i.population, $1, i.east, i.south, i.west, i.north, `+featureGeom("i", "s")+`
+		FROM imp i JOIN `+im.staging+` s ON s.ogc_fid = i.idx WHERE i.action IN ('add', 'change') ORDER BY i.code
 		RETURNING version_id`, p.From)
 	if err != nil {
 		return err
@@ -594,7 +619,7 @@ func (im *importRun) run(ctx context.Context) error {
 		return err
 	}
 	if len(vids) > 0 {
-		if err := checkGrids(ctx, tx, vids, p.Tolerance); err != nil {
+		if err := checkGrids(ctx, tx, vids, p.Tolerance, true); err != nil {
 			var ge *gridline.Error
 			if !errors.As(err, &ge) {
 				return err
@@ -716,16 +741,19 @@ func (im *importRun) summarise(ctx context.Context) error {
 		}
 		return out, rows.Err()
 	}
-	if r.Lists.Added, err = list(`SELECT idx, code, name, level, layer, round(ST_Area(geom::geography)::numeric, 1)::float8, NULL::float8, NULL::text[]
-		FROM imp WHERE action = 'add' ORDER BY idx LIMIT $1`); err != nil {
+	// The areas are computed for the listed rows only, after the limit.
+	area := `round(ST_Area(` + featureGeom("i", "s") + `::geography)::numeric, 1)::float8`
+	if r.Lists.Added, err = list(`SELECT i.idx, i.code, i.name, i.level, i.layer, ` + area + `, NULL::float8, NULL::text[]
+		FROM (SELECT * FROM imp WHERE action = 'add' ORDER BY idx LIMIT $1) i JOIN ` + im.staging + ` s ON s.ogc_fid = i.idx ORDER BY i.idx`); err != nil {
 		return err
 	}
-	if r.Lists.Changed, err = list(`SELECT i.idx, i.code, i.name, i.level, i.layer, round(ST_Area(i.geom::geography)::numeric, 1)::float8,
+	if r.Lists.Changed, err = list(`SELECT i.idx, i.code, i.name, i.level, i.layer, ` + area + `,
 		round(ST_Area(g.geom::geography)::numeric, 1)::float8, i.fields
-		FROM imp i JOIN grids g ON g.version_id = i.old_vid WHERE i.action = 'change' ORDER BY i.idx LIMIT $1`); err != nil {
+		FROM (SELECT * FROM imp WHERE action = 'change' ORDER BY idx LIMIT $1) i JOIN ` + im.staging + ` s ON s.ogc_fid = i.idx
+		JOIN grids g ON g.version_id = i.old_vid ORDER BY i.idx`); err != nil {
 		return err
 	}
-	r.Lists.Retired, err = list(`SELECT 0, code, name, level, layer, round(ST_Area(geom::geography)::numeric, 1)::float8, NULL::float8, NULL::text[]
-		FROM ret ORDER BY code LIMIT $1`)
+	r.Lists.Retired, err = list(`SELECT 0, r.code, r.name, r.level, r.layer, round(ST_Area(g.geom::geography)::numeric, 1)::float8, NULL::float8, NULL::text[]
+		FROM (SELECT * FROM ret ORDER BY code LIMIT $1) r JOIN grids g ON g.version_id = r.version_id ORDER BY r.code`)
 	return err
 }

@@ -13,69 +13,123 @@ import (
 // boundaries are digitised independently and never nest to the last bit.
 const DefaultTolerance = 1.0
 
+// gridWriteLock is the advisory lock every transaction that writes grids holds from its
+// checkGrids to its end (pg_advisory_xact_lock), so that the rules below see every committed write
+// that could contradict them: two concurrent edits cannot both pass a check that only one of
+// them could (two versions of one code, a parent shrinking while a child grows). Grid writes
+// are rare next to reads, which never take it.
+const gridWriteLock = 0x67726964 // "grid"
+
 // checkGrids applies the write rules that need the database to the grid versions just written
-// (versionIDs), inside the writing transaction: valid geometry; a parent one level up in the same
-// layer (special grids under a community; a thematic layer under its own higher level or the
-// district); the child inside its parent within tol m²; and the grid's own children still inside
-// it. Code uniqueness among versions valid at once is the table's exclusion constraint. Every rule
-// lives here so that a single edit, an import and the demo load are checked the same way.
-func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64) error {
+// (versionIDs), inside the writing transaction: one version of a grid at a time and one grid per
+// code at a time (checked here with btree lookups rather than by gist exclusion constraints,
+// which cost more than a whole import: migration 0004); valid geometry; a parent one level up in
+// the same layer (special grids under a community; a thematic layer under its own higher level or
+// the district); the child inside its parent within tol m²; and the grid's own children still
+// inside it. Every rule lives here so that a single edit, an import and the demo load are checked
+// the same way. geomChecked says that the caller has already checked every written geometry with
+// ST_IsValid and ST_IsEmpty (imports do, to repair or to report by feature index), so that 100,000
+// geometries are not checked twice.
+func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64, geomChecked bool) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, gridWriteLock); err != nil {
+		return err
+	}
+	if err := checkOverlaps(ctx, tx, versionIDs); err != nil {
+		return err
+	}
 	const q = `
-	WITH c AS (SELECT * FROM grids WHERE version_id = ANY($1)),
+	WITH c AS MATERIALIZED (
+		SELECT version_id, id, version, code, level, layer, parent_id, valid_from, geom,
+			$3::boolean OR ST_IsValid(geom) AS valid, NOT $3::boolean AND ST_IsEmpty(geom) AS empty
+		FROM grids WHERE version_id = ANY($1)),
+	-- Each written version with the parent version valid on its first day.
+	cp AS MATERIALIZED (
+		SELECT c.*, p.version_id AS pvid, p.code AS pcode, p.level AS plevel, p.layer AS player
+		FROM c LEFT JOIN LATERAL (SELECT p.version_id, p.code, p.level, p.layer FROM grids p
+			WHERE p.id = c.parent_id AND p.valid_from <= c.valid_from AND (p.valid_to IS NULL OR p.valid_to > c.valid_from)
+			LIMIT 1) p ON c.parent_id IS NOT NULL),
+	-- The parents' geometries, each checked once however many children it has.
+	pg AS MATERIALIZED (
+		SELECT g.version_id, g.geom, ST_IsValid(g.geom) AS valid FROM grids g
+		WHERE g.version_id IN (SELECT pvid FROM cp WHERE pvid IS NOT NULL)),
 	lv AS (SELECT ARRAY['district','subdistrict','community','grid','micro'] AS l),
 	problems AS (
-		SELECT c.code, 'geometry', 'geometry is not valid: ' || ST_IsValidReason(c.geom)
-		FROM c WHERE NOT ST_IsValid(c.geom)
+		SELECT code, 'geometry', 'geometry is not valid: ' || ST_IsValidReason(geom)
+		FROM c WHERE NOT valid
 		UNION ALL
-		SELECT c.code, 'geometry', 'geometry is empty'
-		FROM c WHERE ST_IsEmpty(c.geom)
+		SELECT code, 'geometry', 'geometry is empty'
+		FROM c WHERE empty
 		UNION ALL
-		SELECT c.code, 'parent_id', 'a district has no parent'
-		FROM c WHERE c.level = 'district' AND c.parent_id IS NOT NULL
+		SELECT code, 'parent_id', 'a district has no parent'
+		FROM c WHERE level = 'district' AND parent_id IS NOT NULL
 		UNION ALL
-		SELECT c.code, 'layer', 'a district belongs to the comprehensive layer'
-		FROM c WHERE c.level = 'district' AND c.layer <> 'comprehensive'
+		SELECT code, 'layer', 'a district belongs to the comprehensive layer'
+		FROM c WHERE level = 'district' AND layer <> 'comprehensive'
 		UNION ALL
-		SELECT c.code, 'parent_id', format('a %s needs a parent', c.level)
-		FROM c WHERE c.level <> 'district' AND c.parent_id IS NULL
+		SELECT code, 'parent_id', format('a %s needs a parent', level)
+		FROM c WHERE level <> 'district' AND parent_id IS NULL
 		UNION ALL
-		SELECT c.code, 'parent_id', format('parent %s has no version valid on %s', c.parent_id, c.valid_from)
-		FROM c WHERE c.parent_id IS NOT NULL AND NOT EXISTS (
-			SELECT 1 FROM grids p WHERE p.id = c.parent_id AND p.valid_from <= c.valid_from
-			AND (p.valid_to IS NULL OR p.valid_to > c.valid_from))
+		SELECT code, 'parent_id', format('parent %s has no version valid on %s', parent_id, valid_from)
+		FROM cp WHERE parent_id IS NOT NULL AND pvid IS NULL
 		UNION ALL
-		SELECT c.code, 'parent_id', format('a %s grid of level %s cannot hang under %s %s (%s layer): %s',
-			c.layer, c.level, p.level, p.code, p.layer,
-			CASE WHEN c.layer = 'comprehensive' THEN 'its parent must be one level up in the comprehensive layer'
-			     WHEN c.layer = 'special' THEN 'a special grid hangs under a community'
+		SELECT cp.code, 'parent_id', format('a %s grid of level %s cannot hang under %s %s (%s layer): %s',
+			cp.layer, cp.level, cp.plevel, cp.pcode, cp.player,
+			CASE WHEN cp.layer = 'comprehensive' THEN 'its parent must be one level up in the comprehensive layer'
+			     WHEN cp.layer = 'special' THEN 'a special grid hangs under a community'
 			     ELSE 'a thematic grid hangs under a higher level of its own layer or under the district' END)
-		FROM c, lv, LATERAL (SELECT * FROM grids p WHERE p.id = c.parent_id AND p.valid_from <= c.valid_from
-			AND (p.valid_to IS NULL OR p.valid_to > c.valid_from) LIMIT 1) p
-		WHERE NOT CASE
-			WHEN c.layer = 'comprehensive' THEN p.layer = 'comprehensive'
-				AND array_position(lv.l, p.level) = array_position(lv.l, c.level) - 1
-			WHEN c.layer = 'special' THEN p.layer = 'comprehensive' AND p.level = 'community'
-			ELSE (p.layer = c.layer AND array_position(lv.l, p.level) < array_position(lv.l, c.level))
-				OR (p.layer = 'comprehensive' AND p.level = 'district') END
+		FROM cp, lv
+		WHERE cp.pvid IS NOT NULL AND NOT CASE
+			WHEN cp.layer = 'comprehensive' THEN cp.player = 'comprehensive'
+				AND array_position(lv.l, cp.plevel) = array_position(lv.l, cp.level) - 1
+			WHEN cp.layer = 'special' THEN cp.player = 'comprehensive' AND cp.plevel = 'community'
+			ELSE (cp.player = cp.layer AND array_position(lv.l, cp.plevel) < array_position(lv.l, cp.level))
+				OR (cp.player = 'comprehensive' AND cp.plevel = 'district') END
 		UNION ALL
-		SELECT c.code, 'geometry', format('lies %s m² outside its parent %s (tolerance %s m²)',
-			round(out_area::numeric, 1), p.code, $2::float8)
-		FROM c, LATERAL (SELECT * FROM grids p WHERE p.id = c.parent_id AND p.valid_from <= c.valid_from
-			AND (p.valid_to IS NULL OR p.valid_to > c.valid_from) LIMIT 1) p,
-		LATERAL (SELECT CASE WHEN ST_CoveredBy(c.geom, p.geom) THEN 0
-			ELSE ST_Area(ST_Difference(c.geom, p.geom)::geography) END AS out_area) a
-		WHERE ST_IsValid(c.geom) AND ST_IsValid(p.geom) AND out_area > $2::float8
+		SELECT cp.code, 'geometry', format('lies %s m² outside its parent %s (tolerance %s m²)',
+			round(ST_Area(ST_Difference(cp.geom, pg.geom)::geography)::numeric, 1), cp.pcode, $2::float8)
+		FROM cp JOIN pg ON pg.version_id = cp.pvid
+		WHERE cp.valid AND pg.valid AND NOT ST_CoveredBy(cp.geom, pg.geom)
+			AND ST_Area(ST_Difference(cp.geom, pg.geom)::geography) > $2::float8
 		UNION ALL
 		SELECT c.code, 'geometry', format('child %s would lie %s m² outside the new boundary',
 			k.code, round(ST_Area(ST_Difference(k.geom, c.geom)::geography)::numeric, 1))
 		FROM c JOIN grids k ON k.parent_id = c.id AND k.valid_from <= c.valid_from
 			AND (k.valid_to IS NULL OR k.valid_to > c.valid_from)
-		WHERE c.version > 1 AND k.version_id <> ALL($1) AND ST_IsValid(c.geom) AND ST_IsValid(k.geom)
+		WHERE c.version > 1 AND k.version_id <> ALL($1) AND c.valid AND ST_IsValid(k.geom)
 			AND NOT ST_CoveredBy(k.geom, c.geom)
 			AND ST_Area(ST_Difference(k.geom, c.geom)::geography) > $2::float8
 	)
 	SELECT * FROM problems LIMIT 101`
-	rows, err := tx.Query(ctx, q, versionIDs, tol)
+	return ruleProblems(ctx, tx, gridline.ERule, q, versionIDs, tol, geomChecked)
+}
+
+// checkOverlaps refuses two versions of one grid, or two grids with one code, valid on the same
+// day (a conflict, as a unique index would say). Each pair of written versions is named once.
+func checkOverlaps(ctx context.Context, tx pgx.Tx, versionIDs []int64) error {
+	const q = `
+	WITH c AS MATERIALIZED (SELECT version_id, id, code, valid_from, valid_to FROM grids WHERE version_id = ANY($1)),
+	pairs AS (
+		SELECT c.*, o.id AS oid, o.version_id AS ovid, o.code AS ocode, o.valid_from AS ofrom, o.valid_to AS oto
+		FROM c JOIN grids o ON o.code = c.code AND o.id <> c.id
+		UNION ALL
+		SELECT c.*, o.id, o.version_id, o.code, o.valid_from, o.valid_to
+		FROM c JOIN grids o ON o.id = c.id AND o.version_id <> c.version_id)
+	SELECT code, 'valid_from', CASE WHEN oid = id
+		THEN format('grid %s already has a version valid from %s%s, which overlaps this one (from %s%s): a grid has one version at a time',
+			id, ofrom, coalesce(' to ' || oto, ''), valid_from, coalesce(' to ' || valid_to, ''))
+		ELSE format('code %s already names grid %s from %s%s, which overlaps this one (from %s%s): a code names one grid at a time',
+			code, oid, ofrom, coalesce(' to ' || oto, ''), valid_from, coalesce(' to ' || valid_to, '')) END
+	FROM pairs
+	WHERE daterange(ofrom, oto) && daterange(valid_from, valid_to)
+		AND NOT (ovid = ANY($1) AND ovid > version_id)
+	LIMIT 101`
+	return ruleProblems(ctx, tx, gridline.EConflict, q, versionIDs)
+}
+
+// ruleProblems runs a query of (code, field, message) rows and turns them into one error of the
+// given code, its details listing up to 100 problems; no rows is no error.
+func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, args ...any) error {
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -95,7 +149,7 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64)
 		return nil
 	}
 	first := list[0]
-	e := gridline.Errorf(gridline.ERule, "grid %s: %s", first["code"], first["message"])
+	e := gridline.Errorf(code, "grid %s: %s", first["code"], first["message"])
 	if len(list) > 1 {
 		more := fmt.Sprintf(" (and %d more problems)", len(list)-1)
 		if len(list) > 100 {

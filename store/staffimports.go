@@ -235,7 +235,7 @@ func (db *DB) ImportDivisions(ctx context.Context, rows []DivisionRow, from time
 			return err
 		}
 		if len(vids) > 0 {
-			if err := checkGrids(ctx, tx, vids, tol); err != nil {
+			if err := checkGrids(ctx, tx, vids, tol, true); err != nil {
 				return err
 			}
 		}

@@ -124,3 +124,26 @@ func TestListenSeesCommits(t *testing.T) {
 		t.Fatal("no change notification after a commit")
 	}
 }
+
+// Versions whose dates overlap are refused however they are closed: the table's partial unique
+// indexes only see open-ended versions, so closed ones are checkGrids's (checkOverlaps).
+func TestOverlappingVersionsRefused(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	d := mustSave(t, db, gridline.Grid{Code: "410103", Name: "二七区", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: day("2020-01-01"), Geometry: box(113.5, 34.6, 113.7, 34.8)})
+	to := day("2022-01-01")
+	first := mustSave(t, db, gridline.Grid{Code: "410103001", Name: "甲", Level: gridline.LevelSubdistrict, Layer: gridline.LayerComprehensive, ParentID: d.ID, ValidFrom: day("2020-01-01"), ValidTo: &to, Geometry: box(113.5, 34.6, 113.6, 34.7)})
+	inner := day("2021-06-01")
+	_, err := db.SaveGrid(ctx, gridline.Grid{Code: "410103001", Name: "乙", Level: gridline.LevelSubdistrict, Layer: gridline.LayerComprehensive, ParentID: d.ID, ValidFrom: day("2021-01-01"), ValidTo: &inner, Geometry: box(113.5, 34.6, 113.6, 34.7)}, store.DefaultTolerance)
+	if gridline.ErrorCode(err) != gridline.EConflict {
+		t.Fatalf("a second grid with code 410103001 during 2021: %v, want conflict", err)
+	}
+	// The same code for another grid after the first one ended is fine.
+	later := mustSave(t, db, gridline.Grid{Code: "410103001", Name: "丙", Level: gridline.LevelSubdistrict, Layer: gridline.LayerComprehensive, ParentID: d.ID, ValidFrom: to, Geometry: box(113.5, 34.6, 113.6, 34.7)})
+	if later.ID == first.ID {
+		t.Fatalf("the later grid reused id %d", first.ID)
+	}
+	if n, err := db.CountGrids(ctx); err != nil || n != 3 {
+		t.Fatalf("grid versions = %d, %v; want 3", n, err)
+	}
+}

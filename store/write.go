@@ -89,7 +89,7 @@ func (db *DB) Load(ctx context.Context, d *Dataset, tol float64) error {
 		if err != nil {
 			return err
 		}
-		if err := checkGrids(ctx, tx, ids, tol); err != nil {
+		if err := checkGrids(ctx, tx, ids, tol, false); err != nil {
 			return err
 		}
 		people := make([][]any, len(d.People))
@@ -181,7 +181,7 @@ func (db *DB) SaveGrid(ctx context.Context, g gridline.Grid, tol float64) (*grid
 		if err != nil {
 			return err
 		}
-		if err := checkGrids(ctx, tx, []int64{vid}, tol); err != nil {
+		if err := checkGrids(ctx, tx, []int64{vid}, tol, false); err != nil {
 			return err
 		}
 		saved, err := scanGrid(tx.QueryRow(ctx, `SELECT `+gridColumns+`, ST_AsBinary(g.geom) FROM grids g WHERE version_id = $1`, vid), true)
