@@ -1,6 +1,7 @@
 package importers_test
 
 import (
+	"archive/zip"
 	"context"
 	"os"
 	"path/filepath"
@@ -113,6 +114,19 @@ func TestBadInput(t *testing.T) {
 		{"CSV with a missing column", func(t *testing.T) []string {
 			return []string{writeFile(t, "a.csv", "WKT,name\n\"POLYGON((113.601 34.701,113.609 34.701,113.609 34.709,113.601 34.701))\",x\n")}
 		}, importers.Options{Mapping: grid}, gridline.EInvalid, "the file has no code column"},
+		{"CSV of lon/lat points", func(t *testing.T) []string {
+			return []string{writeFile(t, "a.csv", "code,name,parent_code,lon,lat\n410103001001009,新网格,410103001001,113.605,34.705\n")}
+		}, importers.Options{Mapping: grid}, "", "feature 1 (code 410103001001009): is a point where a polygon was expected"},
+		{"KMZ without a KML inside", func(t *testing.T) []string {
+			p := filepath.Join(t.TempDir(), "a.kmz")
+			f, _ := os.Create(p)
+			zw := zip.NewWriter(f)
+			w, _ := zw.Create("icon.png")
+			w.Write([]byte("not a map"))
+			zw.Close()
+			f.Close()
+			return []string{p}
+		}, importers.Options{}, gridline.EInvalid, "a.kmz holds no .kml file"},
 		{"file over the size limit", func(t *testing.T) []string {
 			return []string{writeFile(t, "a.geojson", collection(feature(p, inGrid1)))}
 		}, importers.Options{Mapping: grid}, gridline.ETooLarge, "over the import limit of 100 bytes"},

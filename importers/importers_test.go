@@ -195,6 +195,55 @@ func TestRoundTripEveryFormat(t *testing.T) {
 	}
 }
 
+// A KMZ is a zip of a KML (doc.kml) as Google Earth and desktop maps save it.
+func TestImportKMZ(t *testing.T) {
+	src, eng := fixtureDB(t)
+	ctx := context.Background()
+	want := allGrids(t, src, from)
+	x, err := eng.Export(ctx, importers.ExportOptions{Format: "kml", At: from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	kml, err := os.ReadFile(x.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kmz := filepath.Join(t.TempDir(), "grids.kmz")
+	f, err := os.Create(kmz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, err := zw.Create("doc.kml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(kml); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dst, eng2 := emptyDB(t)
+	rep, err := eng2.Import(ctx, []string{kmz}, importers.Options{From: from, Apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Format != "kmz" || !rep.OK() || !rep.Applied || rep.Added != len(want) {
+		t.Fatalf("import: format %s ok %v applied %v added %d, want kmz and %d; problems %v", rep.Format, rep.OK(), rep.Applied, rep.Added, len(want), rep.Problems)
+	}
+	got := allGrids(t, dst, from)
+	for code, w := range want {
+		if g, ok := got[code]; !ok || g.Name != w.Name || maxVertexDiff(g.Geometry, w.Geometry) > 1e-7 {
+			t.Errorf("grid %s: %+v after the KMZ round trip, want %s with the same boundary", code, g.Name, w.Name)
+		}
+	}
+}
+
 // writeFile writes a test input into a temporary directory.
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()

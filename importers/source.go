@@ -119,8 +119,11 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 	case "geojson":
 		s.hasSRS = true
 		err = checkUTF8File(s)
-	case "kml", "kmz":
+	case "kml":
 		s.hasSRS = true
+	case "kmz":
+		s.hasSRS = true
+		err = e.prepareKMZ(s, work)
 	default:
 		s.hasSRS = true
 	}
@@ -198,6 +201,36 @@ func (e *Engine) unzip(path, dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// prepareKMZ unpacks a KMZ (a zip of a KML, doc.kml by convention, and its images) and points
+// s at the KML inside. GDAL reads a KMZ itself, but its LIBKML driver then ignores the schema
+// that names the KML's ExtendedData fields, so that code, level and the rest would be lost.
+func (e *Engine) prepareKMZ(s *source, work string) error {
+	files, err := e.unzip(s.path, filepath.Join(work, "kmz"))
+	if err != nil {
+		return err
+	}
+	var kmls []string
+	for _, f := range files {
+		if strings.EqualFold(filepath.Ext(f), ".kml") {
+			kmls = append(kmls, f)
+		}
+	}
+	for _, f := range kmls {
+		if strings.EqualFold(filepath.Base(f), "doc.kml") {
+			s.path = f
+			return nil
+		}
+	}
+	switch len(kmls) {
+	case 0:
+		return gridline.Errorf(gridline.EInvalid, "%s holds no .kml file: a KMZ is a zip of one (doc.kml)", s.name).With("file", s.name)
+	case 1:
+		s.path = kmls[0]
+		return nil
+	}
+	return gridline.Errorf(gridline.EInvalid, "%s holds %d .kml files and no doc.kml: import them one at a time", s.name, len(kmls)).With("file", s.name)
 }
 
 // sibling finds the file with the same base name as path and extension ext, in any case.
