@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -84,4 +85,61 @@ func (db *DB) CheckToken(ctx context.Context, plain string) (*Token, error) {
 		return nil, classify(err)
 	}
 	return &t, nil
+}
+
+// TokenInfo is a token as listed: never its text or hash.
+type TokenInfo struct {
+	ID        int64
+	Name      string
+	Admin     bool
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Tokens lists every token, revoked ones included, oldest first.
+func (db *DB) Tokens(ctx context.Context) ([]TokenInfo, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, name, admin, created_at, revoked_at FROM api_tokens ORDER BY id`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TokenInfo, error) {
+		var t TokenInfo
+		err := r.Scan(&t.ID, &t.Name, &t.Admin, &t.CreatedAt, &t.RevokedAt)
+		return t, err
+	})
+	return out, classify(err)
+}
+
+// RevokeToken ends token id: requests carrying it are refused from the next one on. Revoking the
+// last admin token that is not revoked is refused, so that a district cannot lock itself out
+// of its own data (make a new admin token first).
+func (db *DB) RevokeToken(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7411002)`); err != nil {
+			return err
+		}
+		var admin bool
+		var revoked *time.Time
+		err := tx.QueryRow(ctx, `SELECT admin, revoked_at FROM api_tokens WHERE id = $1`, id).Scan(&admin, &revoked)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gridline.Errorf(gridline.ENotFound, "there is no token %d (gridline token list shows them)", id)
+		}
+		if err != nil {
+			return err
+		}
+		if revoked != nil {
+			return gridline.Errorf(gridline.EConflict, "token %d was already revoked on %s", id, revoked.Format(time.RFC3339))
+		}
+		if admin {
+			var others int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE admin AND revoked_at IS NULL AND id <> $1`, id).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return gridline.Errorf(gridline.EConflict, "token %d is the last admin token: create another admin token first (gridline token create --admin NAME)", id)
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, id)
+		return err
+	})
 }

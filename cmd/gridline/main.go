@@ -47,6 +47,7 @@ commands:
   import    import grids from GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV or FlatGeobuf
             (a dry run unless --apply; gridline import --help)
   export    export grids as geojson, shapefile, gpkg, csv, kml or fgb (gridline export --help)
+  token     API tokens for changing data: list, create [--admin] NAME, revoke ID
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return importCmd(ctx, args[1:], getenv, stdout)
 	case "export":
 		return exportCmd(ctx, args[1:], getenv, stdout)
+	case "token":
+		return tokenCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
