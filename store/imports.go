@@ -452,7 +452,8 @@ func (im *importRun) run(ctx context.Context) error {
 			%s AS hh_raw, %s AS pop_raw, %s AS east, %s AS south, %s AS west, %s AS north,
 			GeometryType(s.geom) AS gtype, coalesce(ST_IsValid(s.geom), false) AS valid,
 			ST_SetSRID(s.geom, 4326) AS src,
-			coalesce(ST_XMin(s.geom) < -180 OR ST_XMax(s.geom) > 180 OR ST_YMin(s.geom) < -90 OR ST_YMax(s.geom) > 90, false) AS outside
+			-- One look at the stored bounding box, not four at the coordinates.
+			coalesce(NOT s.geom @ ST_MakeEnvelope(-180, -90, 180, 90), false) AS outside
 			FROM %s s) f
 		LEFT JOIN grids g ON g.code = f.code AND g.valid_from <= $5 AND (g.valid_to IS NULL OR g.valid_to > $5)`,
 		col(c.Code, "NULL::text"), col(c.Name, "NULL::text"), level, col(c.Layer, "NULL::text"), col(c.Kind, "NULL::text"),
