@@ -25,6 +25,7 @@ var FixtureFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 //	basic grids 410103001001001 (x ..113.61) and 410103001001002 (x 113.61..) in the first community,
 //	  410103001002001 and 410103002001001 filling the other two; the second basic grid has no
 //	  full-time worker (vacant: its community's chief is the fallback)
+//	  the first basic grid records its four bounds (east, south, west, north)
 //	micro grids 410103001001001001 (y ..34.71) and 410103001001001002 in the first basic grid
 //	special grid 410103001001901 (school) at 113.605..113.607, 34.705..34.707
 //	police grids 410103JW001 (x ..113.63) and 410103JW002
@@ -63,6 +64,8 @@ func Fixture() *store.Dataset {
 		d.Grids = append(d.Grids, gridline.Grid{ID: r.id, Version: 1, Code: r.code, Name: r.name, Level: r.level,
 			Layer: r.layer, Kind: r.kind, ParentID: r.parent, Households: 400, Population: 1000, ValidFrom: f, Geometry: r.geom})
 	}
+	// The first basic grid has its four bounds (四至), as the standard's grid table records them.
+	d.Grids[6].Bounds = gridline.FourBounds{East: "淮北街社区第2网格", South: "陇海中路", West: "京广南路", North: "淮北街社区第1网格北侧支路"}
 	people := []struct {
 		name string
 		grid int64

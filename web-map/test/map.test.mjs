@@ -84,7 +84,8 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
     await clickMap(113.608, 34.716);
     await page.locator('#card h2[data-code="410103001001001"]').waitFor();
     const card = await page.locator('#card').textContent();
-    for (const want of ['淮北街社区第1网格', '基础网格', '淮北街社区', '赵磊', '专职网格员', '400', '1000', '2024-01-01']) {
+    for (const want of ['淮北街社区第1网格', '基础网格', '淮北街社区', '赵磊', '专职网格员', '400', '1000', '2024-01-01',
+      '四至', '东至', '淮北街社区第2网格', '南至', '陇海中路', '西至', '京广南路', '北至']) {
       assert.ok(card.includes(want), `card lacks ${want}: ${card}`);
     }
     assert.match(await page.evaluate(() => location.hash), /sel=410103001001001/);
