@@ -180,3 +180,40 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
 
   assert.deepEqual(problems, [], 'no console errors, page errors, failed or external requests');
 });
+
+// With a GCJ-02 basemap (AMap, Tencent) configured, the grids are drawn in GCJ-02 so that they
+// lie on the basemap's streets: a place is found on the map at its GCJ-02 position, and a click
+// there resolves the WGS84 place. The basemap is served by the test itself.
+test('on a GCJ-02 basemap the grids shift onto it', { skip }, async () => {
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  const p = await page.context().newPage();
+  const seen = { basemap: 0, tiles: [], errors: [] };
+  p.on('pageerror', (e) => seen.errors.push(e.message));
+  p.on('console', (m) => { if (m.type() === 'error') seen.errors.push(m.text()); });
+  p.on('request', (r) => { if (r.url().includes('/tiles/')) seen.tiles.push(r.url()); });
+  await p.route('http://basemap.test/**', (r) => { seen.basemap++; return r.fulfill({ status: 200, contentType: 'image/png', body: png }); });
+  // A point inside the first basic grid (x 113.60..113.61), 45 m from its east edge: its GCJ-02
+  // position is some 600 m further east, over the second grid as drawn in WGS84.
+  const [lon, lat] = [113.6095, 34.716];
+  const [glon, glat] = wgs84ToGcj02(lon, lat);
+  await p.goto(`${base}/?basemap=${encodeURIComponent('http://basemap.test/{z}/{x}/{y}.png')}&basemap_crs=gcj02#map=15/${glat}/${glon}`);
+  await p.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30000 });
+  await p.evaluate(() => new Promise((ok) => {
+    const m = window.gridlineMap;
+    if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) ok(); else m.once('idle', () => ok());
+  }));
+  const under = await p.evaluate(([x, y]) => {
+    const m = window.gridlineMap;
+    return m.queryRenderedFeatures(m.project([x, y]), { layers: ['grids-fill'] }).map((f) => f.properties.code);
+  }, [glon, glat]);
+  assert.deepEqual(under, ['410103001001001'], `grid drawn under the GCJ-02 position of ${lon},${lat}`);
+  assert.ok(seen.basemap > 0, 'the basemap was requested');
+  assert.ok(seen.tiles.length > 0 && seen.tiles.every((u) => u.includes('crs=gcj02')), `tiles asked in GCJ-02: ${seen.tiles.slice(0, 3)}`);
+  assert.match(await p.locator('#legend').textContent(), /GCJ-02/);
+  // "What is here" at that spot answers for the WGS84 place: the first grid.
+  await p.evaluate(([lng, lat]) => window.gridline.resolveAt({ lng, lat }), [glon, glat]);
+  await p.locator('#card .here-title').waitFor({ timeout: 10000 });
+  await p.waitForFunction(() => document.querySelector('#card').textContent.includes('410103001001001'));
+  assert.deepEqual(seen.errors, [], 'no console or page errors');
+  await p.close();
+});
