@@ -605,7 +605,7 @@ func (im *importRun) run(ctx context.Context) error {
 			households, population, valid_from, bound_east, bound_south, bound_west, bound_north, geom)
 		SELECT i.gid, CASE WHEN i.old_vid IS NULL THEN 1 ELSE (SELECT max(g.version) FROM grids g WHERE g.id = i.gid) + 1 END, i.code, i.name,
 			i.level, i.layer, i.kind, i.parent_id, i.households, i.population, $1, i.east, i.south, i.west, i.north, `+featureGeom("i", "s")+`
-		FROM imp i JOIN `+im.staging+` s ON s.ogc_fid = i.idx WHERE i.action IN ('add', 'change') ORDER BY i.code
+		FROM imp i JOIN `+im.staging+` s ON s.ogc_fid = i.idx WHERE i.action IN ('add', 'change')
 		RETURNING version_id`, p.From)
 	if err != nil {
 		return err

@@ -39,23 +39,24 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 	}
 	const q = `
 	WITH c AS MATERIALIZED (
-		SELECT version_id, id, version, code, level, layer, parent_id, valid_from, geom,
+		SELECT version_id, id, version, code, level, layer, parent_id, valid_from,
 			$3::boolean OR ST_IsValid(geom) AS valid, NOT $3::boolean AND ST_IsEmpty(geom) AS empty
 		FROM grids WHERE version_id = ANY($1)),
-	-- Each written version with the parent version valid on its first day.
+	-- Each written version with the parent version valid on its first day. The geometries are
+	-- not copied into c and cp: the checks that need one read it from grids by version_id. Every
+	-- join here is of a CTE with a table by an indexed key, never of two CTEs: the planner cannot
+	-- estimate a CTE's distinct values, and a nested loop over two of 100,000 and 10,000 rows
+	-- once ran past the statement timeout. A stored parent's geometry is valid: it was written
+	-- through these rules.
 	cp AS MATERIALIZED (
 		SELECT c.*, p.version_id AS pvid, p.code AS pcode, p.level AS plevel, p.layer AS player
 		FROM c LEFT JOIN LATERAL (SELECT p.version_id, p.code, p.level, p.layer FROM grids p
 			WHERE p.id = c.parent_id AND p.valid_from <= c.valid_from AND (p.valid_to IS NULL OR p.valid_to > c.valid_from)
 			LIMIT 1) p ON c.parent_id IS NOT NULL),
-	-- The parents' geometries, each checked once however many children it has.
-	pg AS MATERIALIZED (
-		SELECT g.version_id, g.geom, ST_IsValid(g.geom) AS valid FROM grids g
-		WHERE g.version_id IN (SELECT pvid FROM cp WHERE pvid IS NOT NULL)),
 	lv AS (SELECT ARRAY['district','subdistrict','community','grid','micro'] AS l),
 	problems AS (
-		SELECT code, 'geometry', 'geometry is not valid: ' || ST_IsValidReason(geom)
-		FROM c WHERE NOT valid
+		SELECT c.code, 'geometry', 'geometry is not valid: ' || ST_IsValidReason(g.geom)
+		FROM c JOIN grids g ON g.version_id = c.version_id WHERE NOT c.valid
 		UNION ALL
 		SELECT code, 'geometry', 'geometry is empty'
 		FROM c WHERE empty
@@ -86,18 +87,19 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 				OR (cp.player = 'comprehensive' AND cp.plevel = 'district') END
 		UNION ALL
 		SELECT cp.code, 'geometry', format('lies %s m² outside its parent %s (tolerance %s m²)',
-			round(ST_Area(ST_Difference(cp.geom, pg.geom)::geography)::numeric, 1), cp.pcode, $2::float8)
-		FROM cp JOIN pg ON pg.version_id = cp.pvid
-		WHERE cp.valid AND pg.valid AND NOT ST_CoveredBy(cp.geom, pg.geom)
-			AND ST_Area(ST_Difference(cp.geom, pg.geom)::geography) > $2::float8
+			round(ST_Area(ST_Difference(g.geom, pg.geom)::geography)::numeric, 1), cp.pcode, $2::float8)
+		FROM cp JOIN grids g ON g.version_id = cp.version_id JOIN grids pg ON pg.version_id = cp.pvid
+		WHERE cp.valid AND NOT ST_CoveredBy(g.geom, pg.geom)
+			AND ST_Area(ST_Difference(g.geom, pg.geom)::geography) > $2::float8
 		UNION ALL
 		SELECT c.code, 'geometry', format('child %s would lie %s m² outside the new boundary',
-			k.code, round(ST_Area(ST_Difference(k.geom, c.geom)::geography)::numeric, 1))
-		FROM c JOIN grids k ON k.parent_id = c.id AND k.valid_from <= c.valid_from
+			k.code, round(ST_Area(ST_Difference(k.geom, g.geom)::geography)::numeric, 1))
+		FROM c JOIN grids g ON g.version_id = c.version_id
+		JOIN grids k ON k.parent_id = c.id AND k.valid_from <= c.valid_from
 			AND (k.valid_to IS NULL OR k.valid_to > c.valid_from)
 		WHERE c.version > 1 AND k.version_id <> ALL($1) AND c.valid AND ST_IsValid(k.geom)
-			AND NOT ST_CoveredBy(k.geom, c.geom)
-			AND ST_Area(ST_Difference(k.geom, c.geom)::geography) > $2::float8
+			AND NOT ST_CoveredBy(k.geom, g.geom)
+			AND ST_Area(ST_Difference(k.geom, g.geom)::geography) > $2::float8
 	)
 	SELECT * FROM problems LIMIT 101`
 	return ruleProblems(ctx, tx, gridline.ERule, q, versionIDs, tol, geomChecked)
