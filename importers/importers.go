@@ -162,7 +162,9 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		args = append(args, "-s_srs", "EPSG:4326")
 		rep.CRS = "EPSG:4326 (the file does not say; give crs if it is another)"
 	}
+	staged := time.Now()
 	res, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...)
+	stageMS := float64(time.Since(staged).Microseconds()) / 1000
 	if err != nil {
 		var ge *gdalError
 		if errors.As(err, &ge) && strings.Contains(ge.msg, "no coordinate system") && opt.CRS == "" {
@@ -201,6 +203,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	if err != nil {
 		return nil, err
 	}
+	sr.Timings = append([]store.ImportTiming{{Step: "stage (ogr2ogr)", MS: stageMS}}, sr.Timings...)
 	rep.ImportReport = sr
 	unclosed := false
 	for _, w := range append(res.errors, res.warnings...) {
