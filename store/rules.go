@@ -20,6 +20,10 @@ const DefaultTolerance = 1.0
 // are rare next to reads, which never take it.
 const gridWriteLock = 0x67726964 // "grid"
 
+// bulkWrite is the number of written versions from which checkGrids refreshes the planner's
+// statistics first.
+const bulkWrite = 5000
+
 // checkGrids applies the write rules that need the database to the grid versions just written
 // (versionIDs), inside the writing transaction: one version of a grid at a time and one grid per
 // code at a time (checked here with btree lookups rather than by gist exclusion constraints,
@@ -33,6 +37,14 @@ const gridWriteLock = 0x67726964 // "grid"
 func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64, geomChecked bool) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, gridWriteLock); err != nil {
 		return err
+	}
+	// A bulk write can make the table many times larger than its statistics say, and the checks
+	// below planned for the old size have run a 100,000-grid import past the statement timeout.
+	// The transaction's own rows count in its ANALYZE.
+	if len(versionIDs) >= bulkWrite {
+		if _, err := tx.Exec(ctx, `ANALYZE grids (version_id, id, code, parent_id, level, layer, valid_from, valid_to)`); err != nil {
+			return err
+		}
 	}
 	if err := checkOverlaps(ctx, tx, versionIDs); err != nil {
 		return err
