@@ -24,7 +24,7 @@ import (
 var from = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // needGDAL fails in CI and skips elsewhere when GDAL's tools are missing.
-func needGDAL(t *testing.T) {
+func needGDAL(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"ogr2ogr", "ogrinfo", "gdalsrsinfo"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -37,7 +37,7 @@ func needGDAL(t *testing.T) {
 }
 
 // fixtureDB is a database holding storetest.Fixture, and an engine on it.
-func fixtureDB(t *testing.T) (*store.DB, *importers.Engine) {
+func fixtureDB(t testing.TB) (*store.DB, *importers.Engine) {
 	t.Helper()
 	needGDAL(t)
 	db := storetest.New(t)
@@ -70,7 +70,7 @@ func allGrids(t *testing.T, db *store.DB, at time.Time) map[string]gridline.Grid
 	return out
 }
 
-func countVersions(t *testing.T, db *store.DB) int {
+func countVersions(t testing.TB, db *store.DB) int {
 	t.Helper()
 	n, err := db.CountGrids(context.Background())
 	if err != nil {
@@ -80,7 +80,7 @@ func countVersions(t *testing.T, db *store.DB) int {
 }
 
 // stagingLeft counts staging tables left behind.
-func stagingLeft(t *testing.T, db *store.DB) int {
+func stagingLeft(t testing.TB, db *store.DB) int {
 	t.Helper()
 	var n int
 	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'`).Scan(&n); err != nil {
