@@ -157,20 +157,60 @@ func (s *Server) ogcCollection(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.collectionJSON(r, c))
 }
 
-// ogcDatetime reads datetime: a date or an RFC 3339 instant, the boundaries valid then. An
-// interval is refused: a grid's boundary is asked for as of one date.
+// ogcDatetime reads datetime as one date or an RFC 3339 instant: the boundaries valid then. An
+// interval is refused here (see ogcItemsDatetime): a feature asked for by id is one version.
 func (s *Server) ogcDatetime(q url.Values) (time.Time, error) {
 	v := q.Get("datetime")
 	if v == "" {
 		return s.resolver.Today(), nil
 	}
 	if strings.Contains(v, "/") {
-		return time.Time{}, gridline.Errorf(gridline.EInvalid, "datetime %q is an interval: give one date (YYYY-MM-DD) to get the boundaries valid on it", v).With("field", "datetime")
+		return time.Time{}, gridline.Errorf(gridline.EInvalid, "datetime %q is an interval: a feature is one version of a grid, so give one date (YYYY-MM-DD)", v).With("field", "datetime")
 	}
+	return ogcInstant(v)
+}
+
+// ogcInstant is a date or an RFC 3339 instant, as the date it falls on.
+func ogcInstant(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
 	return gridline.ParseDate("datetime", v)
+}
+
+// ogcItemsDatetime sets the dates of fq from datetime: one date (the versions valid then, today
+// by default), or an interval start/end with ".." or nothing for an open end (every version valid
+// on some day of it), as OGC API - Features Core asks.
+func (s *Server) ogcItemsDatetime(q url.Values, fq *store.FeatureQuery) error {
+	v := q.Get("datetime")
+	start, end, isInterval := strings.Cut(v, "/")
+	if !isInterval {
+		var err error
+		fq.At, err = s.ogcDatetime(q)
+		return err
+	}
+	bad := func(why string) error {
+		return gridline.Errorf(gridline.EInvalidDate, "datetime %q: %s; write start/end with dates (YYYY-MM-DD) or RFC 3339 instants, '..' for an open end", v, why).With("field", "datetime")
+	}
+	if strings.Contains(end, "/") {
+		return bad("an interval has two ends")
+	}
+	var err error
+	fq.Interval, fq.At = true, s.resolver.Today()
+	if start != "" && start != ".." {
+		if fq.From, err = ogcInstant(start); err != nil {
+			return bad("its start is not a date")
+		}
+	}
+	if end != "" && end != ".." {
+		if fq.To, err = ogcInstant(end); err != nil {
+			return bad("its end is not a date")
+		}
+	}
+	if !fq.From.IsZero() && !fq.To.IsZero() && fq.To.Before(fq.From) {
+		return bad("it ends before it starts")
+	}
+	return nil
 }
 
 // ogcProps are a feature's properties.
@@ -209,7 +249,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if fq.At, err = s.ogcDatetime(q); err != nil {
+	if err := s.ogcItemsDatetime(q, &fq); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -321,7 +361,7 @@ func (s *Server) ogcAPI(w http.ResponseWriter, r *http.Request) {
 		map[string]any{"$ref": "#/components/parameters/limit"},
 		param("offset", "query", "how many features to skip (the next link sets it)", map[string]any{"type": "integer", "minimum": 0, "default": 0}, false),
 		param("bbox", "query", "minLon,minLat,maxLon,maxLat (CRS84)", map[string]any{"type": "array", "minItems": 4, "maxItems": 4, "items": map[string]any{"type": "number"}}, false),
-		param("datetime", "query", "the boundaries valid on this date (YYYY-MM-DD or an RFC 3339 instant); default today", str, false),
+		param("datetime", "query", "the boundaries valid on this date (YYYY-MM-DD or an RFC 3339 instant; default today), or every version valid during an interval start/end ('..' for an open end)", str, false),
 		param("code", "query", "exact grid code", str, false),
 		param("name", "query", "exact name", str, false),
 		param("kind", "query", "kind of a special grid", str, false),

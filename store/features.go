@@ -47,9 +47,13 @@ func (db *DB) Collections(ctx context.Context, at time.Time) ([]Collection, erro
 // FeatureQuery selects the grids of one collection for OGC API - Features. Property filters are
 // exact matches.
 type FeatureQuery struct {
-	Layer      gridline.Layer
-	Level      gridline.Level
-	At         time.Time
+	Layer gridline.Layer
+	Level gridline.Level
+	At    time.Time // the versions valid on this date, unless Interval
+	// Interval selects instead every version valid on some day from From to To, both included;
+	// a zero From or To leaves that end open. A grid may then have several features.
+	Interval   bool
+	From, To   time.Time
 	BBox       *orb.Bound
 	Code       string
 	Name       string
@@ -68,11 +72,25 @@ type Feature struct {
 
 // Features lists the grids q selects, ordered by code, and how many match in all.
 func (db *DB) Features(ctx context.Context, q FeatureQuery) ([]Feature, int, error) {
-	args := []any{q.At, string(q.Layer), string(q.Level)}
-	where := []string{validAt(1), "g.layer = $2", "g.level = $3"}
+	args := []any{string(q.Layer), string(q.Level)}
+	where := []string{"g.layer = $1", "g.level = $2"}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	// The parent is named as of the date asked, or for an interval as of the version's first day.
+	parentAt := "$3"
+	if !q.Interval {
+		args = append(args, q.At)
+		where = append(where, validAt(3))
+	} else {
+		parentAt = "g.valid_from"
+		if !q.From.IsZero() {
+			add("(g.valid_to IS NULL OR g.valid_to > $?)", q.From)
+		}
+		if !q.To.IsZero() {
+			add("g.valid_from <= $?", q.To)
+		}
 	}
 	if q.Code != "" {
 		add("g.code = $?", q.Code)
@@ -95,7 +113,7 @@ func (db *DB) Features(ctx context.Context, q FeatureQuery) ([]Feature, int, err
 		n := len(args)
 		where = append(where, fmt.Sprintf("g.geom && ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326) AND ST_Intersects(g.geom, ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326))", n-3, n-2, n-1, n, n-3, n-2, n-1, n))
 	}
-	from := `grids g LEFT JOIN grids p ON p.id = g.parent_id AND p.valid_from <= $1 AND (p.valid_to IS NULL OR p.valid_to > $1)`
+	from := `grids g LEFT JOIN grids p ON p.id = g.parent_id AND p.valid_from <= ` + parentAt + ` AND (p.valid_to IS NULL OR p.valid_to > ` + parentAt + `)`
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
@@ -106,7 +124,7 @@ func (db *DB) Features(ctx context.Context, q FeatureQuery) ([]Feature, int, err
 	}
 	args = append(args, q.Limit, q.Offset)
 	rows, err := db.Pool.Query(ctx, fmt.Sprintf(`SELECT %s, ST_AsBinary(g.geom), coalesce(p.code, '') FROM %s WHERE %s
-		ORDER BY g.code, g.id LIMIT $%d OFFSET $%d`, gridColumns, from, cond, len(args)-1, len(args)), args...)
+		ORDER BY g.code, g.id, g.valid_from LIMIT $%d OFFSET $%d`, gridColumns, from, cond, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, 0, classify(err)
 	}

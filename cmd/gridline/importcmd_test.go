@@ -13,6 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"gridline/store"
 )
 
 // needTool fails in CI and skips elsewhere when a GDAL tool is missing.
@@ -108,8 +111,13 @@ func TestOGCAPIWithGDAL(t *testing.T) {
 				t.Errorf("%s: %d %v", p, code, body)
 			}
 		}
-		if code, body := a.get(t, "/ogc/collections/comprehensive-grid/items?datetime=2024-01-01/2025-01-01"); code != 400 || errCode(body) != "invalid_request" {
-			t.Errorf("interval: %d %v", code, body)
+		for _, dt := range []string{"2025-01-01/2024-01-01", "x/..", "2024-01-01/2025-01-01/2026-01-01", "2024-13-01"} {
+			if code, body := a.get(t, "/ogc/collections/comprehensive-grid/items?datetime="+dt); code != 400 || errCode(body) != "invalid_date" {
+				t.Errorf("datetime %s: %d %v", dt, code, body)
+			}
+		}
+		if code, body := a.get(t, "/ogc/collections/comprehensive-grid/items/7?datetime=2024-01-01/2025-01-01"); code != 400 || errCode(body) != "invalid_request" {
+			t.Errorf("an interval for one feature: %d %v", code, body)
 		}
 	})
 	t.Run("conformance and openapi", func(t *testing.T) {
@@ -120,6 +128,47 @@ func TestOGCAPIWithGDAL(t *testing.T) {
 		code, body = a.get(t, "/ogc/api")
 		if code != 200 || body["openapi"] != "3.0.3" {
 			t.Fatalf("%d %v", code, body)
+		}
+	})
+	// An interval selects every version valid on some day of it: grid 7 renamed from 2025-06-01
+	// has two versions, and each open or closed interval finds those it overlaps.
+	t.Run("datetime intervals", func(t *testing.T) {
+		ctx := context.Background()
+		g, err := a.db.Grid(ctx, "410103001001001", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Name, g.ValidFrom = "淮北街社区第一网格", time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := a.db.SaveGrid(ctx, *g, store.DefaultTolerance); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			datetime string
+			names    []string
+		}{
+			{"2025-01-01/2025-12-31", []string{"淮北街社区第1网格", "淮北街社区第一网格"}},
+			{"../2025-05-31", []string{"淮北街社区第1网格"}},
+			{"2025-06-01/..", []string{"淮北街社区第一网格"}},
+			{"2025-06-01T08:00:00%2B08:00/", []string{"淮北街社区第一网格"}},
+			{"../..", []string{"淮北街社区第1网格", "淮北街社区第一网格"}},
+			{"2023-01-01/2023-12-31", nil},
+			{"2025-03-01", []string{"淮北街社区第1网格"}},
+		} {
+			code, body := a.get(t, "/ogc/collections/comprehensive-grid/items?code=410103001001001&datetime="+tc.datetime)
+			if code != 200 {
+				t.Fatalf("datetime %s: %d %v", tc.datetime, code, body)
+			}
+			var names []string
+			for _, f := range body["features"].([]any) {
+				p := f.(map[string]any)["properties"].(map[string]any)
+				if p["parent_code"] != "410103001001" {
+					t.Errorf("datetime %s: parent_code %v", tc.datetime, p["parent_code"])
+				}
+				names = append(names, p["name"].(string))
+			}
+			if strings.Join(names, ",") != strings.Join(tc.names, ",") || body["numberMatched"].(float64) != float64(len(tc.names)) {
+				t.Errorf("datetime %s: %v (matched %v), want %v", tc.datetime, names, body["numberMatched"], tc.names)
+			}
 		}
 	})
 }
