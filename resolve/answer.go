@@ -144,6 +144,27 @@ func (r *Resolver) Answer(in InputPoint, p orb.Point, at time.Time) *Answer {
 	return r.answer(ix, sp, in, p, at)
 }
 
+// AppendAnswer appends the JSON of Answer(in, p, at) to b. The bytes are the same; the answer is
+// not kept, so its space is reused by the next call rather than left to the garbage collector:
+// this is GET /v1/resolve's path, where the answer is only written out.
+func (r *Resolver) AppendAnswer(b []byte, in InputPoint, p orb.Point, at time.Time) []byte {
+	ix := r.cur.Load()
+	if ix == nil {
+		return r.emptyAnswer(in, p, at).AppendJSON(b)
+	}
+	sp, _ := r.spaces.Get().(*answerSpace)
+	if sp == nil {
+		sp = &answerSpace{}
+	} else {
+		*sp = answerSpace{} // nothing of the previous answer stays reachable
+	}
+	var scratch [16]int32
+	ix.Locate(p, at, sp.location(), scratch[:0])
+	b = r.answer(ix, sp, in, p, at).AppendJSON(b)
+	r.spaces.Put(sp)
+	return b
+}
+
 // AnswerCovering is Answer with the covering grid versions found elsewhere (by PostGIS: the
 // comparison engine of the benchmarks, and a cross-check). versionIDs are grid version ids.
 func (r *Resolver) AnswerCovering(in InputPoint, p orb.Point, at time.Time, versionIDs []int64) *Answer {

@@ -53,6 +53,8 @@ type Resolver struct {
 	staffPending atomic.Bool
 	changed      chan struct{} // capacity 1: a burst of changes becomes one rebuild
 	onSwap       []func()      // called after each new index is swapped in (under mu)
+
+	spaces sync.Pool // *answerSpace, reused by AppendAnswer
 }
 
 // New makes a resolver that reloads everything on every refresh; call Refresh before the first
