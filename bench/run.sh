@@ -83,6 +83,8 @@ echo "### HTTP: GET /v1/resolve over loopback"
 echo
 echo "\`wrk -t1 -c32 -d15s --latency -s bench/resolve.lua\` (and the same with \`-c16\`: 16 connections instead of 32), wrk on the same 2 cores, each request a different point: either 20,000 random points inside the district (\`ST_GeneratePoints\`: what reports look like), or random points in the district's bounding box ($bbox), of which about 47% fall outside and get the nearest grid instead."
 echo
+echo "Load average (1, 5, 15 min) before the HTTP runs, other work on the machine included: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
 echo "| engine, points, connections | requests/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|"
 wrk_run 18081 "in-memory index, inside the district, -c32" "$tmp/inside.txt"
