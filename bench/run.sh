@@ -42,7 +42,7 @@ stop_server() { kill "$(cat "$tmp/pid-$1")" 2>/dev/null || true; wait "$(cat "$t
 {
 echo "## Resolution ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo none))"
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); $(psql -X -tA "$BENCH_URL" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'SELECT postgis_lib_version()' | sed 's/^/PostGIS /')"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); $(psql -X -q -tA "$BENCH_URL" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'SELECT postgis_lib_version()' | sed 's/^/PostGIS /')"
 echo
 
 # 1. From an empty database to the first answer: what `make run` does after its set-up
