@@ -141,20 +141,36 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		p = orb.Point{xs[0], ys[0]}
 	}
 	in := resolve.InputPoint{Lon: lon, Lat: lat, CRS: crs.Name}
-	var ans *resolve.Answer
+	var ids []int64
 	if s.postgisEngine {
-		ids, err := s.db.Covering(r.Context(), p[0], p[1])
-		if err != nil {
+		if ids, err = s.db.Covering(r.Context(), p[0], p[1]); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		ans = s.resolver.AnswerCovering(in, p, at, ids)
-	} else {
-		ans = s.resolver.Answer(in, p, at)
 	}
-	buf := ans.AppendJSON(make([]byte, 0, 4096))
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(append(buf, '\n'))
+	// The answer is written with its length, in one Write from a reused buffer: without a
+	// Content-Length, net/http sends an answer longer than 2 KiB (most are) chunked.
+	bp, _ := s.answerBufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 8192)
+		bp = &b
+	}
+	var buf []byte
+	if s.postgisEngine {
+		buf = s.resolver.AnswerCovering(in, p, at, ids).AppendJSON((*bp)[:0])
+	} else {
+		buf = s.resolver.AppendAnswer((*bp)[:0], in, p, at)
+	}
+	buf = append(buf, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(buf)))
+	w.Write(buf)
+	// net/http has copied or sent the bytes when Write returns. A rare huge answer is not kept.
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		s.answerBufs.Put(bp)
+	}
 }
 
 // resolveBatch is POST /v1/resolve: a JSON array, a GeoJSON FeatureCollection or CSV in; NDJSON

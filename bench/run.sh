@@ -14,13 +14,17 @@ trap cleanup EXIT
 
 dburl() { echo "$DATABASE_URL" | sed -E "s#/[^/?]+(\?|$)#/$1\1#"; }
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
-bench_db=gridline_bench
+# BENCH_DB names the benchmark's own database (dropped and created again here): give each
+# concurrent run on a shared server its own.
+bench_db=${BENCH_DB:-gridline_bench}
 psql_admin -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
 BENCH_URL=$(dburl $bench_db)
 
 # start_server PORT ARGS...: run gridline serve in the background, wait until it answers.
 start_server() {
   local port=$1; shift
+  # A server already on the port (another run on a shared machine) would be measured instead.
+  if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then echo "port $port is in use" >&2; exit 1; fi
   DATABASE_URL=$BENCH_URL bin/gridline serve --addr 127.0.0.1:$port "$@" >"$tmp/serve-$port.log" 2>&1 &
   pids+=($!)
   echo $! >"$tmp/pid-$port"
@@ -38,7 +42,7 @@ stop_server() { kill "$(cat "$tmp/pid-$1")" 2>/dev/null || true; wait "$(cat "$t
 {
 echo "## Resolution ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo none))"
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); $(psql -X -tA "$DATABASE_URL" -c 'SELECT postgis_lib_version()' | sed 's/^/PostGIS /')"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); $(psql -X -q -tA "$BENCH_URL" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'SELECT postgis_lib_version()' | sed 's/^/PostGIS /')"
 echo
 
 # 1. From an empty database to the first answer: what `make run` does after its set-up
@@ -65,38 +69,44 @@ echo
 bbox=$(psql -X -tA "$BENCH_URL" -c "SELECT concat_ws(',', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)) FROM (SELECT ST_Extent(geom) e FROM grids WHERE level='district') q")
 export BENCH_BBOX=$bbox
 psql -X -tA -F' ' "$BENCH_URL" -c "SELECT round(ST_X(p)::numeric, 6), round(ST_Y(p)::numeric, 6) FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, 20000, 5))).geom p FROM grids WHERE level = 'district') q" >"$tmp/inside.txt"
-wrk_run() { # port label points-file
-  BENCH_POINTS=$3 wrk -t1 -c32 -d15s --latency -s bench/resolve.lua "http://127.0.0.1:$1" >"$tmp/wrk-$1.txt" 2>&1
+wrk_run() { # port label points-file [connections, default 32]
+  BENCH_POINTS=$3 wrk -t1 -c"${4:-32}" -d15s --latency -s bench/resolve.lua "http://127.0.0.1:$1" >"$tmp/wrk-$1.txt" 2>&1
   local rps p50 p99 errs
   rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk-$1.txt")
   p50=$(awk '$1=="50%" {print $2}' "$tmp/wrk-$1.txt")
   p99=$(awk '$1=="99%" {print $2}' "$tmp/wrk-$1.txt")
   errs=$(grep -E 'Non-2xx|Socket errors' "$tmp/wrk-$1.txt" | tr '\n' ' ' || true)
   echo "| $2 | $rps | $p50 | $p99 | ${errs:-none} |"
-  echo "$rps" >"$tmp/rps-$1-$(basename "${3:-bbox}")"
+  echo "$rps" >"$tmp/rps-$1-$(basename "${3:-bbox}")-c${4:-32}"
 }
 echo "### HTTP: GET /v1/resolve over loopback"
 echo
-echo "\`wrk -t1 -c32 -d15s --latency -s bench/resolve.lua\`, wrk on the same 2 cores, each request a different point: either 20,000 random points inside the district (\`ST_GeneratePoints\`: what reports look like), or random points in the district's bounding box ($bbox), of which about 47% fall outside and get the nearest grid instead."
+echo "\`wrk -t1 -c32 -d15s --latency -s bench/resolve.lua\` (and the same with \`-c16\`: 16 connections instead of 32), wrk on the same 2 cores, each request a different point: either 20,000 random points inside the district (\`ST_GeneratePoints\`: what reports look like), or random points in the district's bounding box ($bbox), of which about 47% fall outside and get the nearest grid instead."
 echo
-echo "| engine, points | requests/s | p50 | p99 | errors |"
+echo "Load average (1, 5, 15 min) before the HTTP runs, other work on the machine included: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+echo "| engine, points, connections | requests/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|"
-wrk_run 18081 "in-memory index, inside the district" "$tmp/inside.txt"
-wrk_run 18081 "in-memory index, bounding box" ""
+wrk_run 18081 "in-memory index, inside the district, -c32" "$tmp/inside.txt"
+wrk_run 18081 "in-memory index, bounding box, -c32" ""
+wrk_run 18081 "in-memory index, inside the district, -c16" "$tmp/inside.txt" 16
+wrk_run 18081 "in-memory index, bounding box, -c16" "" 16
 stop_server 18081
 # The same server with one P, so that wrk (on the same 2 cores) has a core of its own: a
 # closer model of a load generator on another machine.
 GOMAXPROCS=1 start_server 18084
 wait_ready 18084
-wrk_run 18084 "in-memory index, GOMAXPROCS=1 (wrk keeps a core), inside the district" "$tmp/inside.txt"
+wrk_run 18084 "in-memory index, GOMAXPROCS=1 (wrk keeps a core), inside the district, -c32" "$tmp/inside.txt"
 stop_server 18084
 start_server 18082 --resolve-engine postgis
 wait_ready 18082
-wrk_run 18082 "PostGIS ST_Covers per request, inside the district" "$tmp/inside.txt"
-wrk_run 18082 "PostGIS ST_Covers per request, bounding box" ""
+wrk_run 18082 "PostGIS ST_Covers per request, inside the district, -c32" "$tmp/inside.txt"
+wrk_run 18082 "PostGIS ST_Covers per request, bounding box, -c32" ""
+wrk_run 18082 "PostGIS ST_Covers per request, inside the district, -c16" "$tmp/inside.txt" 16
 stop_server 18082
 echo
-echo "Ratio index / PostGIS: inside the district **$(echo "scale=1; $(cat "$tmp/rps-18081-inside.txt") / $(cat "$tmp/rps-18082-inside.txt")" | bc)×**, bounding box **$(echo "scale=1; $(cat "$tmp/rps-18081-bbox") / $(cat "$tmp/rps-18082-bbox")" | bc)×**"
+ratio() { echo "scale=1; $(cat "$tmp/rps-18081-$1") / $(cat "$tmp/rps-18082-$1")" | bc; }
+echo "Ratio index / PostGIS: inside the district **$(ratio inside.txt-c32)×** (-c16: **$(ratio inside.txt-c16)×**), bounding box **$(ratio bbox-c32)×**"
 echo
 
 # 4. POST /v1/resolve with a million points, end to end, and the server's peak memory.

@@ -1069,14 +1069,15 @@ func winding(blk []uint64, off int, x, y float64) (wn int32, on bool, flags uint
 	return wn, false, flags, next
 }
 
-// recordEdges calls fn for every edge of the ring records at blk[off:].
-func recordEdges(blk []uint64, off int, fn func(e *edge)) {
+// recordEdges calls fn for every edge of the ring records at blk[off:]. The edge is passed by
+// value: a pointer to it would make every edge a heap allocation, since fn is not known here.
+func recordEdges(blk []uint64, off int, fn func(e edge)) {
 	for {
 		h0 := blk[off]
 		flags, next := skipRing(blk, off)
 		for es := blk[off+2 : off+2+4*int(uint32(h0))]; len(es) >= 4; es = es[4:] {
 			e := edge{math.Float64frombits(es[0]), math.Float64frombits(es[1]), math.Float64frombits(es[2]), math.Float64frombits(es[3])}
-			fn(&e)
+			fn(e)
 		}
 		if flags&ringLast != 0 {
 			return
@@ -1108,7 +1109,7 @@ func (ix *Index) OnBoundary(i int32, p orb.Point) bool {
 		return false // no edge of polygon i comes near this cell
 	}
 	on := false
-	recordEdges(blk, ringsAt(blk, ents[k]), func(e *edge) { on = on || onEdge(e, p[0], p[1]) })
+	recordEdges(blk, ringsAt(blk, ents[k]), func(e edge) { on = on || onEdge(&e, p[0], p[1]) })
 	return on
 }
 
@@ -1198,7 +1199,7 @@ func (ix *Index) Nearest(p orb.Point, maxMetres float64, keep func(int32) bool) 
 						continue
 					}
 					d2 := math.Inf(1)
-					recordEdges(blk, ringsAt(blk, e), func(ed *edge) {
+					recordEdges(blk, ringsAt(blk, e), func(ed edge) {
 						d2 = min(d2, pr.segment(orb.Point{ed.x1, ed.y1}, orb.Point{ed.x2, ed.y2}).d2)
 					})
 					consider(int32(uint32(e)), d2)

@@ -125,9 +125,9 @@ func (ix *Index) ref(i int32, at time.Time) GridRef {
 	return r
 }
 
-func (ix *Index) neighbour(i int32, d float64) *Neighbour {
+func (ix *Index) neighbour(i int32, d float64) Neighbour {
 	g := &ix.grids[i]
-	return &Neighbour{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Metres: roundCM(d)}
+	return Neighbour{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Metres: roundCM(d)}
 }
 
 func roundCM(m float64) float64 { return math.Round(m*100) / 100 }
@@ -138,10 +138,31 @@ func (r *Resolver) Answer(in InputPoint, p orb.Point, at time.Time) *Answer {
 	if ix == nil {
 		return r.emptyAnswer(in, p, at)
 	}
-	var loc Location
+	sp := &answerSpace{}
 	var scratch [16]int32
-	ix.Locate(p, at, &loc, scratch[:0])
-	return r.answer(ix, &loc, in, p, at)
+	ix.Locate(p, at, sp.location(), scratch[:0])
+	return r.answer(ix, sp, in, p, at)
+}
+
+// AppendAnswer appends the JSON of Answer(in, p, at) to b. The bytes are the same; the answer is
+// not kept, so its space is reused by the next call rather than left to the garbage collector:
+// this is GET /v1/resolve's path, where the answer is only written out.
+func (r *Resolver) AppendAnswer(b []byte, in InputPoint, p orb.Point, at time.Time) []byte {
+	ix := r.cur.Load()
+	if ix == nil {
+		return r.emptyAnswer(in, p, at).AppendJSON(b)
+	}
+	sp, _ := r.spaces.Get().(*answerSpace)
+	if sp == nil {
+		sp = &answerSpace{}
+	} else {
+		*sp = answerSpace{} // nothing of the previous answer stays reachable
+	}
+	var scratch [16]int32
+	ix.Locate(p, at, sp.location(), scratch[:0])
+	b = r.answer(ix, sp, in, p, at).AppendJSON(b)
+	r.spaces.Put(sp)
+	return b
 }
 
 // AnswerCovering is Answer with the covering grid versions found elsewhere (by PostGIS: the
@@ -157,17 +178,39 @@ func (r *Resolver) AnswerCovering(in InputPoint, p orb.Point, at time.Time, vers
 			cov = append(cov, i)
 		}
 	}
-	var loc Location
-	ix.Choose(cov, at, &loc)
-	return r.answer(ix, &loc, in, p, at)
+	sp := &answerSpace{}
+	ix.Choose(cov, at, sp.location())
+	return r.answer(ix, sp, in, p, at)
 }
 
 func (r *Resolver) emptyAnswer(in InputPoint, p orb.Point, at time.Time) *Answer {
 	return &Answer{Point: in, WGS84: LonLat{Lon: p[0], Lat: p[1]}, At: gridline.Date(at), Chain: []GridRef{}, Special: []GridRef{}, Thematic: []GridRef{}, Index: r.Status()}
 }
 
-func (r *Resolver) answer(ix *Index, loc *Location, in InputPoint, p orb.Point, at time.Time) *Answer {
-	a := r.emptyAnswer(in, p, at)
+// answerSpace is an Answer with room for what it usually points to: the five levels of the chain,
+// a special grid, two thematic grids, the boundary and a neighbour, and the Location it is made
+// from. An answer is then one allocation instead of a dozen; a list that outgrows its room is
+// moved by append as usual.
+type answerSpace struct {
+	a        Answer
+	refs     [8]GridRef
+	boundary Distance
+	near     Neighbour
+	loc      Location
+	lists    [12]int32
+}
+
+// location is the space's Location, its lists backed by the space.
+func (sp *answerSpace) location() *Location {
+	sp.loc.Special, sp.loc.Thematic, sp.loc.Ties = sp.lists[0:0:4], sp.lists[4:4:8], sp.lists[8:8:12]
+	return &sp.loc
+}
+
+func (r *Resolver) answer(ix *Index, sp *answerSpace, in InputPoint, p orb.Point, at time.Time) *Answer {
+	loc := &sp.loc
+	a := &sp.a
+	*a = Answer{Point: in, WGS84: LonLat{Lon: p[0], Lat: p[1]}, At: gridline.Date(at), Index: r.Status(),
+		Chain: sp.refs[0:0:5], Special: sp.refs[5:5:6], Thematic: sp.refs[6:6:8]}
 	a.Covered = loc.Covered()
 	for _, i := range loc.Chain {
 		if i >= 0 {
@@ -182,7 +225,8 @@ func (r *Resolver) answer(ix *Index, loc *Location, in InputPoint, p orb.Point, 
 	}
 	if !a.Covered {
 		if i, d, ok := ix.Nearest(p, at, NearestSearchMetres); ok {
-			a.Nearest = ix.neighbour(i, d)
+			sp.near = ix.neighbour(i, d)
+			a.Nearest = &sp.near
 		}
 		return a
 	}
@@ -201,10 +245,12 @@ func (r *Resolver) answer(ix *Index, loc *Location, in InputPoint, p orb.Point, 
 		}
 	}
 	d := ix.BoundaryDistance(p, own)
-	a.Boundary = &Distance{Grid: ix.grids[own].Code, Metres: roundCM(d)}
+	sp.boundary = Distance{Grid: ix.grids[own].Code, Metres: roundCM(d)}
+	a.Boundary = &sp.boundary
 	if d <= NearBoundaryMetres {
 		if i, dd, ok := ix.Across(p, own, at, NearBoundaryMetres); ok {
-			a.NearBoundary = ix.neighbour(i, dd)
+			sp.near = ix.neighbour(i, dd)
+			a.NearBoundary = &sp.near
 		}
 	}
 	return a

@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +53,8 @@ type Resolver struct {
 	staffPending atomic.Bool
 	changed      chan struct{} // capacity 1: a burst of changes becomes one rebuild
 	onSwap       []func()      // called after each new index is swapped in (under mu)
+
+	spaces sync.Pool // *answerSpace, reused by AppendAnswer
 }
 
 // New makes a resolver that reloads everything on every refresh; call Refresh before the first
@@ -392,7 +396,7 @@ func (ix *Index) Choose(covering []int32, at time.Time, loc *Location) {
 		}
 	}
 	if len(loc.Special) > 1 {
-		sort.Slice(loc.Special, func(a, b int) bool { return ix.grids[loc.Special[a]].Code < ix.grids[loc.Special[b]].Code })
+		slices.SortFunc(loc.Special, func(a, b int32) int { return strings.Compare(ix.grids[a].Code, ix.grids[b].Code) })
 	}
 }
 
@@ -411,13 +415,14 @@ func (ix *Index) pickThematic(loc *Location, i int32) []int32 {
 			return loc.Thematic
 		}
 	}
+	// slices.SortFunc rather than sort.Slice: the latter boxes the slice, an allocation per point.
 	t := append(loc.Thematic, i)
-	sort.Slice(t, func(a, b int) bool {
-		ga, gb := &ix.grids[t[a]], &ix.grids[t[b]]
+	slices.SortFunc(t, func(a, b int32) int {
+		ga, gb := &ix.grids[a], &ix.grids[b]
 		if ga.Layer != gb.Layer {
-			return ga.Layer < gb.Layer
+			return strings.Compare(string(ga.Layer), string(gb.Layer))
 		}
-		return ga.Level.Rank() < gb.Level.Rank()
+		return ga.Level.Rank() - gb.Level.Rank()
 	})
 	return t
 }

@@ -87,6 +87,31 @@ func startApp(t *testing.T, proxy *tcpProxy) *app {
 	return nil
 }
 
+// whole GETs path and checks that the answer came with its length (not chunked) and is one JSON
+// value and a newline; it returns the body's length.
+func (a *app) whole(t *testing.T, path string) int {
+	t.Helper()
+	resp, err := http.Get(a.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) != 0 {
+		t.Fatalf("GET %s: status %d, Content-Length %d, Transfer-Encoding %v, body %d bytes", path, resp.StatusCode, resp.ContentLength, resp.TransferEncoding, len(b))
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Fatalf("GET %s: Content-Type %q", path, ct)
+	}
+	if !json.Valid(b) || b[len(b)-1] != '\n' {
+		t.Fatalf("GET %s: not one JSON value and a newline: %q", path, b)
+	}
+	return len(b)
+}
+
 func (a *app) get(t *testing.T, path string) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.Get(a.base + path)
@@ -205,6 +230,21 @@ func TestResolveEndToEnd(t *testing.T) {
 		// 0.01 degrees of longitude east of 113.64 at lat 34.72: about 914 m.
 		if m := nearest["distance_m"].(float64); m < 900 || m > 930 {
 			t.Fatalf("nearest distance = %v", m)
+		}
+	})
+
+	t.Run("an answer is sent whole, with its length", func(t *testing.T) {
+		for _, q := range []string{"lon=113.6055&lat=34.7055", "lon=113.65&lat=34.72", "crs=EPSG:3857&lon=12646506.41&lat=4123931.44"} {
+			a.whole(t, "/v1/resolve?"+q)
+		}
+		// Other methods on the path still go through the router.
+		resp, err := http.Head(a.base + "/v1/resolve?lon=113.6055&lat=34.7055")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("HEAD /v1/resolve = %d, want 405", resp.StatusCode)
 		}
 	})
 
@@ -402,11 +442,29 @@ func TestChangesReachTheIndex(t *testing.T) {
 	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		_, body := a.get(t, "/v1/resolve?lon=113.6015&lat=34.7015")
 		if body["chain"].([]any)[3].(map[string]any)["name"] == "淮北街社区一网格" {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the renamed grid never reached the index")
 		}
+	}
+	// A long name makes the answer larger than 2 KiB, the size from which net/http would send it
+	// chunked unless the handler gives its length.
+	long := strings.Repeat("长", 400)
+	if _, err := a.db.Pool.Exec(ctx, `UPDATE grids SET name = $1 WHERE code = '410103001001001'`, long); err != nil {
+		t.Fatal(err)
+	}
+	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, body := a.get(t, "/v1/resolve?lon=113.6015&lat=34.7015")
+		if body["chain"].([]any)[3].(map[string]any)["name"] == long {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the long name never reached the index")
+		}
+	}
+	if n := a.whole(t, "/v1/resolve?lon=113.6015&lat=34.7015"); n <= 2048 {
+		t.Fatalf("the answer is %d bytes: this check needs one over 2 KiB", n)
 	}
 }
 
