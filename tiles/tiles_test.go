@@ -331,12 +331,24 @@ func TestMVTWinding(t *testing.T) {
 	}}
 	tile := maptile.At(orb.Point{113.605, 34.705}, 14)
 	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
-	out := p.polygons(mp, Tolerance)
-	if len(out) != 1 || len(out[0]) != 2 {
-		t.Fatalf("got %v", out)
+	e := encoders.Get().(*encoder)
+	e.tile = e.tile[:0]
+	e.beginLayer()
+	if !e.polygons(p, mp, nil, Tolerance) {
+		t.Fatal("the square is not in its tile")
 	}
-	if ringArea(out[0][0]) <= 0 || ringArea(out[0][1]) >= 0 {
-		t.Errorf("winding: exterior %v hole %v", ringArea(out[0][0]), ringArea(out[0][1]))
+	e.feature(1, geomTypePolygon)
+	e.endLayer("t")
+	ls, err := mvt.Unmarshal(e.tile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, ok := ls[0].Features[0].Geometry.(orb.Polygon)
+	if !ok || len(out) != 2 {
+		t.Fatalf("got %v", ls[0].Features[0].Geometry)
+	}
+	if ringArea(out[0]) <= 0 || ringArea(out[1]) >= 0 {
+		t.Errorf("winding: exterior %v hole %v", ringArea(out[0]), ringArea(out[1]))
 	}
 }
 
