@@ -62,7 +62,9 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/children", s.gridChildren).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
-	s.tiles = tiles.NewService(res, opt.Tiles)
+	topt := opt.Tiles
+	topt.Annotate = annotateTile
+	s.tiles = tiles.NewService(res, topt)
 	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { s.tiles.Source() })
@@ -87,7 +89,18 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 func (s *Server) Router() *mux.Router { return s.router }
 
 // Handler is the whole API with panic recovery.
-func (s *Server) Handler() http.Handler { return s.recoverer(s.router) }
+func (s *Server) Handler() http.Handler { return s.recoverer(http.HandlerFunc(s.serveHTTP)) }
+
+// serveHTTP answers tile requests without the router (see splitTilePath), everything else through it.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if layers, z, x, y, ok := splitTilePath(r.URL.Path); ok {
+			s.serveTile(w, r, layers, z, x, y)
+			return
+		}
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 func stack() string { return string(debug.Stack()) }
 
