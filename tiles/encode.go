@@ -260,7 +260,8 @@ func (e *encoder) point(x, y int32) {
 // datum) clipped to the buffered tile, simplified with tolerance tol and snapped to whole units,
 // with rings oriented as MVT v2 asks (exterior clockwise on screen, holes counter-clockwise). A
 // polygon that meets the tile but collapses to nothing becomes a one-unit square at its place,
-// so no feature silently disappears. It reports false when mp does not meet the tile.
+// so no feature silently disappears. It reports false when mp does not come within Reach of the
+// tile (its clipped rings' bound, a conservative test).
 func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, tol float64) bool {
 	e.geom = e.geom[:0]
 	var cx, cy int32 // the cursor: MVT coordinates are deltas from the previous point
@@ -326,7 +327,8 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 			e.geom = append(e.geom, 1<<3|cmdClosePath)
 		}
 	}
-	if !met {
+	if !met || !p.reach.Intersects(where) {
+		e.geom = e.geom[:0]
 		return false
 	}
 	if len(e.geom) == 0 {

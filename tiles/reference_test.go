@@ -121,6 +121,9 @@ func referencePolygons(p *projector, mp orb.MultiPolygon, tol float64) orb.Multi
 		return nil
 	}
 	where := clipped.Bound()
+	if !p.reach.Intersects(where) {
+		return nil // Reach was added with the hand-written encoder
+	}
 	simplified := simplify.DouglasPeucker(tol).MultiPolygon(clipped)
 	out := make(orb.MultiPolygon, 0, len(simplified))
 	for _, poly := range simplified {
