@@ -280,7 +280,7 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 					}
 					continue
 				}
-				r = p.fromMercator(mr.pts, e.ring[:0])
+				r = p.ringFromMercator(&mr, e.ring[:0])
 			} else {
 				r = e.ring[:0]
 				for _, pt := range poly[ri] {
@@ -512,8 +512,35 @@ type mercator struct {
 }
 
 type mercRing struct {
-	pts   []orb.Point
-	bound orb.Bound
+	pts    []orb.Point
+	bound  orb.Bound
+	chunks []orb.Bound // bounds of pts[k*chunkLen:(k+1)*chunkLen], for rings longer than 2*chunkLen
+}
+
+const chunkLen = 16
+
+// ringFromMercator is fromMercator over a ring, except that of each chunk lying wholly left or
+// wholly right of the buffered tile only the first and last points are kept. That changes nothing
+// the clipping makes of the ring: the first clipping pass (the left edge) drops every point left of
+// it without adding any between two such points, and points right of the tile pass the first
+// pass unchanged and are dropped alike by the second (the right edge), so only a run's end points
+// take part. A subdistrict ring of thousands of points then costs a tile about as many as cross
+// its column. (The same is not true of runs above or below: the first two passes cut those.)
+func (p *projector) ringFromMercator(mr *mercRing, dst []orb.Point) []orb.Point {
+	if len(mr.chunks) == 0 {
+		return p.fromMercator(mr.pts, dst)
+	}
+	lo, hi := p.bufBox.Min[0], p.bufBox.Max[0]
+	for k, cb := range mr.chunks {
+		i, j := k*chunkLen, min((k+1)*chunkLen, len(mr.pts))
+		if b := p.box(cb); b.Max[0] < lo || b.Min[0] > hi {
+			dst = p.fromMercator(mr.pts[i:i+1], dst)
+			dst = p.fromMercator(mr.pts[j-1:j], dst)
+			continue
+		}
+		dst = p.fromMercator(mr.pts[i:j], dst)
+	}
+	return dst
 }
 
 func toMercator(mp orb.MultiPolygon) *mercator {
@@ -525,7 +552,13 @@ func toMercator(mp orb.MultiPolygon) *mercator {
 			for k, pt := range r {
 				pts[k] = worldPoint(pt[0], pt[1])
 			}
-			m.polys[i][j] = mercRing{pts, orb.MultiPoint(pts).Bound()}
+			mr := mercRing{pts: pts, bound: orb.MultiPoint(pts).Bound()}
+			if len(pts) > 2*chunkLen {
+				for k := 0; k < len(pts); k += chunkLen {
+					mr.chunks = append(mr.chunks, orb.MultiPoint(pts[k:min(k+chunkLen, len(pts))]).Bound())
+				}
+			}
+			m.polys[i][j] = mr
 		}
 	}
 	return m

@@ -204,6 +204,19 @@ func TestEncoderMatchesReference(t *testing.T) {
 		staff = append(staff, gridline.Staff{GridID: a.GridID, Role: a.Role, PersonID: a.PersonID, ValidFrom: a.ValidFrom, ValidTo: a.ValidTo})
 	}
 	src := NewSource(resolve.Build(gs, staff, time.Now()))
+	long := 0
+	for _, g := range gs {
+		for _, poly := range g.Geometry {
+			for _, r := range poly {
+				if len(r) > 2*chunkLen {
+					long++
+				}
+			}
+		}
+	}
+	if long < 5 {
+		t.Fatalf("only %d rings long enough to be projected in chunks (ringFromMercator)", long)
+	}
 	b, _ := src.Bounds([]string{LayerGrids}, demo.DefaultValidFrom)
 	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
 	all := []string{LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros, LayerSpecial, LayerLabels}
