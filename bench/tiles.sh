@@ -55,6 +55,8 @@ bench_set() { # db-name label demo-args...
   fi
   wait_up http://127.0.0.1:18091/healthz; wait_up http://127.0.0.1:18092/healthz
   go run ./bench/tilebench -db "$url" -label "$label" -gridline-uncached http://127.0.0.1:18091 -gridline-cached http://127.0.0.1:18092 "${targs[@]}"
+  # Where the bytes go, engine by engine (uncompressed, same tile lists).
+  go run ./bench/tilebench -db "$url" -breakdown -gridline-uncached http://127.0.0.1:18091 "${targs[@]}"
   # Cached tiles once more with wrk, the lighter load generator (tilebench's Go client spends much
   # of the same two cores itself): one warming pass, then the measured one; uncompressed, then as
   # browsers ask (Accept-Encoding: gzip, which gets the gzipped tile kept in the cache).
