@@ -94,29 +94,25 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 	s.serveTile(w, r, v["layers"], v["z"], v["x"], v["y"])
 }
 
-// tileHeaders are the response headers of one tile that depend on the tile, built once when it
-// is generated (tiles.Options.Annotate) and shared by every response from the cache: header
-// values are one-element slices that net/http only reads.
+// tileHeaders are the response headers of one tile, built once when it is generated
+// (tiles.Options.Annotate) and shared by every response from the cache: header values are
+// one-element slices that net/http only reads.
 type tileHeaders struct {
-	etag, length, features, simplified []string
+	vary, etag, cacheControl, contentType, encoding, length, features, simplified []string
 }
 
 func annotateTile(e tiles.Entry) any {
 	one := func(v string) []string { return []string{v} }
-	h := &tileHeaders{etag: one(e.ETag), length: one(strconv.Itoa(len(e.Data))), features: one(strconv.Itoa(e.Features))}
+	h := &tileHeaders{vary: one("Accept-Encoding"), etag: one(e.ETag), cacheControl: one(tileCacheControl),
+		contentType: one("application/vnd.mapbox-vector-tile"), length: one(strconv.Itoa(len(e.Data))), features: one(strconv.Itoa(e.Features))}
+	if e.Gzip {
+		h.encoding = one("gzip")
+	}
 	if e.Simplified > tiles.Tolerance {
 		h.simplified = one(strconv.FormatFloat(e.Simplified, 'g', -1, 64))
 	}
 	return h
 }
-
-// Header values the same for every tile.
-var (
-	varyAcceptEncoding = []string{"Accept-Encoding"}
-	tileCacheControlV  = []string{tileCacheControl}
-	mvtContentType     = []string{"application/vnd.mapbox-vector-tile"}
-	gzipEncoding       = []string{"gzip"}
-)
 
 // serveTile answers a tile request: a Mapbox vector tile (v2). A tile in the cache is answered
 // from it directly, when the request has no query; anything else goes through the parsing that
@@ -170,16 +166,16 @@ func (s *Server) writeTile(w http.ResponseWriter, r *http.Request, e tiles.Entry
 		th = annotateTile(e).(*tileHeaders)
 	}
 	h := w.Header()
-	h["Vary"] = varyAcceptEncoding
+	h["Vary"] = th.vary
 	h["Etag"] = th.etag
-	h["Cache-Control"] = tileCacheControlV
+	h["Cache-Control"] = th.cacheControl
 	if etagMatch(r.Header.Get("If-None-Match"), e.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h["Content-Type"] = mvtContentType
-	if e.Gzip {
-		h["Content-Encoding"] = gzipEncoding
+	h["Content-Type"] = th.contentType
+	if th.encoding != nil {
+		h["Content-Encoding"] = th.encoding
 	}
 	h["Content-Length"] = th.length
 	h["X-Tile-Features"] = th.features

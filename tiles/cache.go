@@ -28,8 +28,9 @@ type Entry struct {
 	Meta any
 }
 
-// entryOverhead approximates the bytes an entry costs beyond its data (key, list element, map slot).
-const entryOverhead = 256
+// entryOverhead approximates the bytes an entry costs beyond its data (key, list element, map
+// slot, and what the server keeps in Meta: its response headers, about 400 bytes).
+const entryOverhead = 640
 
 type cached struct {
 	key    Key
