@@ -65,7 +65,9 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/children", s.gridChildren).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
-	s.tiles = tiles.NewService(res, opt.Tiles)
+	topt := opt.Tiles
+	topt.Annotate = annotateTile
+	s.tiles = tiles.NewService(res, topt)
 	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { s.tiles.Source() })
@@ -92,14 +94,21 @@ func (s *Server) Router() *mux.Router { return s.router }
 // Handler is the whole API with panic recovery.
 func (s *Server) Handler() http.Handler { return s.recoverer(http.HandlerFunc(s.route)) }
 
-// route sends GET /v1/resolve, the request the server answers most, straight to its handler, and
-// everything else through the router: the router's matching (path regexps, one route after
-// another) and the copy of the request it makes to carry the matched route cost about as much as
-// finding the point's grids. The router would pick the same handler for this method and path.
+// route sends the two requests the server answers most straight to their handlers, and everything
+// else through the router: the router's matching (path regexps, one route after another) and the
+// copy of the request it makes to carry the matched route cost about as much as finding a point's
+// grids or answering a cached tile. The router would pick the same handlers for these methods and
+// paths: GET /v1/resolve, and GET or HEAD of a tile (see splitTilePath).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/v1/resolve" {
 		s.resolveOne(w, r)
 		return
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if layers, z, x, y, ok := splitTilePath(r.URL.Path); ok {
+			s.serveTile(w, r, layers, z, x, y)
+			return
+		}
 	}
 	s.router.ServeHTTP(w, r)
 }

@@ -26,9 +26,9 @@ func (s *Server) routeTiles(r *mux.Router) {
 }
 
 // tileParams reads {layers}, ?at= and ?crs= shared by tiles and TileJSON.
-func (s *Server) tileParams(r *http.Request) ([]string, time.Time, geo.CRS, error) {
+func (s *Server) tileParams(r *http.Request, layerSpec string) ([]string, time.Time, geo.CRS, error) {
 	q := r.URL.Query()
-	layers, err := s.tiles.ParseLayers(mux.Vars(r)["layers"])
+	layers, err := s.tiles.ParseLayers(layerSpec)
 	if err != nil {
 		return nil, time.Time{}, geo.CRS{}, err
 	}
@@ -47,8 +47,7 @@ func (s *Server) tileParams(r *http.Request) ([]string, time.Time, geo.CRS, erro
 }
 
 // tileCoord reads one of z, x, y: a whole number without sign.
-func tileCoord(vars map[string]string, name string) (uint64, error) {
-	v := vars[name]
+func tileCoord(name, v string) (uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || len(v) > 12 {
 		return 0, gridline.Errorf(gridline.EInvalid, "tile %s %q must be a whole number of at most 12 digits", name, v).With("field", name)
@@ -56,17 +55,89 @@ func tileCoord(vars map[string]string, name string) (uint64, error) {
 	return n, nil
 }
 
-// tile is GET /tiles/{layers}/{z}/{x}/{y}.mvt: a Mapbox vector tile (v2).
+// splitTilePath splits a path of the form /tiles/{layers}/{z}/{x}/{y}.mvt as the router's tile route
+// would match it; ok is false for anything else, "." and ".." segments included (the router
+// cleans those paths first). Tiles are the busiest endpoint: going around the router saves its
+// regular expressions and the copy of the request it makes to carry the path variables.
+func splitTilePath(p string) (layers, z, x, y string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "/tiles/")
+	if !ok {
+		return
+	}
+	if rest, ok = strings.CutSuffix(rest, ".mvt"); !ok {
+		return
+	}
+	var parts [4]string
+	for i := range parts {
+		if i < 3 {
+			parts[i], rest, ok = strings.Cut(rest, "/")
+			if !ok {
+				return
+			}
+		} else {
+			if strings.Contains(rest, "/") {
+				return "", "", "", "", false
+			}
+			parts[i] = rest
+		}
+		if parts[i] == "" || parts[i] == "." || parts[i] == ".." {
+			return "", "", "", "", false
+		}
+	}
+	return parts[0], parts[1], parts[2], parts[3], true
+}
+
+// tile is GET /tiles/{layers}/{z}/{x}/{y}.mvt through the router (serveHTTP normally answers
+// these before the router sees them).
 func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
-	layers, at, c, err := s.tileParams(r)
+	v := mux.Vars(r)
+	s.serveTile(w, r, v["layers"], v["z"], v["x"], v["y"])
+}
+
+// tileHeaders are the response headers of one tile, built once when it is generated
+// (tiles.Options.Annotate) and shared by every response from the cache: header values are
+// one-element slices that net/http only reads.
+type tileHeaders struct {
+	vary, etag, cacheControl, contentType, encoding, length, features, simplified []string
+}
+
+func annotateTile(e tiles.Entry) any {
+	one := func(v string) []string { return []string{v} }
+	h := &tileHeaders{vary: one("Accept-Encoding"), etag: one(e.ETag), cacheControl: one(tileCacheControl),
+		contentType: one("application/vnd.mapbox-vector-tile"), length: one(strconv.Itoa(len(e.Data))), features: one(strconv.Itoa(e.Features))}
+	if e.Gzip {
+		h.encoding = one("gzip")
+	}
+	if e.Simplified > tiles.Tolerance {
+		h.simplified = one(strconv.FormatFloat(e.Simplified, 'g', -1, 64))
+	}
+	return h
+}
+
+// serveTile answers a tile request: a Mapbox vector tile (v2). A tile in the cache is answered
+// from it directly, when the request has no query; anything else goes through the parsing that
+// validates every parameter (in the same order as before: layers, at, crs, z/x/y).
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, layerSpec, zs, xs, ys string) {
+	gz := acceptsGzip(r)
+	if r.URL.RawQuery == "" {
+		z, errz := strconv.ParseUint(zs, 10, 32)
+		x, errx := strconv.ParseUint(xs, 10, 32)
+		y, erry := strconv.ParseUint(ys, 10, 32)
+		if errz == nil && errx == nil && erry == nil {
+			if e, ok := s.tiles.Cached(layerSpec, uint32(z), uint32(x), uint32(y), s.resolver.Today(), geo.WGS84, gz); ok {
+				s.writeTile(w, r, e)
+				return
+			}
+		}
+	}
+	layers, at, c, err := s.tileParams(r, layerSpec)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	vars := mux.Vars(r)
 	var zxy [3]uint64
-	for i, name := range []string{"z", "x", "y"} {
-		if zxy[i], err = tileCoord(vars, name); err != nil {
+	for i, v := range [3][2]string{{"z", zs}, {"x", xs}, {"y", ys}} {
+		if zxy[i], err = tileCoord(v[0], v[1]); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -80,28 +151,36 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "tile %d/%d/%d is outside the world: x and y must be below %d at zoom %d", z, x, y, n, z))
 		return
 	}
-	gz := acceptsGzip(r)
 	e, err := s.tiles.Get(tiles.Request{Layers: layers, Z: uint32(z), X: uint32(x), Y: uint32(y), At: at, CRS: c}, gz)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.writeTile(w, r, e)
+}
+
+// writeTile writes a tile with its headers, or 304 when If-None-Match names its ETag.
+func (s *Server) writeTile(w http.ResponseWriter, r *http.Request, e tiles.Entry) {
+	th, _ := e.Meta.(*tileHeaders)
+	if th == nil {
+		th = annotateTile(e).(*tileHeaders)
+	}
 	h := w.Header()
-	h.Set("Vary", "Accept-Encoding")
-	h.Set("ETag", e.ETag)
-	h.Set("Cache-Control", tileCacheControl)
+	h["Vary"] = th.vary
+	h["Etag"] = th.etag
+	h["Cache-Control"] = th.cacheControl
 	if etagMatch(r.Header.Get("If-None-Match"), e.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", "application/vnd.mapbox-vector-tile")
-	if e.Gzip {
-		h.Set("Content-Encoding", "gzip")
+	h["Content-Type"] = th.contentType
+	if th.encoding != nil {
+		h["Content-Encoding"] = th.encoding
 	}
-	h.Set("Content-Length", strconv.Itoa(len(e.Data)))
-	h.Set("X-Tile-Features", strconv.Itoa(e.Features))
-	if e.Simplified > tiles.Tolerance {
-		h.Set("X-Tile-Simplified", strconv.FormatFloat(e.Simplified, 'g', -1, 64))
+	h["Content-Length"] = th.length
+	h["X-Tile-Features"] = th.features
+	if th.simplified != nil {
+		h["X-Tile-Simplified"] = th.simplified
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
@@ -111,9 +190,11 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 
 // acceptsGzip reports whether Accept-Encoding allows gzip (not with q=0).
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for rest := r.Header.Get("Accept-Encoding"); rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if n := strings.ToLower(strings.TrimSpace(name)); n != "gzip" && n != "*" {
+		if n := strings.TrimSpace(name); !strings.EqualFold(n, "gzip") && n != "*" {
 			continue
 		}
 		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
@@ -128,10 +209,9 @@ func acceptsGzip(r *http.Request) bool {
 
 // etagMatch reports whether an If-None-Match header names etag (weak comparison, or *).
 func etagMatch(header, etag string) bool {
-	if header == "" {
-		return false
-	}
-	for _, t := range strings.Split(header, ",") {
+	for header != "" {
+		var t string
+		t, header, _ = strings.Cut(header, ",")
 		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 		if t == "*" || t == etag {
 			return true
@@ -165,7 +245,7 @@ func passQuery(r *http.Request) string {
 
 // tileJSON is GET /tiles/{layers}.json: TileJSON 3.0.0.
 func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) {
-	layers, at, c, err := s.tileParams(r)
+	layers, at, c, err := s.tileParams(r, mux.Vars(r)["layers"])
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -500,3 +500,107 @@ func TestTileCacheFollowsWrites(t *testing.T) {
 		t.Errorf("stats %+v: want one full purge (the first index) and precise invalidation after", stats)
 	}
 }
+
+func TestSplitTilePath(t *testing.T) {
+	cases := []struct {
+		path            string
+		ok              bool
+		layers, z, x, y string
+	}{
+		{"/tiles/grids/12/3341/1626.mvt", true, "grids", "12", "3341", "1626"},
+		{"/tiles/subdistricts,grids/0/0/0.mvt", true, "subdistricts,grids", "0", "0", "0"},
+		{"/tiles/grids/a/b/c.mvt", true, "grids", "a", "b", "c"}, // the handler says what is wrong
+		{"/tiles/grids/12/1/1.pbf", false, "", "", "", ""},
+		{"/tiles/grids/12/1.mvt", false, "", "", "", ""},
+		{"/tiles/grids/12/1/1/1.mvt", false, "", "", "", ""},
+		{"/tiles/grids//1/1.mvt", false, "", "", "", ""},
+		{"/tiles/../12/1/1.mvt", false, "", "", "", ""},
+		{"/tiles/grids/./1/1.mvt", false, "", "", "", ""},
+		{"/tiles/grids.json", false, "", "", "", ""},
+		{"/v1/tiles/grids/12/1/1.mvt", false, "", "", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			l, z, x, y, ok := splitTilePath(c.path)
+			if ok != c.ok || l != c.layers || z != c.z || x != c.x || y != c.y {
+				t.Errorf("got %q %q %q %q %v, want %q %q %q %q %v", l, z, x, y, ok, c.layers, c.z, c.x, c.y, c.ok)
+			}
+		})
+	}
+}
+
+// TestTileFromCacheSameAnswer: a tile answered from the cache (without parsing the request) has
+// the body and headers of the freshly cut one, plain and gzipped, GET and HEAD; repeated layer
+// names, which the cache never holds, still get the tile.
+func TestTileFromCacheSameAnswer(t *testing.T) {
+	ts := tileServer(t, Options{})
+	url := ts.URL + tilePath("subdistricts,communities,grids", 12, centre, "")
+	for _, hdr := range []map[string]string{nil, {"Accept-Encoding": "gzip"}} {
+		first := fetch(t, url, hdr)
+		second := fetch(t, url, hdr)
+		if first.status != 200 || second.status != 200 || !bytes.Equal(first.body, second.body) {
+			t.Fatalf("status %d then %d, bodies equal %v", first.status, second.status, bytes.Equal(first.body, second.body))
+		}
+		for _, h := range []string{"Etag", "Content-Length", "Content-Type", "Content-Encoding", "Vary", "Cache-Control", "X-Tile-Features", "X-Tile-Simplified"} {
+			if first.header.Get(h) != second.header.Get(h) {
+				t.Errorf("%s: %q fresh, %q cached", h, first.header.Get(h), second.header.Get(h))
+			}
+		}
+		req, _ := http.NewRequest(http.MethodHead, url, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := rawClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Etag") != first.header.Get("Etag") || resp.Header.Get("Content-Length") != first.header.Get("Content-Length") {
+			t.Errorf("HEAD: %d, ETag %q, Content-Length %q", resp.StatusCode, resp.Header.Get("Etag"), resp.Header.Get("Content-Length"))
+		}
+	}
+	dup := fetch(t, ts.URL+tilePath("subdistricts,communities,grids,grids", 12, centre, ""), nil)
+	if plain := fetch(t, url, nil); dup.status != 200 || !bytes.Equal(dup.body, plain.body) {
+		t.Errorf("repeated layer: status %d, same tile %v", dup.status, bytes.Equal(dup.body, plain.body))
+	}
+	if r := fetch(t, ts.URL+"/tiles/grids/12/1/1.mvt?crs=mars", nil); r.status != 400 {
+		t.Errorf("a bad query on a tile path: status %d", r.status)
+	}
+}
+
+// BenchmarkTileCached is a cached tile answered by the handler (no network): the per-request
+// work and allocations of the cache path.
+func BenchmarkTileCached(b *testing.B) {
+	res := resolve.New(fixtureLoader, shanghai(b))
+	if err := res.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h := NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{}).Handler()
+	for _, gz := range []bool{false, true} {
+		b.Run(map[bool]string{false: "identity", true: "gzip"}[gz], func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, tilePath("subdistricts,communities,grids", 12, centre, ""), nil)
+			if gz {
+				req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			}
+			w := &discardWriter{h: http.Header{}}
+			h.ServeHTTP(w, req) // fills the cache
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+			}
+			if w.status != 200 {
+				b.Fatalf("status %d", w.status)
+			}
+		})
+	}
+}
+
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(s int)           { w.status = s }

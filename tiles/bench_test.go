@@ -106,11 +106,12 @@ func BenchmarkGenerateGCJ02(b *testing.B) {
 
 // postgisTileSQL is the in-database equivalent of the polygon layers: one ST_AsMVT per level,
 // concatenated (a tile is a sequence of layers). The query box is the tile with its buffer,
-// transformed to 4326 so that the GiST index on geom is used.
-const postgisTileSQL = `
+// transformed to 4326 so that the GiST index on geom is used. The properties are gridline's.
+var postgisTileSQL = `
 WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env,
                   ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0/4096), 4326) AS q),
-f AS (SELECT g.id, g.code, g.name, g.level, g.layer, g.kind, g.households, g.population, g.version,
+f AS (SELECT g.id, g.code, g.name, g.level, g.layer, NULLIF(g.kind, '') AS kind, g.households, g.population, g.version,
+             ` + StaffedSQL("g", "$5::date") + ` AS staffed,
              ST_AsMVTGeom(ST_Transform(g.geom, 3857), b.env, 4096, 64, true) AS geom
         FROM grids g, b
        WHERE g.geom && b.q AND g.layer = 'comprehensive' AND g.level = ANY($4)

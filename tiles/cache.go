@@ -11,7 +11,7 @@ import (
 type Key struct {
 	Layers  string // layer names joined by commas, in the order asked
 	Z, X, Y uint32
-	At      string // YYYY-MM-DD
+	At      int64 // the date, as the Unix time of its midnight (UTC)
 	CRS     string
 	Gzip    bool
 }
@@ -23,10 +23,14 @@ type Entry struct {
 	ETag       string
 	Features   int
 	Simplified float64
+	// Meta is what Options.Annotate made of the entry when it was generated (the server keeps
+	// its response headers there, so that a cached tile is answered without building them).
+	Meta any
 }
 
-// entryOverhead approximates the bytes an entry costs beyond its data (key, list element, map slot).
-const entryOverhead = 256
+// entryOverhead approximates the bytes an entry costs beyond its data (key, list element, map
+// slot, and what the server keeps in Meta: its response headers, about 400 bytes).
+const entryOverhead = 640
 
 type cached struct {
 	key    Key

@@ -28,6 +28,9 @@ type Options struct {
 	MaxFeatures int
 	// MaxLayers is the most layers one tile request may name (default 12).
 	MaxLayers int
+	// Annotate, when set, is called once for every tile generated; its result is kept with the
+	// tile in the cache as Entry.Meta. It must not keep or change the entry.
+	Annotate func(Entry) any
 }
 
 // Service serves tiles of the resolver's current index through the cache. Whenever the resolver
@@ -40,6 +43,8 @@ type Service struct {
 
 	mu  sync.Mutex // serialises source swaps
 	src atomic.Pointer[Source]
+
+	gzips sync.Pool // *gzip.Writer: a new one allocates about a megabyte of compressor state
 
 	swaps, fullPurges atomic.Uint64
 }
@@ -120,6 +125,19 @@ func (s *Service) ParseLayers(spec string) ([]string, error) {
 	return out, nil
 }
 
+// key is the cache key of a tile of the layers spec (names joined by commas).
+func key(spec string, z, x, y uint32, at time.Time, c geo.CRS, gz bool) Key {
+	return Key{Layers: spec, Z: z, X: x, Y: y, At: at.Unix(), CRS: c.Name, Gzip: gz}
+}
+
+// Cached returns the cached tile of the layers spec (as the request named them, comma-separated)
+// if there is one, without parsing or allocating: a spec that is not exactly how a tile was
+// cached (unknown layers, repeats) is simply not found, and Get then says what is wrong.
+func (s *Service) Cached(spec string, z, x, y uint32, at time.Time, c geo.CRS, gz bool) (Entry, bool) {
+	s.Source() // an index swap invalidates first
+	return s.cache.Get(key(spec, z, x, y, at, c, gz))
+}
+
 // Get returns the tile for req, from the cache or freshly cut; gzipped when gz is true and the
 // tile is not empty (Entry.Gzip says which).
 func (s *Service) Get(req Request, gz bool) (Entry, error) {
@@ -128,8 +146,8 @@ func (s *Service) Get(req Request, gz bool) (Entry, error) {
 	if s.src.Load() != src {
 		epoch-- // a swap began after Source returned: the tile must not be cached
 	}
-	key := Key{Layers: strings.Join(req.Layers, ","), Z: req.Z, X: req.X, Y: req.Y, At: gridline.Date(req.At), CRS: req.CRS.Name, Gzip: gz}
-	if e, ok := s.cache.Get(key); ok {
+	k := key(strings.Join(req.Layers, ","), req.Z, req.X, req.Y, req.At, req.CRS, gz)
+	if e, ok := s.cache.Get(k); ok {
 		return e, nil
 	}
 	t, err := src.Generate(req, s.opt.MaxFeatures)
@@ -138,21 +156,39 @@ func (s *Service) Get(req Request, gz bool) (Entry, error) {
 	}
 	e := Entry{Data: t.Data, Features: t.Features, Simplified: t.Simplified}
 	if gz && len(t.Data) > 0 {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-		if _, err := zw.Write(t.Data); err != nil {
-			return Entry{}, fmt.Errorf("gzip tile: %w", err)
+		if e.Data, err = s.gzip(t.Data); err != nil {
+			return Entry{}, err
 		}
-		if err := zw.Close(); err != nil {
-			return Entry{}, fmt.Errorf("gzip tile: %w", err)
-		}
-		e.Data, e.Gzip = buf.Bytes(), true
+		e.Gzip = true
 	}
 	h := fnv.New64a()
 	h.Write(e.Data)
 	e.ETag = fmt.Sprintf(`"%016x"`, h.Sum64())
-	s.cache.Put(key, e, t.Search, epoch)
+	if s.opt.Annotate != nil {
+		e.Meta = s.opt.Annotate(e)
+	}
+	s.cache.Put(k, e, t.Search, epoch)
 	return e, nil
+}
+
+// gzip compresses data with a pooled writer.
+func (s *Service) gzip(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(data)/2 + 64)
+	zw, _ := s.gzips.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	} else {
+		zw.Reset(&buf)
+	}
+	defer s.gzips.Put(zw)
+	if _, err := zw.Write(data); err != nil {
+		return nil, fmt.Errorf("gzip tile: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("gzip tile: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // VectorLayer describes a layer in TileJSON.

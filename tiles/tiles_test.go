@@ -331,12 +331,24 @@ func TestMVTWinding(t *testing.T) {
 	}}
 	tile := maptile.At(orb.Point{113.605, 34.705}, 14)
 	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
-	out := p.polygons(mp, Tolerance)
-	if len(out) != 1 || len(out[0]) != 2 {
-		t.Fatalf("got %v", out)
+	e := encoders.Get().(*encoder)
+	e.tile = e.tile[:0]
+	e.beginLayer()
+	if !e.polygons(p, mp, nil, Tolerance) {
+		t.Fatal("the square is not in its tile")
 	}
-	if ringArea(out[0][0]) <= 0 || ringArea(out[0][1]) >= 0 {
-		t.Errorf("winding: exterior %v hole %v", ringArea(out[0][0]), ringArea(out[0][1]))
+	e.feature(1, geomTypePolygon)
+	e.endLayer("t")
+	ls, err := mvt.Unmarshal(e.tile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, ok := ls[0].Features[0].Geometry.(orb.Polygon)
+	if !ok || len(out) != 2 {
+		t.Fatalf("got %v", ls[0].Features[0].Geometry)
+	}
+	if ringArea(out[0]) <= 0 || ringArea(out[1]) >= 0 {
+		t.Errorf("winding: exterior %v hole %v", ringArea(out[0]), ringArea(out[1]))
 	}
 }
 
@@ -552,4 +564,33 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestReach: a polygon in the tile's buffer is in the tile while it comes within Reach of the
+// tile's edge, and left out beyond (it could not paint a pixel there).
+func TestReach(t *testing.T) {
+	tile := maptile.At(orb.Point{113.605, 34.705}, 14)
+	tb := tile.Bound()
+	lon := func(u float64) float64 { return tb.Min[0] + u/Extent*(tb.Max[0]-tb.Min[0]) }
+	lat := (tb.Min[1] + tb.Max[1]) / 2
+	dy := (tb.Max[1] - tb.Min[1]) / 8
+	square := func(u0, u1 float64) orb.MultiPolygon {
+		return orb.MultiPolygon{{{{lon(u0), lat}, {lon(u1), lat}, {lon(u1), lat + dy}, {lon(u0), lat + dy}, {lon(u0), lat}}}}
+	}
+	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
+	e := encoders.Get().(*encoder)
+	for _, c := range []struct {
+		name   string
+		u0, u1 float64
+		want   bool
+	}{
+		{"inside", 100, 200, true},
+		{"in the buffer, within reach", Extent + Reach - 4, Extent + Buffer - 1, true},
+		{"in the buffer, beyond reach", Extent + Reach + 4, Extent + Buffer - 1, false},
+		{"beyond the buffer", Extent + Buffer + 4, Extent + Buffer + 40, false},
+	} {
+		if got := e.polygons(p, square(c.u0, c.u1), nil, Tolerance); got != c.want {
+			t.Errorf("%s: in the tile %v, want %v", c.name, got, c.want)
+		}
+	}
 }

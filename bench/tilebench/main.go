@@ -24,6 +24,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+
+	"gridline/tiles"
 )
 
 func main() {
@@ -35,7 +37,23 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	label := flag.String("label", "", "name of the data set, for the table")
 	list := flag.Int("list", 0, "only print gridline's tile paths at this zoom, one per line (for wrk)")
+	parts := flag.Bool("breakdown", false, "only print where each engine's tile bytes go, at each zoom")
+	zoomList := flag.String("zooms", "10,12,14,16", "zooms to measure, comma-separated")
+	also := flag.String("also", "", "another gridline to measure beside the others, as label=base-URL (for A/B runs)")
 	flag.Parse()
+	for _, v := range strings.Split(*zoomList, ",") {
+		z, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || z < 0 || z > 22 {
+			fmt.Fprintf(os.Stderr, "tilebench: -zooms: %q is not a zoom\n", v)
+			os.Exit(2)
+		}
+		zooms = append(zooms, maptile.Zoom(z))
+	}
+	if label, base, ok := strings.Cut(*also, "="); ok {
+		extra = &engine{label, func(t maptile.Tile) string {
+			return fmt.Sprintf("%s/tiles/%s/%d/%d/%d.mvt", base, gridlineLayers, t.Z, t.X, t.Y)
+		}}
+	}
 	if *list > 0 {
 		if err := listPaths(*dbURL, maptile.Zoom(*list)); err != nil {
 			fmt.Fprintln(os.Stderr, "tilebench:", err)
@@ -43,7 +61,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*dbURL, *uncached, *cached, *tegola, *label, time.Duration(*seconds*float64(time.Second)), *clients); err != nil {
+	if err := run(*dbURL, *uncached, *cached, *tegola, *label, time.Duration(*seconds*float64(time.Second)), *clients, *parts); err != nil {
 		fmt.Fprintln(os.Stderr, "tilebench:", err)
 		os.Exit(1)
 	}
@@ -53,12 +71,18 @@ func main() {
 // `gridline tegola-config`) and the plain query serve. Set in run.
 var gridlineLayers = "subdistricts,communities,grids,micros,special"
 
+// zooms and extra are set from the flags in main.
+var (
+	zooms []maptile.Zoom
+	extra *engine
+)
+
 type engine struct {
 	name string
 	url  func(t maptile.Tile) string
 }
 
-func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clients int) error {
+func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clients int, parts bool) error {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
@@ -69,7 +93,11 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 	if err != nil {
 		return err
 	}
-	plain, err := servePlain(pool)
+	plain, err := servePlain(pool, true)
+	if err != nil {
+		return err
+	}
+	lean, err := servePlain(pool, false)
 	if err != nil {
 		return err
 	}
@@ -79,6 +107,9 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 			return fmt.Sprintf("%s/tiles/%s/%d/%d/%d.mvt", uncached, gridlineLayers, t.Z, t.X, t.Y)
 		}})
 	}
+	if extra != nil {
+		engines = append(engines, *extra)
+	}
 	if tegola != "" {
 		engines = append(engines, engine{"tegola v0.21.2 mvt_postgis", func(t maptile.Tile) string {
 			return fmt.Sprintf("%s/maps/gridline/%d/%d/%d.pbf", tegola, t.Z, t.X, t.Y)
@@ -86,6 +117,8 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 	}
 	engines = append(engines, engine{"plain ST_AsMVT query (pg_tileserv/Martin)", func(t maptile.Tile) string {
 		return fmt.Sprintf("%s/%d/%d/%d", plain, t.Z, t.X, t.Y)
+	}}, engine{"plain query without staffed and kind", func(t maptile.Tile) string {
+		return fmt.Sprintf("%s/%d/%d/%d", lean, t.Z, t.X, t.Y)
 	}})
 	if cached != "" {
 		engines = append(engines, engine{"gridline, cached", func(t maptile.Tile) string {
@@ -93,10 +126,18 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 		}})
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 60 * time.Second}
-	fmt.Printf("Data: %s. Tiles: every tile over the district's extent at each zoom (at z16 a random sample of 2,000), requested in a shuffled order by %d concurrent clients for %s per engine and zoom; responses uncompressed.\n\n", label, clients, dur)
+	if parts {
+		for _, z := range zooms {
+			if err := breakdown(client, engines, tilesOver(b, z), z); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Printf("Data: %s. Tiles: every tile over the district's extent at each zoom (at z16 a random sample of 2,000), requested in a shuffled order by %d concurrent clients for %s per engine and zoom; responses uncompressed. Every engine's features carry the same properties (id, code, name, level, layer, households, population, version, staffed, kind where there is one), except the plain query's row \"without staffed and kind\" (the query as it was before, a speed reference: staffed costs it a subquery per feature).\n\n", label, clients, dur)
 	fmt.Println("| zoom | tiles | engine | tiles/s | p50 ms | p99 ms | mean bytes/tile | errors |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
-	for _, z := range []maptile.Zoom{10, 12, 14, 16} {
+	for _, z := range zooms {
 		tiles := tilesOver(b, z)
 		for _, e := range engines {
 			if strings.HasSuffix(e.name, "cached") && !strings.Contains(e.name, "uncached") {
@@ -239,12 +280,20 @@ func load(c *http.Client, e engine, tiles []maptile.Tile, dur time.Duration, cli
 	return result{rate: float64(len(lat)) / el, p50: q(0.5), p99: q(0.99), errors: errs.Load()}
 }
 
-// servePlain serves the plain per-layer ST_AsMVT query on a loopback port.
-func servePlain(pool *pgxpool.Pool) (string, error) {
-	const q = `
+// servePlain serves the plain per-layer ST_AsMVT query on a loopback port. With all, its features
+// have the same properties as gridline's: kind only where there is one (ST_AsMVT leaves NULLs
+// out), staffed as package tiles defines it; without, only the table's own columns (no staffed
+// subquery), the query as it stood before, kept as a speed reference.
+func servePlain(pool *pgxpool.Pool, all bool) (string, error) {
+	props := `NULLIF(g.kind, '') AS kind, ` + tiles.StaffedSQL("g", "current_date") + ` AS staffed,`
+	if !all {
+		props = ""
+	}
+	q := `
 WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env,
                   ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0/4096), 4326) AS q),
 f AS (SELECT g.id, g.code, g.name, g.level, g.layer, g.households, g.population, g.version,
+             ` + props + `
              ST_AsMVTGeom(ST_Transform(g.geom, 3857), b.env, 4096, 64, true) AS geom
         FROM grids g, b
        WHERE g.geom && b.q AND g.valid_from <= current_date AND (g.valid_to IS NULL OR g.valid_to > current_date)

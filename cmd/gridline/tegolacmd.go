@@ -60,7 +60,9 @@ func tegolaConfig(ctx context.Context, args []string, getenv func(string) string
 		// The !BBOX! token is in 4326 to use the GiST index on geom; geometry and box are moved to
 		// 3857 for ST_AsMVTGeom, as tegola's documentation prescribes for 4326 data.
 		fmt.Fprintf(&b, "\n  [[providers.layers]]\n  name = %q\n  geometry_type = \"MultiPolygon\"\n  id_fieldname = \"gid\"\n  srid = 4326\n", l.name)
-		fmt.Fprintf(&b, "  sql = \"SELECT ST_AsMVTGeom(ST_Transform(geom, 3857), ST_Transform(!BBOX!, 3857)) AS geom, id AS gid, code, name, level, layer, households, population, version FROM grids WHERE %s AND valid_from <= current_date AND (valid_to IS NULL OR valid_to > current_date) AND geom && !BBOX!\"\n", l.where)
+		// The same properties as gridline's features: kind only where there is one (NULL is left
+		// out of the tile), staffed as the tiles package defines it.
+		fmt.Fprintf(&b, "  sql = \"SELECT ST_AsMVTGeom(ST_Transform(geom, 3857), ST_Transform(!BBOX!, 3857)) AS geom, id AS gid, code, name, level, layer, households, population, version, NULLIF(kind, '') AS kind, %s AS staffed FROM grids WHERE %s AND valid_from <= current_date AND (valid_to IS NULL OR valid_to > current_date) AND geom && !BBOX!\"\n", tiles.StaffedSQL("grids", "current_date"), l.where)
 	}
 	fmt.Fprintf(&b, "\n[[maps]]\nname = \"gridline\"\n")
 	for _, l := range layers {
