@@ -428,7 +428,7 @@ func (e *encoder) simplify(r []orb.Point, tol float64) []orb.Point {
 		start, end := stack[len(stack)-2], stack[len(stack)-1]
 		maxDist, maxIndex := 0.0, 0
 		for i := start + 1; i < end; i++ {
-			if d := segDist2(r[start], r[end], r[i]); d > maxDist {
+			if d := segDistSq(r[i], r[start], r[end]); d > maxDist {
 				maxDist, maxIndex = d, i
 			}
 		}
@@ -449,23 +449,6 @@ func (e *encoder) simplify(r []orb.Point, tol float64) []orb.Point {
 		}
 	}
 	return r[:n]
-}
-
-// segDist2 is the squared distance from p to segment ab (orb/planar.DistanceFromSegmentSquared).
-func segDist2(a, b, p orb.Point) float64 {
-	x, y := a[0], a[1]
-	dx, dy := b[0]-x, b[1]-y
-	if dx != 0 || dy != 0 {
-		t := ((p[0]-x)*dx + (p[1]-y)*dy) / (dx*dx + dy*dy)
-		if t > 1 {
-			x, y = b[0], b[1]
-		} else if t > 0 {
-			x += dx * t
-			y += dy * t
-		}
-	}
-	dx, dy = p[0]-x, p[1]-y
-	return dx*dx + dy*dy
 }
 
 // snap rounds a closed ring to whole units and removes repeated points, leaving the ring open (no

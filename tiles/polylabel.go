@@ -138,6 +138,7 @@ func signedDistance(p orb.Point, poly orb.Polygon) float64 {
 	return d
 }
 
+// segDistSq is the squared distance from p to segment ab (orb/planar.DistanceFromSegmentSquared).
 func segDistSq(p, a, b orb.Point) float64 {
 	x, y := a[0], a[1]
 	dx, dy := b[0]-x, b[1]-y
