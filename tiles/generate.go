@@ -96,43 +96,7 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 	p := newProjector(req.Z, req.X, req.Y, req.CRS)
 
 	// First pass: choose the features of each layer, so the count is known before simplifying.
-	type pick struct {
-		layer int
-		pos   []int32
-	}
-	var picks []pick
-	total := 0
-	var scratch []int32
-	for _, name := range req.Layers {
-		li := s.byName[name]
-		sp := s.specs[li]
-		if int(req.Z) < sp.MinZoom || int(req.Z) > sp.MaxZoom {
-			continue
-		}
-		var pos []int32
-		if name == LayerLabels {
-			for lj, f := range s.finder {
-				if f == nil || int(req.Z) < s.specs[lj].MinZoom || int(req.Z) > s.specs[lj].MaxZoom {
-					continue
-				}
-				scratch = f.query(t.Search, scratch[:0])
-				for _, i := range scratch {
-					if validOn(s.ix.Grid(i), req.At) && p.pointInTile(s.label(i)) {
-						pos = append(pos, i)
-					}
-				}
-			}
-		} else {
-			scratch = s.finder[li].query(t.Search, scratch[:0])
-			for _, i := range scratch {
-				if validOn(s.ix.Grid(i), req.At) {
-					pos = append(pos, i)
-				}
-			}
-		}
-		picks = append(picks, pick{li, pos})
-		total += len(pos)
-	}
+	picks, total := s.pick(req, p, t.Search)
 	tol := Tolerance
 	if maxFeatures > 0 {
 		// Over the limit, every doubling of the count doubles the tolerance (up to 32 pixels).
@@ -202,6 +166,52 @@ type projector struct {
 	shift  bool
 	bufBox orb.Bound // the tile with its buffer, in extent units
 	reach  orb.Bound // the tile grown by Reach, in extent units
+}
+
+// layerPick is what one layer of a tile holds: the index positions of its features.
+type layerPick struct {
+	layer int
+	pos   []int32
+}
+
+// pick chooses the features of each layer of req drawn at its zoom: the versions valid on
+// req.At whose box meets search, and for the label layer the label points inside the tile. It
+// returns them with their number in all.
+func (s *Source) pick(req Request, p *projector, search orb.Bound) ([]layerPick, int) {
+	var picks []layerPick
+	total := 0
+	var scratch []int32
+	for _, name := range req.Layers {
+		li := s.byName[name]
+		sp := s.specs[li]
+		if int(req.Z) < sp.MinZoom || int(req.Z) > sp.MaxZoom {
+			continue
+		}
+		var pos []int32
+		if name == LayerLabels {
+			for lj, f := range s.finder {
+				if f == nil || int(req.Z) < s.specs[lj].MinZoom || int(req.Z) > s.specs[lj].MaxZoom {
+					continue
+				}
+				scratch = f.query(search, scratch[:0])
+				for _, i := range scratch {
+					if validOn(s.ix.Grid(i), req.At) && p.pointInTile(s.label(i)) {
+						pos = append(pos, i)
+					}
+				}
+			}
+		} else {
+			scratch = s.finder[li].query(search, scratch[:0])
+			for _, i := range scratch {
+				if validOn(s.ix.Grid(i), req.At) {
+					pos = append(pos, i)
+				}
+			}
+		}
+		picks = append(picks, layerPick{li, pos})
+		total += len(pos)
+	}
+	return picks, total
 }
 
 func newProjector(z, x, y uint32, c geo.CRS) *projector {

@@ -31,31 +31,9 @@ func referenceTile(s *Source, req Request, maxFeatures int) ([]byte, error) {
 	p := newProjector(req.Z, req.X, req.Y, req.CRS)
 	search := SearchBound(req.Z, req.X, req.Y, req.CRS)
 	var layers mvt.Layers
-	for _, name := range req.Layers {
-		li := s.byName[name]
-		sp := s.specs[li]
-		if int(req.Z) < sp.MinZoom || int(req.Z) > sp.MaxZoom {
-			continue
-		}
-		var pos []int32
-		if name == LayerLabels {
-			for lj, f := range s.finder {
-				if f == nil || int(req.Z) < s.specs[lj].MinZoom || int(req.Z) > s.specs[lj].MaxZoom {
-					continue
-				}
-				for _, i := range f.query(search, nil) {
-					if validOn(s.ix.Grid(i), req.At) && p.pointInTile(s.label(i)) {
-						pos = append(pos, i)
-					}
-				}
-			}
-		} else {
-			for _, i := range s.finder[li].query(search, nil) {
-				if validOn(s.ix.Grid(i), req.At) {
-					pos = append(pos, i)
-				}
-			}
-		}
+	picks, _ := s.pick(req, p, search)
+	for _, pk := range picks {
+		name, pos := s.specs[pk.layer].Name, pk.pos
 		l := &mvt.Layer{Name: name, Version: 2, Extent: Extent}
 		for _, i := range pos {
 			g := s.ix.Grid(i)
