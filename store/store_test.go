@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -145,5 +146,40 @@ func TestOverlappingVersionsRefused(t *testing.T) {
 	}
 	if n, err := db.CountGrids(ctx); err != nil || n != 3 {
 		t.Fatalf("grid versions = %d, %v; want 3", n, err)
+	}
+}
+
+// Two writers racing to give one code to two grids over overlapping dates: the write lock makes
+// the second see the first, so exactly one of them wins every time. (The partial unique indexes
+// cannot help here: both versions are closed.)
+func TestConcurrentOverlapsRefused(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	d := mustSave(t, db, gridline.Grid{Code: "410103", Name: "二七区", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: day("2020-01-01"), Geometry: box(113.5, 34.6, 113.7, 34.8)})
+	for round := 0; round < 10; round++ {
+		code := fmt.Sprintf("41010300%d", round)
+		errs := make(chan error, 2)
+		for w := 0; w < 2; w++ {
+			go func(w int) {
+				to := day(fmt.Sprintf("202%d-06-01", 2+w))
+				_, err := db.SaveGrid(ctx, gridline.Grid{Code: code, Name: fmt.Sprintf("街道%d", w), Level: gridline.LevelSubdistrict, Layer: gridline.LayerComprehensive,
+					ParentID: d.ID, ValidFrom: day(fmt.Sprintf("202%d-01-01", 1+w)), ValidTo: &to, Geometry: box(113.5, 34.6, 113.6, 34.7)}, store.DefaultTolerance)
+				errs <- err
+			}(w)
+		}
+		var ok, conflicts int
+		for i := 0; i < 2; i++ {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case gridline.ErrorCode(err) == gridline.EConflict:
+				conflicts++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if ok != 1 || conflicts != 1 {
+			t.Fatalf("round %d: %d writes went through and %d were refused, want one of each", round, ok, conflicts)
+		}
 	}
 }
