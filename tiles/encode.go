@@ -2,7 +2,6 @@ package tiles
 
 import (
 	"math"
-	"sync"
 
 	"github.com/paulmach/orb"
 )
@@ -10,7 +9,7 @@ import (
 // The tile is written straight into protobuf bytes (MVT v2, vector_tile.proto) rather than built
 // as orb geojson features and marshalled by orb/encoding/mvt: that path allocated a property map,
 // a value struct per property and several copies of every polygon per feature, and took about a
-// third of each z14-z16 tile's time. The encoder keeps its buffers between tiles (a sync.Pool).
+// third of each z14-z16 tile's time. The encoder keeps its buffers between tiles (each Source's sync.Pool).
 
 // Field tags of vector_tile.proto, with their wire types.
 const (
@@ -78,9 +77,9 @@ type encoder struct {
 	snapped            [][2]int32
 }
 
-var encoders = sync.Pool{New: func() any {
+func newEncoder() any {
 	return &encoder{strVals: map[string]uint32{}, uintVals: map[uint64]uint32{}}
-}}
+}
 
 func appendVarint(b []byte, v uint64) []byte {
 	for v >= 0x80 {

@@ -106,8 +106,8 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 	}
 	t.Simplified = tol
 
-	e := encoders.Get().(*encoder)
-	defer encoders.Put(e)
+	e := s.encoders.Get().(*encoder)
+	defer s.encoders.Put(e)
 	e.tile = e.tile[:0]
 	for _, pk := range picks {
 		name := s.specs[pk.layer].Name

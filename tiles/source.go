@@ -30,11 +30,14 @@ type Source struct {
 	labels    []orb.Point
 	mercOnce  []sync.Once
 	merc      []*mercator
+
+	encoders sync.Pool // *encoder, kept between tiles with their buffers
 }
 
 // NewSource prepares ix for tiling. ix may be nil (an empty source).
 func NewSource(ix *resolve.Index) *Source {
 	s := &Source{ix: ix, byName: map[string]int{}}
+	s.encoders.New = newEncoder
 	n := 0
 	if ix != nil {
 		n = ix.Len()

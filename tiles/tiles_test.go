@@ -331,7 +331,7 @@ func TestMVTWinding(t *testing.T) {
 	}}
 	tile := maptile.At(orb.Point{113.605, 34.705}, 14)
 	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
-	e := encoders.Get().(*encoder)
+	e := newEncoder().(*encoder)
 	e.tile = e.tile[:0]
 	e.beginLayer()
 	if !e.polygons(p, mp, nil, Tolerance) {
@@ -578,7 +578,7 @@ func TestReach(t *testing.T) {
 		return orb.MultiPolygon{{{{lon(u0), lat}, {lon(u1), lat}, {lon(u1), lat + dy}, {lon(u0), lat + dy}, {lon(u0), lat}}}}
 	}
 	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
-	e := encoders.Get().(*encoder)
+	e := newEncoder().(*encoder)
 	for _, c := range []struct {
 		name   string
 		u0, u1 float64
