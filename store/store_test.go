@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,5 +182,23 @@ func TestConcurrentOverlapsRefused(t *testing.T) {
 		if ok != 1 || conflicts != 1 {
 			t.Fatalf("round %d: %d writes went through and %d were refused, want one of each", round, ok, conflicts)
 		}
+	}
+}
+
+// A dataset whose parent is invalid gets the rule's own message, not GEOS's error from comparing
+// its child with it, and nothing is loaded.
+func TestLoadInvalidParentIsNamed(t *testing.T) {
+	db := storetest.New(t)
+	f := day("2024-01-01")
+	bowtie := orb.MultiPolygon{{{{113.5, 34.6}, {113.7, 34.8}, {113.7, 34.6}, {113.5, 34.8}, {113.5, 34.6}}}}
+	err := db.Load(context.Background(), &store.Dataset{Grids: []gridline.Grid{
+		{ID: 1, Version: 1, Code: "410103", Name: "二七区", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: f, Geometry: bowtie},
+		{ID: 2, Version: 1, Code: "410103001", Name: "街道", Level: gridline.LevelSubdistrict, Layer: gridline.LayerComprehensive, ParentID: 1, ValidFrom: f, Geometry: box(113.55, 34.61, 113.65, 34.62)},
+	}}, store.DefaultTolerance)
+	if gridline.ErrorCode(err) != gridline.ERule || !strings.Contains(err.Error(), "grid 410103: geometry is not valid: Self-intersection") {
+		t.Fatalf("load with an invalid parent: %v, want the rule's message naming grid 410103", err)
+	}
+	if n, err := db.CountGrids(context.Background()); err != nil || n != 0 {
+		t.Fatalf("%d grid versions after a refused load, %v", n, err)
 	}
 }
