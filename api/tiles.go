@@ -87,7 +87,7 @@ func splitTilePath(p string) (layers, z, x, y string, ok bool) {
 	return parts[0], parts[1], parts[2], parts[3], true
 }
 
-// tile is GET /tiles/{layers}/{z}/{x}/{y}.mvt through the router (serveHTTP normally answers
+// tile is GET /tiles/{layers}/{z}/{x}/{y}.mvt through the router (route normally answers
 // these before the router sees them).
 func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
