@@ -256,15 +256,16 @@ func (e *encoder) point(x, y int32) {
 }
 
 // polygons writes the geometry of mp (WGS84; merc is its Web Mercator form, or nil for a shifted
-// datum) clipped to the buffered tile, simplified with tolerance tol and snapped to whole units,
-// with rings oriented as MVT v2 asks (exterior clockwise on screen, holes counter-clockwise). A
-// polygon that meets the tile but collapses to nothing becomes a one-unit square at its place,
-// so no feature silently disappears. It reports false when mp does not come within Reach of the
-// tile (its clipped rings' bound, a conservative test).
-func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, tol float64) bool {
+// datum) clipped to reach (the tile grown by its layer's ReachOf), simplified with tolerance tol
+// and snapped to whole units, with rings oriented as MVT v2 asks (exterior clockwise on screen,
+// holes counter-clockwise). The edges clipping adds lie on reach, where their outline paints
+// nothing of the tile. A polygon that reaches the tile but collapses to nothing becomes a
+// one-unit square at its place, so no feature silently disappears. It reports false when mp
+// does not reach the tile: no exterior ring shares any area with reach.
+func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, tol float64, reach orb.Bound) bool {
 	e.geom = e.geom[:0]
 	var cx, cy int32 // the cursor: MVT coordinates are deltas from the previous point
-	met := false
+	reaches := false
 	var where orb.Bound // what was clipped, for the collapsed case
 	for pi, poly := range mp {
 		for ri := range poly {
@@ -273,7 +274,7 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 			if merc != nil {
 				mr := merc.polys[pi][ri]
 				rb = p.box(mr.bound) // exact: the projection is monotonic in each axis
-				if !p.bufBox.Intersects(rb) {
+				if !reach.Intersects(rb) {
 					if ri == 0 {
 						break // the exterior is outside: so is the polygon
 					}
@@ -288,8 +289,10 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 				rb = orb.MultiPoint(r).Bound()
 			}
 			e.ring = r
-			if !p.bufBox.Contains(rb.Min) || !p.bufBox.Contains(rb.Max) {
-				if r = e.clip(p.bufBox, r); r == nil {
+			if !reach.Contains(rb.Min) || !reach.Contains(rb.Max) {
+				// Sutherland-Hodgman leaves a ring that misses the box as nothing or as zero-area
+				// slivers along the box's edges (it does with concave rings): the area tells.
+				if r = e.clip(reach, r); r == nil || math.Abs(clippedArea(r)) < 1e-6 {
 					if ri == 0 {
 						break
 					}
@@ -297,8 +300,8 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 				}
 				rb = orb.MultiPoint(r).Bound()
 			}
-			if !met {
-				where, met = rb, true
+			if !reaches {
+				where, reaches = rb, true
 			} else {
 				where = where.Union(rb)
 			}
@@ -326,7 +329,7 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 			e.geom = append(e.geom, 1<<3|cmdClosePath)
 		}
 	}
-	if !met || !p.reach.Intersects(where) {
+	if !reaches {
 		e.geom = e.geom[:0]
 		return false
 	}
@@ -336,6 +339,16 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 		e.geom = append(e.geom, 1<<3|cmdMoveTo, zigzag(x), zigzag(y), 3<<3|cmdLineTo, zigzag(1), 0, 0, zigzag(1), zigzag(-1), 0, 1<<3|cmdClosePath)
 	}
 	return true
+}
+
+// clippedArea is twice the signed area of the closed ring r (extent units²; a sliver's is zero up
+// to rounding).
+func clippedArea(r []orb.Point) float64 {
+	var a float64
+	for i := 1; i < len(r); i++ {
+		a += r[i-1][0]*r[i][1] - r[i][0]*r[i-1][1]
+	}
+	return a
 }
 
 // clip cuts a closed ring to box (Sutherland-Hodgman, edge by edge, as orb/clip does), returning

@@ -12,8 +12,9 @@ import (
 	"gridline/geo"
 )
 
-// Tile geometry: the MVT extent, the buffer drawn beyond the tile's edge so that strokes and
-// labels do not break at tile seams, and the simplification tolerance, all in extent units.
+// Tile geometry: the MVT extent, the buffer beyond the tile's edge from which features are
+// searched and label points kept (polygons are clipped closer, at their layer's ReachOf), and the
+// simplification tolerance, all in extent units.
 // 4096 units span a tile that is drawn 512 pixels wide, so 8 units are one screen pixel.
 const (
 	Extent = 4096
@@ -21,12 +22,8 @@ const (
 	// Tolerance is a quarter of a screen pixel: invisible, yet it removes most vertices of
 	// densely digitised boundaries at low zoom.
 	Tolerance = 2.0
-	// Reach is how far outside the tile a polygon may lie and still be in it: 3 pixels, beyond
-	// the half width of the widest stroke the map draws (the 4-pixel highlight) with its
-	// antialiasing. A polygon wholly farther out cannot paint a pixel of the tile (MapLibre clips
-	// every tile's drawing to the tile), yet carried all its properties: 4-5% of the features of
-	// a z14 tile. Label points keep the whole buffer, for the circles drawn around them.
-	Reach = 24
+	// TilePixels is how wide a tile is drawn on screen: 8 extent units to the pixel.
+	TilePixels = 512
 )
 
 // crsMargin is how far (degrees) GCJ-02 and BD-09 move a point from WGS84 at most, with room to
@@ -111,6 +108,7 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 	e.tile = e.tile[:0]
 	for _, pk := range picks {
 		name := s.specs[pk.layer].Name
+		reach := p.grown(ReachOf(name))
 		e.beginLayer()
 		n := 0
 		for _, i := range pk.pos {
@@ -123,8 +121,8 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 				if !p.shift {
 					merc = s.mercator(i)
 				}
-				if !e.polygons(p, g.Geometry, merc, tol) {
-					continue // its bound meets the tile's, but the polygon itself comes no nearer than Reach
+				if !e.polygons(p, g.Geometry, merc, tol, reach) {
+					continue // its bound meets the tile's, but the polygon itself comes no nearer than reach
 				}
 			}
 			// The grid id is the feature id (MapLibre's ["id"]), not repeated as a property: ids are
@@ -165,7 +163,6 @@ type projector struct {
 	crs    geo.CRS
 	shift  bool
 	bufBox orb.Bound // the tile with its buffer, in extent units
-	reach  orb.Bound // the tile grown by Reach, in extent units
 }
 
 // layerPick is what one layer of a tile holds: the index positions of its features.
@@ -216,8 +213,12 @@ func (s *Source) pick(req Request, p *projector, search orb.Bound) ([]layerPick,
 
 func newProjector(z, x, y uint32, c geo.CRS) *projector {
 	return &projector{n: float64(uint64(1) << z), x: float64(x), y: float64(y), crs: c, shift: shifts(c),
-		bufBox: orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}},
-		reach:  orb.Bound{Min: orb.Point{-Reach, -Reach}, Max: orb.Point{Extent + Reach, Extent + Reach}}}
+		bufBox: orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}}
+}
+
+// grown is the tile grown by d extent units on every side.
+func (p *projector) grown(d float64) orb.Bound {
+	return orb.Bound{Min: orb.Point{-d, -d}, Max: orb.Point{Extent + d, Extent + d}}
 }
 
 func (p *projector) project(pt orb.Point) orb.Point {

@@ -43,6 +43,30 @@ var fixedLayers = []LayerSpec{
 	{LayerSpecial, 13, MaxZoom, "special grids (专属网格) around one institution; kind says which"},
 }
 
+// outlines are the widths, in screen pixels, of the outlines the default style (Style) draws for
+// each polygon layer; every thematic layer's is thematicOutline.
+var outlines = map[string]float64{
+	LayerSubdistricts: 2.5, LayerCommunities: 1.8, LayerGrids: 1.0, LayerMicros: 0.6, LayerSpecial: 1.2,
+}
+
+const thematicOutline = 1.4
+
+func outlineOf(layer string) float64 {
+	if w, ok := outlines[layer]; ok {
+		return w
+	}
+	return thematicOutline
+}
+
+// ReachOf is how far outside a tile (extent units) a polygon of the layer may lie and still paint
+// a pixel of it: half the layer's outline and the half pixel over which MapLibre antialiases a
+// line's edge. A polygon wholly farther out paints nothing there (MapLibre clips each tile's
+// drawing to the tile) and is left out of the tile, as tegola leaves out everything outside it.
+// The web map draws its wider selection outline from the grid's own GeoJSON, not from tiles.
+func ReachOf(layer string) float64 {
+	return (outlineOf(layer)/2 + 0.5) * Extent / TilePixels
+}
+
 func isFixed(name string) bool {
 	if name == LayerLabels {
 		return true

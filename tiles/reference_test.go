@@ -42,7 +42,7 @@ func referenceTile(s *Source, req Request, maxFeatures int) ([]byte, error) {
 				pt := p.project(s.label(i))
 				geom = orb.Point{math.Round(pt[0]), math.Round(pt[1])}
 			} else {
-				mp := referencePolygons(p, g.Geometry, got.Simplified)
+				mp := referencePolygons(p, g.Geometry, got.Simplified, p.grown(ReachOf(name)))
 				if mp == nil {
 					continue
 				}
@@ -81,7 +81,7 @@ func referenceStaffed(s *Source, g *gridline.Grid, at time.Time) bool {
 }
 
 // referencePolygons is the former projector.polygons.
-func referencePolygons(p *projector, mp orb.MultiPolygon, tol float64) orb.MultiPolygon {
+func referencePolygons(p *projector, mp orb.MultiPolygon, tol float64, reach orb.Bound) orb.MultiPolygon {
 	proj := make(orb.MultiPolygon, 0, len(mp))
 	for _, poly := range mp {
 		pp := make(orb.Polygon, 0, len(poly))
@@ -94,14 +94,11 @@ func referencePolygons(p *projector, mp orb.MultiPolygon, tol float64) orb.Multi
 		}
 		proj = append(proj, pp)
 	}
-	clipped := clip.MultiPolygon(p.bufBox, proj)
+	clipped := clip.MultiPolygon(reach, proj) // the buffer's box before reach came with the hand-written encoder
 	if len(clipped) == 0 {
 		return nil
 	}
 	where := clipped.Bound()
-	if !p.reach.Intersects(where) {
-		return nil // Reach was added with the hand-written encoder
-	}
 	simplified := simplify.DouglasPeucker(tol).MultiPolygon(clipped)
 	out := make(orb.MultiPolygon, 0, len(simplified))
 	for _, poly := range simplified {

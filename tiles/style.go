@@ -21,12 +21,10 @@ func Style(sources []StyleSource) map[string]any {
 	fill := map[string]string{
 		LayerSubdistricts: "#d9e4f5", LayerCommunities: "#e6f0d8", LayerGrids: "#fbe8c8", LayerMicros: "#f7d6d0", LayerSpecial: "#c9b3e6",
 	}
-	line := map[string]struct {
-		color string
-		width float64
-	}{
-		LayerSubdistricts: {"#1f4e9c", 2.5}, LayerCommunities: {"#3a7d2c", 1.8}, LayerGrids: {"#c27c0e", 1.0},
-		LayerMicros: {"#b5483b", 0.6}, LayerSpecial: {"#6a3fa0", 1.2},
+	// Outline widths are outlineOf's: a tile leaves out polygons too far off to paint a pixel of
+	// their outline (ReachOf).
+	line := map[string]string{
+		LayerSubdistricts: "#1f4e9c", LayerCommunities: "#3a7d2c", LayerGrids: "#c27c0e", LayerMicros: "#b5483b", LayerSpecial: "#6a3fa0",
 	}
 	srcOf := map[string]string{}
 	var layers []LayerSpec
@@ -44,11 +42,11 @@ func Style(sources []StyleSource) map[string]any {
 			continue
 		}
 		fc, ok := fill[l.Name]
-		ln, ok2 := line[l.Name]
+		lc, ok2 := line[l.Name]
 		opacity := 0.35
 		if !ok || !ok2 {
 			// A thematic layer: outline only, dashed, so it reads over the comprehensive grids.
-			fc, ln.color, ln.width, opacity = "#0b7285", "#0b7285", 1.4, 0.0
+			fc, lc, opacity = "#0b7285", "#0b7285", 0.0
 		}
 		fillPaint := paint{"fill-color": fc, "fill-opacity": opacity}
 		if l.Name == LayerGrids || l.Name == LayerMicros {
@@ -57,7 +55,7 @@ func Style(sources []StyleSource) map[string]any {
 		}
 		out = append(out, map[string]any{"id": l.Name + "-fill", "type": "fill", "source": srcOf[l.Name], "source-layer": l.Name,
 			"minzoom": l.MinZoom, "paint": fillPaint})
-		lp := paint{"line-color": ln.color, "line-width": ln.width}
+		lp := paint{"line-color": lc, "line-width": outlineOf(l.Name)}
 		if opacity == 0 {
 			lp["line-dasharray"] = []any{3, 2}
 		}

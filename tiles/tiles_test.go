@@ -334,7 +334,7 @@ func TestMVTWinding(t *testing.T) {
 	e := newEncoder().(*encoder)
 	e.tile = e.tile[:0]
 	e.beginLayer()
-	if !e.polygons(p, mp, nil, Tolerance) {
+	if !e.polygons(p, mp, nil, Tolerance, p.grown(ReachOf(LayerGrids))) {
 		t.Fatal("the square is not in its tile")
 	}
 	e.feature(1, geomTypePolygon)
@@ -566,30 +566,41 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// TestReach: a polygon in the tile's buffer is in the tile while it comes within Reach of the
-// tile's edge, and left out beyond (it could not paint a pixel there).
+// TestReach: a polygon in the tile's buffer is in the tile while it comes near enough to paint a
+// pixel of its outline there (ReachOf its layer), and left out beyond. The test is the polygon's,
+// not its bounding box's: a triangle whose box reaches the tile but whose hypotenuse keeps off it
+// is left out.
 func TestReach(t *testing.T) {
 	tile := maptile.At(orb.Point{113.605, 34.705}, 14)
 	tb := tile.Bound()
 	lon := func(u float64) float64 { return tb.Min[0] + u/Extent*(tb.Max[0]-tb.Min[0]) }
-	lat := (tb.Min[1] + tb.Max[1]) / 2
-	dy := (tb.Max[1] - tb.Min[1]) / 8
+	lat := func(v float64) float64 { return tb.Max[1] - v/Extent*(tb.Max[1]-tb.Min[1]) } // approximately: v down
 	square := func(u0, u1 float64) orb.MultiPolygon {
-		return orb.MultiPolygon{{{{lon(u0), lat}, {lon(u1), lat}, {lon(u1), lat + dy}, {lon(u0), lat + dy}, {lon(u0), lat}}}}
+		return orb.MultiPolygon{{{{lon(u0), lat(2000)}, {lon(u1), lat(2000)}, {lon(u1), lat(2500)}, {lon(u0), lat(2500)}, {lon(u0), lat(2000)}}}}
 	}
 	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
 	e := newEncoder().(*encoder)
+	grids, subs := ReachOf(LayerGrids), ReachOf(LayerSubdistricts)
+	if grids != 8 || subs != 14 {
+		t.Fatalf("reach: grids %v, subdistricts %v extent units, want 8 (1 px outline) and 14 (2.5 px)", grids, subs)
+	}
+	// Beyond the bottom-right corner: the box reaches the tile, the triangle does not.
+	corner := orb.MultiPolygon{{{{lon(Extent + 60), lat(Extent - 20)}, {lon(Extent + 60), lat(Extent + 60)}, {lon(Extent - 20), lat(Extent + 60)}, {lon(Extent + 60), lat(Extent - 20)}}}}
 	for _, c := range []struct {
-		name   string
-		u0, u1 float64
-		want   bool
+		name  string
+		mp    orb.MultiPolygon
+		layer string
+		want  bool
 	}{
-		{"inside", 100, 200, true},
-		{"in the buffer, within reach", Extent + Reach - 4, Extent + Buffer - 1, true},
-		{"in the buffer, beyond reach", Extent + Reach + 4, Extent + Buffer - 1, false},
-		{"beyond the buffer", Extent + Buffer + 4, Extent + Buffer + 40, false},
+		{"inside", square(100, 200), LayerGrids, true},
+		{"across the edge", square(Extent-10, Extent+30), LayerGrids, true},
+		{"in the buffer, within a grid's reach", square(Extent+grids-2, Extent+Buffer-1), LayerGrids, true},
+		{"in the buffer, beyond a grid's reach", square(Extent+grids+2, Extent+Buffer-1), LayerGrids, false},
+		{"as far, within a subdistrict's reach", square(Extent+grids+2, Extent+Buffer-1), LayerSubdistricts, true},
+		{"beyond the buffer", square(Extent+Buffer+4, Extent+Buffer+40), LayerSubdistricts, false},
+		{"a triangle off the corner", corner, LayerSubdistricts, false},
 	} {
-		if got := e.polygons(p, square(c.u0, c.u1), nil, Tolerance); got != c.want {
+		if got := e.polygons(p, c.mp, nil, Tolerance, p.grown(ReachOf(c.layer))); got != c.want {
 			t.Errorf("%s: in the tile %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -103,17 +103,13 @@ async function buildStyle(config) {
     };
     style.layers.splice(1, 0, { id: 'basemap', type: 'raster', source: 'basemap' });
   }
-  // Highlight of the selection, one pair per polygon layer, above everything else.
-  for (const l of polygonLayers) {
-    style.layers.push({
-      id: `hl-${l.name}-fill`, type: 'fill', source: l.source, 'source-layer': l.name,
-      filter: ['==', ['id'], -1], paint: { 'fill-color': '#e8590c', 'fill-opacity': 0.18 },
-    });
-    style.layers.push({
-      id: `hl-${l.name}-line`, type: 'line', source: l.source, 'source-layer': l.name,
-      filter: ['==', ['id'], -1], paint: { 'line-color': '#e8590c', 'line-width': 4 },
-    });
-  }
+  // The selection, above everything else, drawn from the grid's own GeoJSON (the card's
+  // /v1/grids answer) rather than filtered out of tiles: it shows at any zoom, whole, and its wide
+  // outline never breaks at a tile seam (tiles leave out polygons too far off to paint their own,
+  // thinner outlines there).
+  style.sources.selection = { type: 'geojson', data: EMPTY };
+  style.layers.push({ id: 'hl-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#e8590c', 'fill-opacity': 0.18 } });
+  style.layers.push({ id: 'hl-line', type: 'line', source: 'selection', paint: { 'line-color': '#e8590c', 'line-width': 4 } });
   // Text labels: no glyphs URL, so MapLibre draws every glyph with the browser's own fonts (TinySDF).
   if (labelSource) {
     for (const l of polygonLayers) {
@@ -246,19 +242,17 @@ function errorCard(err) {
 
 // ---- selection -----------------------------------------------------------------------------
 
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
 function clearSelection() {
   state.selected = null;
-  for (const l of state.polygonLayers || []) {
-    for (const k of ['fill', 'line']) if (map.getLayer(`hl-${l.name}-${k}`)) map.setFilter(`hl-${l.name}-${k}`, ['==', ['id'], -1]);
-  }
+  map.getSource('selection')?.setData(EMPTY);
   writeHash();
 }
 
-function highlight(id, tileLayer) {
-  for (const l of state.polygonLayers) {
-    const f = l.name === tileLayer ? ['==', ['id'], id] : ['==', ['id'], -1];
-    for (const k of ['fill', 'line']) map.setFilter(`hl-${l.name}-${k}`, f);
-  }
+// highlight draws the grid feature f (from /v1/grids, in the map's datum) as the selection.
+function highlight(f) {
+  map.getSource('selection')?.setData({ type: 'Feature', id: f.properties.id, geometry: f.geometry, properties: { id: f.properties.id, code: f.properties.code } });
 }
 
 let selectSeq = 0;
@@ -274,7 +268,7 @@ async function select(code, { fly = true } = {}) {
     const p = f.properties;
     const tl = tileLayerOf(p);
     state.selected = { code: p.code, id: p.id, tileLayer: tl };
-    highlight(p.id, tl);
+    highlight(f);
     // Make sure the selected layer is visible.
     if (tl && state.hidden.has(tl)) { setVisible(tl, true); renderLayers(); }
     showCard(gridCard(f, versions));
