@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
 	"gridline"
@@ -165,4 +166,58 @@ func BenchmarkSwap(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(src.ix.Len()), "versions")
+}
+
+// TestNoLargerThanPostGIS keeps the tile-bytes target of BENCHMARKS.md as a test: over every tile
+// of a synthetic region at z12 and z14, and a sample at z16, gridline's polygon tiles take no more
+// bytes than PostGIS's ST_AsMVT (the query pg_tileserv and Martin run) gives for the same
+// features with the same properties. Bytes, not time: the same data give the same bytes.
+func TestNoLargerThanPostGIS(t *testing.T) {
+	d, err := demo.SyntheticWithMicro(1500, 1, demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.New(t)
+	ctx := context.Background()
+	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
+		t.Fatal(err)
+	}
+	gs := append([]gridline.Grid(nil), d.Grids...)
+	for i := range gs {
+		gs[i].VersionID = int64(i + 1)
+	}
+	src := NewSource(resolve.Build(gs, nil, time.Now()))
+	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
+	region, _ := src.Bounds([]string{LayerGrids}, at)
+	for _, z := range []uint32{12, 14, 16} {
+		layers := []string{LayerSubdistricts, LayerCommunities, LayerGrids}
+		levels := []string{"subdistrict", "community", "grid"}
+		if z >= 15 {
+			layers, levels = append(layers, LayerMicros), append(levels, "micro")
+		}
+		lo := maptile.At(orb.Point{region.Min[0], region.Max[1]}, maptile.Zoom(z))
+		hi := maptile.At(orb.Point{region.Max[0], region.Min[1]}, maptile.Zoom(z))
+		step := uint32(1)
+		for (hi.X-lo.X+1)*(hi.Y-lo.Y+1)/(step*step) > 300 {
+			step++
+		}
+		var ours, theirs, n int
+		for x := lo.X; x <= hi.X; x += step {
+			for y := lo.Y; y <= hi.Y; y += step {
+				tile, err := src.Generate(Request{Layers: layers, Z: z, X: x, Y: y, At: at, CRS: geo.WGS84}, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var data []byte
+				if err := db.Pool.QueryRow(ctx, postgisTileSQL, int(z), int(x), int(y), levels, at).Scan(&data); err != nil {
+					t.Fatal(err)
+				}
+				ours, theirs, n = ours+len(tile.Data), theirs+len(data), n+1
+			}
+		}
+		t.Logf("z%d, %d tiles: gridline %d bytes, ST_AsMVT %d", z, n, ours, theirs)
+		if ours > theirs {
+			t.Errorf("z%d, %d tiles: gridline's tiles take %d bytes, ST_AsMVT's %d", z, n, ours, theirs)
+		}
+	}
 }
