@@ -42,16 +42,21 @@ func benchData(b *testing.B) (*demo.District, *Source) {
 		if bench.err != nil {
 			return
 		}
-		gs := append([]gridline.Grid(nil), bench.d.Grids...)
-		for i := range gs {
-			gs[i].VersionID = int64(i + 1)
-		}
-		bench.src = NewSource(resolve.Build(gs, nil, time.Now()))
+		bench.src = sourceOf(bench.d)
 	})
 	if bench.err != nil {
 		b.Fatal(bench.err)
 	}
 	return bench.d, bench.src
+}
+
+// sourceOf is a tile source over the district's grids, numbered as versions 1, 2, ...
+func sourceOf(d *demo.District) *Source {
+	gs := append([]gridline.Grid(nil), d.Grids...)
+	for i := range gs {
+		gs[i].VersionID = int64(i + 1)
+	}
+	return NewSource(resolve.Build(gs, nil, time.Now()))
 }
 
 var benchZooms = []uint32{10, 12, 14, 16}
@@ -182,11 +187,7 @@ func TestNoLargerThanPostGIS(t *testing.T) {
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	gs := append([]gridline.Grid(nil), d.Grids...)
-	for i := range gs {
-		gs[i].VersionID = int64(i + 1)
-	}
-	src := NewSource(resolve.Build(gs, nil, time.Now()))
+	src := sourceOf(d)
 	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
 	region, _ := src.Bounds([]string{LayerGrids}, at)
 	for _, z := range []uint32{12, 14, 16} {
