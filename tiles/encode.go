@@ -280,7 +280,7 @@ func (e *encoder) polygons(p *projector, mp orb.MultiPolygon, merc *mercator, to
 					}
 					continue
 				}
-				r = p.ringFromMercator(&mr, e.ring[:0])
+				r = p.ringFromMercator(&mr, reach, e.ring[:0])
 			} else {
 				r = e.ring[:0]
 				for _, pt := range poly[ri] {
@@ -515,17 +515,17 @@ type mercRing struct {
 const chunkLen = 16
 
 // ringFromMercator is fromMercator over a ring, except that of each chunk lying wholly left or
-// wholly right of the buffered tile only the first and last points are kept. That changes nothing
-// the clipping makes of the ring: the first clipping pass (the left edge) drops every point left of
+// wholly right of box (the box the ring is clipped to) only the first and last points are kept.
+// That changes nothing the clipping makes of the ring: the first clipping pass (the left edge) drops every point left of
 // it without adding any between two such points, and points right of the tile pass the first
 // pass unchanged and are dropped alike by the second (the right edge), so only a run's end points
 // take part. A subdistrict ring of thousands of points then costs a tile about as many as cross
 // its column. (The same is not true of runs above or below: the first two passes cut those.)
-func (p *projector) ringFromMercator(mr *mercRing, dst []orb.Point) []orb.Point {
+func (p *projector) ringFromMercator(mr *mercRing, box orb.Bound, dst []orb.Point) []orb.Point {
 	if len(mr.chunks) == 0 {
 		return p.fromMercator(mr.pts, dst)
 	}
-	lo, hi := p.bufBox.Min[0], p.bufBox.Max[0]
+	lo, hi := box.Min[0], box.Max[0]
 	for k, cb := range mr.chunks {
 		i, j := k*chunkLen, min((k+1)*chunkLen, len(mr.pts))
 		if b := p.box(cb); b.Max[0] < lo || b.Min[0] > hi {

@@ -108,7 +108,7 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 	e.tile = e.tile[:0]
 	for _, pk := range picks {
 		name := s.specs[pk.layer].Name
-		reach := p.grown(ReachOf(name))
+		reach := grownTile(ReachOf(name))
 		e.beginLayer()
 		n := 0
 		for _, i := range pk.pos {
@@ -213,11 +213,11 @@ func (s *Source) pick(req Request, p *projector, search orb.Bound) ([]layerPick,
 
 func newProjector(z, x, y uint32, c geo.CRS) *projector {
 	return &projector{n: float64(uint64(1) << z), x: float64(x), y: float64(y), crs: c, shift: shifts(c),
-		bufBox: orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}}
+		bufBox: grownTile(Buffer)}
 }
 
-// grown is the tile grown by d extent units on every side.
-func (p *projector) grown(d float64) orb.Bound {
+// grownTile is the tile, in extent units, grown by d units on every side.
+func grownTile(d float64) orb.Bound {
 	return orb.Bound{Min: orb.Point{-d, -d}, Max: orb.Point{Extent + d, Extent + d}}
 }
 

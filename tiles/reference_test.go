@@ -42,7 +42,7 @@ func referenceTile(s *Source, req Request, maxFeatures int) ([]byte, error) {
 				pt := p.project(s.label(i))
 				geom = orb.Point{math.Round(pt[0]), math.Round(pt[1])}
 			} else {
-				mp := referencePolygons(p, g.Geometry, got.Simplified, p.grown(ReachOf(name)))
+				mp := referencePolygons(p, g.Geometry, got.Simplified, grownTile(ReachOf(name)))
 				if mp == nil {
 					continue
 				}
@@ -94,7 +94,7 @@ func referencePolygons(p *projector, mp orb.MultiPolygon, tol float64, reach orb
 		}
 		proj = append(proj, pp)
 	}
-	clipped := clip.MultiPolygon(reach, proj) // the buffer's box before reach came with the hand-written encoder
+	clipped := clip.MultiPolygon(reach, proj) // at the layer's reach, as the encoder clips
 	if len(clipped) == 0 {
 		return nil
 	}

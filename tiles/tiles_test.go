@@ -334,7 +334,7 @@ func TestMVTWinding(t *testing.T) {
 	e := newEncoder().(*encoder)
 	e.tile = e.tile[:0]
 	e.beginLayer()
-	if !e.polygons(p, mp, nil, Tolerance, p.grown(ReachOf(LayerGrids))) {
+	if !e.polygons(p, mp, nil, Tolerance, grownTile(ReachOf(LayerGrids))) {
 		t.Fatal("the square is not in its tile")
 	}
 	e.feature(1, geomTypePolygon)
@@ -600,7 +600,7 @@ func TestReach(t *testing.T) {
 		{"beyond the buffer", square(Extent+Buffer+4, Extent+Buffer+40), LayerSubdistricts, false},
 		{"a triangle off the corner", corner, LayerSubdistricts, false},
 	} {
-		if got := e.polygons(p, c.mp, nil, Tolerance, p.grown(ReachOf(c.layer))); got != c.want {
+		if got := e.polygons(p, c.mp, nil, Tolerance, grownTile(ReachOf(c.layer))); got != c.want {
 			t.Errorf("%s: in the tile %v, want %v", c.name, got, c.want)
 		}
 	}
