@@ -40,6 +40,10 @@ func FuzzQueries(f *testing.F) {
 		"/v1/resolve?lon=500000&lat=3800000&crs=EPSG:4547", "/v1/resolve?lon=0&lat=0&crs=EPSG:0", "/v1/resolve?lon=0&lat=0&at=0000-00-00",
 		"/v1/grids?bbox=1,2,3,4&limit=7&offset=3", "/v1/grids?code=%25_&name=%5C", "/v1/grids/410103/children?level=x",
 		"/v1/grids/%00", "/v1/grids/99999999999999999999999/versions", "/v1/grids?crs=EPSG:3857",
+		"/tiles/grids/14/13364/6503.mvt", "/tiles/grids,communities,labels/14/13364/6503.mvt?at=2024-01-01&crs=bd09",
+		"/tiles/grids/22/4194303/4194303.mvt?crs=gcj02", "/tiles/grids,grids/99/1/1.mvt", "/tiles//1/2/3.mvt",
+		"/tiles/grids.json?crs=EPSG:4490", "/styles/default.json?at=2024-02-30",
+		"/ogc/collections/grids/items?datetime=2024-01-01/..&bbox=113,34,114,35&limit=2", "/ogc/collections/grids/items/1?datetime=..",
 	} {
 		f.Add("GET", s, "")
 	}
