@@ -77,7 +77,13 @@ type tileResp struct {
 
 func fetch(t *testing.T, url string, hdr map[string]string) tileResp {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	return request(t, http.MethodGet, url, hdr)
+}
+
+// request sends one request with the headers hdr and reads the whole answer.
+func request(t *testing.T, method, url string, hdr map[string]string) tileResp {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -546,17 +552,9 @@ func TestTileFromCacheSameAnswer(t *testing.T) {
 				t.Errorf("%s: %q fresh, %q cached", h, first.header.Get(h), second.header.Get(h))
 			}
 		}
-		req, _ := http.NewRequest(http.MethodHead, url, nil)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := rawClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("Etag") != first.header.Get("Etag") || resp.Header.Get("Content-Length") != first.header.Get("Content-Length") {
-			t.Errorf("HEAD: %d, ETag %q, Content-Length %q", resp.StatusCode, resp.Header.Get("Etag"), resp.Header.Get("Content-Length"))
+		head := request(t, http.MethodHead, url, hdr)
+		if head.status != 200 || head.header.Get("Etag") != first.header.Get("Etag") || head.header.Get("Content-Length") != first.header.Get("Content-Length") {
+			t.Errorf("HEAD: %d, ETag %q, Content-Length %q", head.status, head.header.Get("Etag"), head.header.Get("Content-Length"))
 		}
 	}
 	dup := fetch(t, ts.URL+tilePath("subdistricts,communities,grids,grids", 12, centre, ""), nil)

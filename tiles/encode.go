@@ -256,7 +256,7 @@ func (e *encoder) point(x, y int32) {
 }
 
 // polygons writes the geometry of mp (WGS84; merc is its Web Mercator form, or nil for a shifted
-// datum) clipped to reach (the tile grown by its layer's ReachOf), simplified with tolerance tol
+// datum) clipped to reach (the tile grown by its layer's reachOf), simplified with tolerance tol
 // and snapped to whole units, with rings oriented as MVT v2 asks (exterior clockwise on screen,
 // holes counter-clockwise). The edges clipping adds lie on reach, where their outline paints
 // nothing of the tile. A polygon that reaches the tile but collapses to nothing becomes a

@@ -13,7 +13,7 @@ import (
 )
 
 // Tile geometry: the MVT extent, the buffer beyond the tile's edge from which features are
-// searched and label points kept (polygons are clipped closer, at their layer's ReachOf), and the
+// searched and label points kept (polygons are clipped closer, at their layer's reachOf), and the
 // simplification tolerance, all in extent units.
 // 4096 units span a tile that is drawn 512 pixels wide, so 8 units are one screen pixel.
 const (
@@ -108,7 +108,7 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 	e.tile = e.tile[:0]
 	for _, pk := range picks {
 		name := s.specs[pk.layer].Name
-		reach := grownTile(ReachOf(name))
+		reach := grownTile(reachOf(name))
 		e.beginLayer()
 		n := 0
 		for _, i := range pk.pos {
@@ -122,7 +122,7 @@ func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
 					merc = s.mercator(i)
 				}
 				if !e.polygons(p, g.Geometry, merc, tol, reach) {
-					continue // its bound meets the tile's, but the polygon itself comes no nearer than reach
+					continue // its box meets the search box, but the polygon shares no area with the tile grown by reach
 				}
 			}
 			// The grid id is the feature id (MapLibre's ["id"]), not repeated as a property: ids are

@@ -58,12 +58,12 @@ func outlineOf(layer string) float64 {
 	return thematicOutline
 }
 
-// ReachOf is how far outside a tile (extent units) a polygon of the layer may lie and still paint
+// reachOf is how far outside a tile (extent units) a polygon of the layer may lie and still paint
 // a pixel of it: half the layer's outline and the half pixel over which MapLibre antialiases a
 // line's edge. A polygon wholly farther out paints nothing there (MapLibre clips each tile's
 // drawing to the tile) and is left out of the tile, as tegola leaves out everything outside it.
 // The web map draws its wider selection outline from the grid's own GeoJSON, not from tiles.
-func ReachOf(layer string) float64 {
+func reachOf(layer string) float64 {
 	return (outlineOf(layer)/2 + 0.5) * Extent / TilePixels
 }
 

@@ -42,7 +42,7 @@ func referenceTile(s *Source, req Request, maxFeatures int) ([]byte, error) {
 				pt := p.project(s.label(i))
 				geom = orb.Point{math.Round(pt[0]), math.Round(pt[1])}
 			} else {
-				mp := referencePolygons(p, g.Geometry, got.Simplified, grownTile(ReachOf(name)))
+				mp := referencePolygons(p, g.Geometry, got.Simplified, grownTile(reachOf(name)))
 				if mp == nil {
 					continue
 				}

@@ -22,7 +22,7 @@ func Style(sources []StyleSource) map[string]any {
 		LayerSubdistricts: "#d9e4f5", LayerCommunities: "#e6f0d8", LayerGrids: "#fbe8c8", LayerMicros: "#f7d6d0", LayerSpecial: "#c9b3e6",
 	}
 	// Outline widths are outlineOf's: a tile leaves out polygons too far off to paint a pixel of
-	// their outline (ReachOf).
+	// their outline (reachOf).
 	line := map[string]string{
 		LayerSubdistricts: "#1f4e9c", LayerCommunities: "#3a7d2c", LayerGrids: "#c27c0e", LayerMicros: "#b5483b", LayerSpecial: "#6a3fa0",
 	}

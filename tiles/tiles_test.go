@@ -334,7 +334,7 @@ func TestMVTWinding(t *testing.T) {
 	e := newEncoder().(*encoder)
 	e.tile = e.tile[:0]
 	e.beginLayer()
-	if !e.polygons(p, mp, nil, Tolerance, grownTile(ReachOf(LayerGrids))) {
+	if !e.polygons(p, mp, nil, Tolerance, grownTile(reachOf(LayerGrids))) {
 		t.Fatal("the square is not in its tile")
 	}
 	e.feature(1, geomTypePolygon)
@@ -567,7 +567,7 @@ func contains(xs []string, x string) bool {
 }
 
 // TestReach: a polygon in the tile's buffer is in the tile while it comes near enough to paint a
-// pixel of its outline there (ReachOf its layer), and left out beyond. The test is the polygon's,
+// pixel of its outline there (reachOf its layer), and left out beyond. The test is the polygon's,
 // not its bounding box's: a triangle whose box reaches the tile but whose hypotenuse keeps off it
 // is left out.
 func TestReach(t *testing.T) {
@@ -580,7 +580,7 @@ func TestReach(t *testing.T) {
 	}
 	p := newProjector(14, tile.X, tile.Y, geo.WGS84)
 	e := newEncoder().(*encoder)
-	grids, subs := ReachOf(LayerGrids), ReachOf(LayerSubdistricts)
+	grids, subs := reachOf(LayerGrids), reachOf(LayerSubdistricts)
 	if grids != 8 || subs != 14 {
 		t.Fatalf("reach: grids %v, subdistricts %v extent units, want 8 (1 px outline) and 14 (2.5 px)", grids, subs)
 	}
@@ -600,7 +600,7 @@ func TestReach(t *testing.T) {
 		{"beyond the buffer", square(Extent+Buffer+4, Extent+Buffer+40), LayerSubdistricts, false},
 		{"a triangle off the corner", corner, LayerSubdistricts, false},
 	} {
-		if got := e.polygons(p, c.mp, nil, Tolerance, grownTile(ReachOf(c.layer))); got != c.want {
+		if got := e.polygons(p, c.mp, nil, Tolerance, grownTile(reachOf(c.layer))); got != c.want {
 			t.Errorf("%s: in the tile %v, want %v", c.name, got, c.want)
 		}
 	}

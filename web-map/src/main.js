@@ -10,6 +10,8 @@ const FIXED = ['subdistricts', 'communities', 'grids', 'micros', 'special'];
 const LABEL_ZOOM = { subdistricts: [10, 14], communities: [12.5, 16], grids: [14, 24], micros: [16, 24], special: [15, 24] };
 // What a click picks first when several polygons are under the cursor.
 const CLICK_ORDER = ['special', 'micros', 'grids', 'communities', 'subdistricts'];
+// The selection source holds nothing when nothing is selected.
+const EMPTY = { type: 'FeatureCollection', features: [] };
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
@@ -241,8 +243,6 @@ function errorCard(err) {
 }
 
 // ---- selection -----------------------------------------------------------------------------
-
-const EMPTY = { type: 'FeatureCollection', features: [] };
 
 function clearSelection() {
   state.selected = null;
