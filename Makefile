@@ -31,8 +31,11 @@ build: deps web
 run: db build
 	DATABASE_URL="$(DBURL)" bin/gridline serve --demo-if-empty
 
+# vet: go vet, gofmt, go.mod and go.sum tidy, and staticcheck (pinned as a tool in go.mod).
 vet:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod or go.sum is not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
+	$(GO) tool staticcheck ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 test: db vet web

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // statusOf is the one table from error code to HTTP status.

@@ -8,8 +8,8 @@ import (
 	"os"
 	"strconv"
 
-	"gridline"
-	"gridline/importers"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
 )
 
 // getExport is GET /v1/exports?format=&level=&layer=&at=&crs=&encoding=: the grids valid on a

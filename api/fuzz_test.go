@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"gridline"
-	"gridline/api"
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // newServer is the API over the fixture district in a fresh database.

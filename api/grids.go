@@ -13,9 +13,9 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/store"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

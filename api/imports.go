@@ -14,9 +14,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"gridline"
-	"gridline/importers"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/store"
 )
 
 // routeImports mounts the import and export endpoints.

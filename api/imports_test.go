@@ -9,25 +9,19 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline/internal/testenv"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // importServer is the API over a fixture database with a small import limit, and a write token.
 func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 	t.Helper()
-	if _, err := exec.LookPath("ogr2ogr"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ogr2ogr is not installed: install gdal-bin")
-		}
-		t.Skip("ogr2ogr is not installed (apt-get install gdal-bin)")
-	}
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
 	db := storetest.New(t)
 	ctx := context.Background()
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb/geojson"
 
-	"gridline"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 )
 
 // OGC API - Features, Part 1: Core, with GeoJSON and an OpenAPI 3.0 description, mounted under
@@ -63,7 +63,7 @@ func ogcRoot(r *http.Request) string {
 func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) {
 	root := ogcRoot(r)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"title":       "gridline",
+		"title":       "gridline.dev/gridline",
 		"description": "Grid boundaries (网格) by level and layer, as of any date, as OGC API - Features.",
 		"links": []ogcLink{
 			{root, "self", "application/json", "this document"},

@@ -11,9 +11,9 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/resolve"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
 )
 
 // dateParam reads a YYYY-MM-DD query parameter, or today when it is absent.
@@ -36,8 +36,8 @@ func crsParam(q url.Values) (geo.CRS, error) {
 // resolveParams are the query parameters of GET /v1/resolve, read without building a map: this
 // is the hottest request the server answers.
 type resolveParams struct {
-	lon, lat, crs, at   string
-	hasLon, hasLat, bad bool
+	lon, lat, crs, at string
+	hasLon, hasLat    bool
 }
 
 func parseResolveQuery(raw string) (p resolveParams, err error) {

@@ -12,12 +12,12 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"gridline"
-	"gridline/importers"
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/tiles"
-	webmap "gridline/web-map"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/tiles"
+	webmap "gridline.dev/gridline/web-map"
 )
 
 // Server serves the HTTP API.

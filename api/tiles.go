@@ -9,9 +9,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/tiles"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/tiles"
 )
 
 // tileCacheControl lets browsers and proxies keep tiles but ask again each time: the ETag makes

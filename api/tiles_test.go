@@ -18,12 +18,12 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/store/storetest"
-	"gridline/tiles"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
+	"gridline.dev/gridline/tiles"
 )
 
 func tilesOptions(maxLayers int) tiles.Options { return tiles.Options{MaxLayers: maxLayers} }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline/geo"
+	"gridline.dev/gridline/geo"
 )
 
 // The real data the Erqi district is built from, copied into the module so the program never reads

@@ -23,7 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Options tune a generated district.

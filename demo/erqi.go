@@ -13,7 +13,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/planar"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Erqi builds 二七区 (Zhengzhou, code 410103): the real outline and real subdistricts and

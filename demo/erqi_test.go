@@ -16,7 +16,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/planar"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Erqi takes seconds, so the tests share one district (seed 1); the determinism test builds a

@@ -11,8 +11,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
-	"gridline"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // testDB is a fresh database on the PostGIS that `make test` starts (see storetest: skipped on a

@@ -12,7 +12,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline/geo"
+	"gridline.dev/gridline/geo"
 )
 
 // The Erqi generator works in two halves. The plan (this file, pure Go) decides how many grids of

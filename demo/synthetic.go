@@ -7,7 +7,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Synthetic regions are lattices. Basic grids are the cells of a lattice of C columns and R rows,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 func countLevels(d *District) map[gridline.Level]int {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"gridline"
-	"gridline/importers"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
 )
 
 // poly is a GeoJSON feature with a polygon ring and properties.

@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
-	"gridline"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 )
 
 // DivisionOptions say how to read a division list.

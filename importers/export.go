@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/store"
 )
 
 // ExportFormats lists the formats Export writes.

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"gridline"
-	"gridline/importers"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
 )
 
 // fuzzImport feeds any bytes, as a file with extension ext, through the whole import (GDAL

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // gdalResult is what a GDAL tool said: its error and warning lines, deduplicated.

@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/store"
 )
 
 // Config tunes an Engine.

@@ -3,7 +3,6 @@ package importers_test
 import (
 	"archive/zip"
 	"context"
-	"golang.org/x/text/encoding/simplifiedchinese"
 	"io"
 	"math"
 	"os"
@@ -13,12 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/encoding/simplifiedchinese"
+
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/importers"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/internal/testenv"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 var from = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -26,14 +28,7 @@ var from = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // needGDAL fails in CI and skips elsewhere when GDAL's tools are missing.
 func needGDAL(t testing.TB) {
 	t.Helper()
-	for _, tool := range []string{"ogr2ogr", "ogrinfo", "gdalsrsinfo"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed: install gdal-bin", tool)
-			}
-			t.Skipf("%s is not installed (apt-get install gdal-bin)", tool)
-		}
-	}
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr", "ogrinfo", "gdalsrsinfo")
 }
 
 // fixtureDB is a database holding storetest.Fixture, and an engine on it.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"gridline"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 )
 
 // Mapping says which attributes of a file hold what, and what level, layer and kind the file's

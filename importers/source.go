@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // source is a file made ready for ogr2ogr.

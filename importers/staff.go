@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"gridline"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 )
 
 // StaffOptions say how to read a staff list.

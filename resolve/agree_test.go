@@ -10,11 +10,11 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/demo"
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // TestIndexAgreesWithPostGIS loads the demo district and checks, for random points and for points

@@ -7,7 +7,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Answer is the full resolution of one point: what GET /v1/resolve returns.

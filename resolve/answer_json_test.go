@@ -9,7 +9,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline/resolve"
+	"gridline.dev/gridline/resolve"
 )
 
 // TestAnswerJSON: the hand-written JSON decodes to the same value as the struct's fields would,

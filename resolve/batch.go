@@ -16,8 +16,8 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/geo"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
 )
 
 // Transformer converts points from an EPSG code to WGS84 (the store does it through PostGIS).

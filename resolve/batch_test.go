@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/resolve"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // fixtureResolver is a resolver over the hand-built fixture, with no database behind it.

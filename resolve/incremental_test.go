@@ -7,9 +7,9 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/resolve"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // fakeSource is a store in memory with change stamps, counting what it is asked for.

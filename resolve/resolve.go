@@ -19,8 +19,8 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/geo"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
 )
 
 // NearBoundaryMetres is how close to its basic grid's boundary a point must be for the answer to

@@ -1,6 +1,6 @@
 package resolve
 
-import "gridline"
+import "gridline.dev/gridline"
 
 // StaffOf lists every assignment held on grid identity id, in all periods, as the index was built
 // with them. The slice is the index's own: callers must not modify it. Tiles use it to tell

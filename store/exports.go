@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // ExportFilter selects the grids an export writes. Zero fields do not filter, except At.

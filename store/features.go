@@ -9,7 +9,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Collection is one level of one layer, as OGC API - Features lists it.

@@ -12,7 +12,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // gridColumns is the select list every grid read uses, in the order scanGrid reads it.

@@ -12,7 +12,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // StagingSchema is where ogr2ogr writes imported files and exports stage their rows (migration 0002).

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // DefaultTolerance is how far, in square metres, a child may stick out of its parent: real

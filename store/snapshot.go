@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Snapshot is every grid version with its geometry and every assignment, read in one consistent

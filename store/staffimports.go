@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // StaffRow is one line of a staff list: a person holding a role on the grid with a code.

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 //go:embed migrations/*.sql
@@ -48,7 +48,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		opt.StatementTimeout = 60 * time.Second
 	}
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
-	cfg.ConnConfig.RuntimeParams["application_name"] = "gridline"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "gridline.dev/gridline"
 	// JIT compilation is for long analytic queries. gridline's are short, or are imports whose
 	// PostGIS calls make the planner's costs huge: JIT then spent 270 ms compiling each statement
 	// of a 100,000-grid import that ran in 700 ms without it.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 func box(x0, y0, x1, y1 float64) orb.MultiPolygon {

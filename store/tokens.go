@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // tokenPrefix marks gridline tokens so that a leaked one is recognisable in logs and scanners.

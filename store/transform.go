@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Transform converts points from EPSG:srid to WGS84 (EPSG:4326) through PostGIS (PROJ), in one

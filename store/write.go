@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb/encoding/wkb"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // Dataset is a whole set of grids, people and assignments with IDs chosen by its maker (the demo

@@ -12,12 +12,12 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
-	"gridline"
-	"gridline/demo"
-	"gridline/geo"
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // benchGrids is the number of basic grids of the synthetic region (each cut into 6 to 8 micro

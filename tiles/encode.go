@@ -12,22 +12,28 @@ import (
 // third of each z14-z16 tile's time. The encoder keeps its buffers between tiles (each Source's sync.Pool).
 
 // Field tags of vector_tile.proto, with their wire types.
+// Protobuf wire types of the fields below.
 const (
-	tagTileLayer        = 3<<3 | 2
-	tagLayerName        = 1<<3 | 2
-	tagLayerFeature     = 2<<3 | 2
-	tagLayerKey         = 3<<3 | 2
-	tagLayerValue       = 4<<3 | 2
-	tagLayerExtent      = 5<<3 | 0
-	tagLayerVersion     = 15<<3 | 0
-	tagFeatureID        = 1<<3 | 0
-	tagFeatureTags      = 2<<3 | 2
-	tagFeatureType      = 3<<3 | 0
-	tagFeatureGeom      = 4<<3 | 2
-	tagValueString      = 1<<3 | 2
-	tagValueUint        = 5<<3 | 0
-	tagValueSint        = 6<<3 | 0
-	tagValueBool        = 7<<3 | 0
+	wireVarint = 0
+	wireBytes  = 2
+)
+
+const (
+	tagTileLayer        = 3<<3 | wireBytes
+	tagLayerName        = 1<<3 | wireBytes
+	tagLayerFeature     = 2<<3 | wireBytes
+	tagLayerKey         = 3<<3 | wireBytes
+	tagLayerValue       = 4<<3 | wireBytes
+	tagLayerExtent      = 5<<3 | wireVarint
+	tagLayerVersion     = 15<<3 | wireVarint
+	tagFeatureID        = 1<<3 | wireVarint
+	tagFeatureTags      = 2<<3 | wireBytes
+	tagFeatureType      = 3<<3 | wireVarint
+	tagFeatureGeom      = 4<<3 | wireBytes
+	tagValueString      = 1<<3 | wireBytes
+	tagValueUint        = 5<<3 | wireVarint
+	tagValueSint        = 6<<3 | wireVarint
+	tagValueBool        = 7<<3 | wireVarint
 	geomTypePoint       = 1
 	geomTypePolygon     = 3
 	cmdMoveTo           = 1

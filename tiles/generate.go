@@ -8,8 +8,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
-	"gridline"
-	"gridline/geo"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
 )
 
 // Tile geometry: the MVT extent, the buffer beyond the tile's edge from which features are

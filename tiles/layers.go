@@ -7,7 +7,7 @@ package tiles
 import (
 	"sort"
 
-	"gridline"
+	"gridline.dev/gridline"
 )
 
 // MaxZoom is the deepest zoom any layer is served at.

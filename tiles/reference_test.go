@@ -14,10 +14,10 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/simplify"
 
-	"gridline"
-	"gridline/demo"
-	"gridline/geo"
-	"gridline/resolve"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
 )
 
 // referenceTile cuts the tile the way gridline did before its own encoder: orb geojson features,

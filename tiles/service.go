@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/resolve"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
 )
 
 // Indexer gives the current resolution index; *resolve.Resolver is one.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/resolve"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/resolve"
 )
 
 // Source is what tiles are cut from: one resolution index, with each grid version assigned to its

@@ -12,10 +12,10 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/planar"
 
-	"gridline"
-	"gridline/geo"
-	"gridline/resolve"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // fixture is the storetest district as an index, with version ids set as the store would.
@@ -555,15 +555,6 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // TestReach: a polygon in the tile's buffer is in the tile while it comes near enough to paint a

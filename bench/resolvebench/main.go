@@ -18,9 +18,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
-	"gridline/demo"
-	"gridline/resolve"
-	"gridline/store"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
 )
 
 func main() {

@@ -25,7 +25,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
-	"gridline/tiles"
+	"gridline.dev/gridline/tiles"
 )
 
 func main() {

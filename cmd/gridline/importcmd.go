@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"gridline"
-	"gridline/importers"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/store"
 )
 
 // printAdminToken makes the first admin API token when the database has none and prints it: it

@@ -15,24 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"gridline/store"
+	"gridline.dev/gridline/internal/testenv"
+	"gridline.dev/gridline/store"
 )
-
-// needTool fails in CI and skips elsewhere when a GDAL tool is missing.
-func needTool(t *testing.T, tool string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed: install gdal-bin", tool)
-		}
-		t.Skipf("%s is not installed (apt-get install gdal-bin)", tool)
-	}
-}
 
 // TestOGCAPIWithGDAL has GDAL's OAPIF driver list the collections and read every feature.
 func TestOGCAPIWithGDAL(t *testing.T) {
-	needTool(t, "ogrinfo")
-	needTool(t, "ogr2ogr")
+	testenv.NeedCommands(t, "gdal-bin", "ogrinfo", "ogr2ogr")
 	a := startApp(t, nil)
 	ogc := "OAPIF:" + a.base + "/ogc"
 	out, err := exec.Command("ogrinfo", "-ro", "-so", "-q", ogc).CombinedOutput()
@@ -213,7 +202,7 @@ func upload(t *testing.T, base, token string, fields map[string]string, files ..
 // TestImportExportHTTP exports over HTTP, then imports the changed file back: token required,
 // dry run by default, apply in one go, the same file twice changing nothing.
 func TestImportExportHTTP(t *testing.T) {
-	needTool(t, "ogr2ogr")
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
 	a := startApp(t, nil)
 	ctx := context.Background()
 	resp, err := http.Get(a.base + "/v1/exports?format=shapefile&level=grid&layer=comprehensive&at=2025-01-01&encoding=gbk")
@@ -268,7 +257,7 @@ func TestImportExportHTTP(t *testing.T) {
 
 // TestImportCommand runs `gridline import` and `gridline export` as a user would.
 func TestImportCommand(t *testing.T) {
-	needTool(t, "ogr2ogr")
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
 	a := startApp(t, nil)
 	env := map[string]string{"DATABASE_URL": a.dbURL, "GRIDLINE_TZ": "Asia/Shanghai"}
 	getenv := func(k string) string { return env[k] }

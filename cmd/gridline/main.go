@@ -18,13 +18,13 @@ import (
 	"time"
 	_ "time/tzdata" // the deployment's time zone must load on machines without zoneinfo
 
-	"gridline"
-	"gridline/api"
-	"gridline/demo"
-	"gridline/resolve"
-	"gridline/store"
-	"gridline/tiles"
-	webmap "gridline/web-map"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/tiles"
+	webmap "gridline.dev/gridline/web-map"
 )
 
 func main() {

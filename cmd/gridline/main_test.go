@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"gridline"
-	"gridline/store"
-	"gridline/store/storetest"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // app is the whole program running on a free port against its own database.

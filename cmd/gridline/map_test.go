@@ -11,17 +11,9 @@ import (
 	"testing"
 	"time"
 
-	webmap "gridline/web-map"
+	"gridline.dev/gridline/internal/testenv"
+	webmap "gridline.dev/gridline/web-map"
 )
-
-// skipOrFail skips locally but fails under CI, where everything the web map needs must be there.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // TestWebMap serves the map from the binary and runs web-map/test (node's test runner driving
 // Chromium through playwright-core) against it.
@@ -31,21 +23,21 @@ func TestWebMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !webmap.Handler(webmap.Config{}).Built() {
-		skipOrFail(t, "the web map is not built into this binary: run make web (or make test)")
+		testenv.Missing(t, "the web map is not built into this binary: run make web (or make test)")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		skipOrFail(t, "node is not installed")
+		testenv.Missing(t, "node is not installed")
 	}
 	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
-		skipOrFail(t, "web-map/node_modules is missing: run make web")
+		testenv.Missing(t, "web-map/node_modules is missing: run make web")
 	}
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(chromium); err != nil {
-		skipOrFail(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromium)
+		testenv.Missing(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromium)
 	}
 	a := startApp(t, nil)
 

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"gridline/tiles"
+	"gridline.dev/gridline/tiles"
 )
 
 // tegolaConfig writes a tegola (v0.21, mvt_postgis provider) configuration that serves the same

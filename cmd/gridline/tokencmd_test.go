@@ -9,12 +9,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gridline.dev/gridline/internal/testenv"
 )
 
 // TestTokenCommand makes a token with `gridline token create`, uses it, revokes it, and sees it
 // refused; the last admin token cannot be revoked.
 func TestTokenCommand(t *testing.T) {
-	needTool(t, "ogr2ogr")
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
 	a := startApp(t, nil)
 	env := map[string]string{"DATABASE_URL": a.dbURL, "GRIDLINE_TZ": "Asia/Shanghai"}
 	getenv := func(k string) string { return env[k] }

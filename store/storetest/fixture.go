@@ -5,8 +5,8 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"gridline"
-	"gridline/store"
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 )
 
 // Box is an axis-aligned rectangle as a MultiPolygon.

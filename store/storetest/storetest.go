@@ -14,7 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"gridline/store"
+	"gridline.dev/gridline/internal/testenv"
+	"gridline.dev/gridline/store"
 )
 
 var counter atomic.Int64
@@ -24,10 +25,7 @@ func AdminURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("DATABASE_URL")
 	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("DATABASE_URL is not set: integration tests must run in CI (use `make test`)")
-		}
-		t.Skip("DATABASE_URL is not set; `make test` starts PostGIS and sets it")
+		testenv.Missing(t, "DATABASE_URL is not set; `make test` starts PostGIS and sets it")
 	}
 	return u
 }
