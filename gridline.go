@@ -123,25 +123,25 @@ func (g *Grid) Validate() error {
 	return nil
 }
 
-// Role is what a person does on a grid.
-type Role string
+// Post is what a person does on a grid.
+type Post string
 
 const (
-	RoleGridChief         Role = "grid_chief"         // 网格长
-	RoleFullTimeWorker    Role = "full_time_worker"   // 专职网格员
-	RolePartTimeWorker    Role = "part_time_worker"   // 兼职网格员
-	RoleBuildingSteward   Role = "building_steward"   // 楼栋长
-	RolePoliceOfficer     Role = "police_officer"     // 社区民警
-	RoleAssignedCadre     Role = "assigned_cadre"     // 下沉干部
-	RoleDepartmentLiaison Role = "department_liaison" // 部门联络人
+	PostGridChief         Post = "grid_chief"         // 网格长
+	PostFullTimeWorker    Post = "full_time_worker"   // 专职网格员
+	PostPartTimeWorker    Post = "part_time_worker"   // 兼职网格员
+	PostBuildingSteward   Post = "building_steward"   // 楼栋长
+	PostPoliceOfficer     Post = "police_officer"     // 社区民警
+	PostAssignedCadre     Post = "assigned_cadre"     // 下沉干部
+	PostDepartmentLiaison Post = "department_liaison" // 部门联络人
 )
 
-// Roles lists the roles in the order a roster shows them.
-var Roles = []Role{RoleGridChief, RoleFullTimeWorker, RolePartTimeWorker, RoleBuildingSteward, RolePoliceOfficer, RoleAssignedCadre, RoleDepartmentLiaison}
+// Posts lists the roles in the order a roster shows them.
+var Posts = []Post{PostGridChief, PostFullTimeWorker, PostPartTimeWorker, PostBuildingSteward, PostPoliceOfficer, PostAssignedCadre, PostDepartmentLiaison}
 
 // Valid reports whether r is one of Roles.
-func (r Role) Valid() bool {
-	for _, x := range Roles {
+func (r Post) Valid() bool {
+	for _, x := range Posts {
 		if x == r {
 			return true
 		}
@@ -173,7 +173,7 @@ type Assignment struct {
 	ID        int64      `json:"id"`
 	PersonID  int64      `json:"person_id"`
 	GridID    int64      `json:"grid_id"`
-	Role      Role       `json:"role"`
+	Post      Post       `json:"role"`
 	ValidFrom time.Time  `json:"valid_from"`
 	ValidTo   *time.Time `json:"valid_to,omitempty"`
 }
@@ -181,8 +181,8 @@ type Assignment struct {
 // Validate checks an assignment's fields.
 func (a *Assignment) Validate() error {
 	switch {
-	case !a.Role.Valid():
-		return Errorf(EInvalid, "role %q is not one of grid_chief, full_time_worker, part_time_worker, building_steward, police_officer, assigned_cadre, department_liaison", a.Role)
+	case !a.Post.Valid():
+		return Errorf(EInvalid, "role %q is not one of grid_chief, full_time_worker, part_time_worker, building_steward, police_officer, assigned_cadre, department_liaison", a.Post)
 	case a.PersonID == 0 || a.GridID == 0:
 		return Errorf(EInvalid, "an assignment needs a person and a grid")
 	case a.ValidFrom.IsZero():
@@ -196,7 +196,7 @@ func (a *Assignment) Validate() error {
 // Staff is a person holding a role on a grid, as a roster shows it.
 type Staff struct {
 	GridID    int64      `json:"-"`
-	Role      Role       `json:"role"`
+	Post      Post       `json:"role"`
 	PersonID  int64      `json:"person_id"`
 	Name      string     `json:"name"`
 	Phone     string     `json:"phone,omitempty"`
@@ -209,20 +209,20 @@ func (s *Staff) ValidOn(at time.Time) bool {
 	return !s.ValidFrom.After(at) && (s.ValidTo == nil || s.ValidTo.After(at))
 }
 
-// PrimaryRole is the post that makes a grid of this level and layer staffed: its absence is a
+// PrimaryPost is the post that makes a grid of this level and layer staffed: its absence is a
 // vacancy, and the roster falls back to the parent's people (属地兜底).
-func PrimaryRole(level Level, layer Layer) Role {
+func PrimaryPost(level Level, layer Layer) Post {
 	switch {
 	case layer == LayerPolice:
-		return RolePoliceOfficer
+		return PostPoliceOfficer
 	case layer == LayerSpecial:
-		return RoleGridChief
+		return PostGridChief
 	case level == LevelGrid:
-		return RoleFullTimeWorker
+		return PostFullTimeWorker
 	case level == LevelMicro:
-		return RoleBuildingSteward
+		return PostBuildingSteward
 	}
-	return RoleGridChief
+	return PostGridChief
 }
 
 // DateLayout is how dates are written everywhere: YYYY-MM-DD.

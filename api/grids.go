@@ -274,10 +274,10 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) {
 		own = []gridline.Staff{}
 	}
 	f.Properties["staff"] = own
-	primary := gridline.PrimaryRole(g.Level, g.Layer)
+	primary := gridline.PrimaryPost(g.Level, g.Layer)
 	vacant := true
 	for _, st := range own {
-		if st.Role == primary {
+		if st.Post == primary {
 			vacant = false
 		}
 	}

@@ -70,7 +70,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.tiles = tiles.NewService(res, topt)
 	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
 	// goroutine, rather than in the first tile request after it.
-	res.OnSwap(func() { s.tiles.Source() })
+	res.OnSwap(func() { s.tiles.Tileset() })
 	s.routeTiles(r)
 	s.imports = importers.New(db, importers.Config{MaxBytes: opt.MaxImportBytes})
 	s.routeImports(r)

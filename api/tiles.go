@@ -266,7 +266,7 @@ func (s *Server) style(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	all := s.tiles.Source().Layers()
+	all := s.tiles.Tileset().Layers()
 	var sources []tiles.StyleSource
 	for len(all) > 0 {
 		n := min(len(all), s.tiles.MaxLayers())

@@ -40,7 +40,7 @@ func fixtureLoader(ctx context.Context) ([]gridline.Grid, []gridline.Staff, erro
 	}
 	var staff []gridline.Staff
 	for _, a := range d.Assignments {
-		staff = append(staff, gridline.Staff{GridID: a.GridID, Role: a.Role, PersonID: a.PersonID, Name: names[a.PersonID], ValidFrom: a.ValidFrom})
+		staff = append(staff, gridline.Staff{GridID: a.GridID, Post: a.Post, PersonID: a.PersonID, Name: names[a.PersonID], ValidFrom: a.ValidFrom})
 	}
 	return d.Grids, staff, nil
 }

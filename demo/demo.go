@@ -194,7 +194,7 @@ func newPeople(seed int64, validFrom time.Time) *people {
 }
 
 // assign creates a fictitious person with the given title and gives them role on grid.
-func (pp *people) assign(grid int64, role gridline.Role, title string) {
+func (pp *people) assign(grid int64, role gridline.Post, title string) {
 	id := int64(len(pp.list) + 1)
 	note, ok := pp.notes[title]
 	if !ok {
@@ -203,7 +203,7 @@ func (pp *people) assign(grid int64, role gridline.Role, title string) {
 	}
 	pp.list = append(pp.list, gridline.Person{ID: id, Name: chineseName(pp.rng), Phone: pp.phone(id), Note: note})
 	pp.asg = append(pp.asg, gridline.Assignment{
-		ID: int64(len(pp.asg) + 1), PersonID: id, GridID: grid, Role: role, ValidFrom: pp.validFrom,
+		ID: int64(len(pp.asg) + 1), PersonID: id, GridID: grid, Post: role, ValidFrom: pp.validFrom,
 	})
 }
 
@@ -285,34 +285,34 @@ func staff(grids []gridline.Grid, seed int64, validFrom time.Time, plan staffPla
 		switch {
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelDistrict:
 			// The top of the fallback chain (属地兜底): someone always answers for a vacancy.
-			pp.assign(g.ID, gridline.RoleGridChief, "总网格长（区网格化服务管理中心）")
+			pp.assign(g.ID, gridline.PostGridChief, "总网格长（区网格化服务管理中心）")
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelSubdistrict:
-			pp.assign(g.ID, gridline.RoleGridChief, "一级网格长（街道党工委书记）")
+			pp.assign(g.ID, gridline.PostGridChief, "一级网格长（街道党工委书记）")
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelCommunity:
-			pp.assign(g.ID, gridline.RoleGridChief, "二级网格长（社区党组织书记）")
+			pp.assign(g.ID, gridline.PostGridChief, "二级网格长（社区党组织书记）")
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelGrid:
 			if !vacant[i] {
-				pp.assign(g.ID, gridline.RoleFullTimeWorker, "专职网格员")
+				pp.assign(g.ID, gridline.PostFullTimeWorker, "专职网格员")
 			}
 			if rng.Float64() < plan.partTimeRate {
 				for n := 1 + rng.IntN(2); n > 0; n-- {
-					pp.assign(g.ID, gridline.RolePartTimeWorker, "兼职网格员")
+					pp.assign(g.ID, gridline.PostPartTimeWorker, "兼职网格员")
 				}
 			}
 			if rng.Float64() < plan.cadreRate {
-				pp.assign(g.ID, gridline.RoleAssignedCadre, "下沉干部")
+				pp.assign(g.ID, gridline.PostAssignedCadre, "下沉干部")
 			}
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelMicro:
 			if rng.Float64() < plan.stewardRate {
-				pp.assign(g.ID, gridline.RoleBuildingSteward, "楼栋长")
+				pp.assign(g.ID, gridline.PostBuildingSteward, "楼栋长")
 			}
 		case g.Layer == gridline.LayerSpecial:
-			pp.assign(g.ID, gridline.RoleGridChief, "专属网格长（单位负责人）")
-			pp.assign(g.ID, gridline.RoleFullTimeWorker, "专属网格员")
+			pp.assign(g.ID, gridline.PostGridChief, "专属网格长（单位负责人）")
+			pp.assign(g.ID, gridline.PostFullTimeWorker, "专属网格员")
 		case g.Layer == gridline.LayerPolice:
-			pp.assign(g.ID, gridline.RolePoliceOfficer, "社区民警")
+			pp.assign(g.ID, gridline.PostPoliceOfficer, "社区民警")
 			if rng.Float64() < plan.policePerGrid2 {
-				pp.assign(g.ID, gridline.RolePoliceOfficer, "社区民警")
+				pp.assign(g.ID, gridline.PostPoliceOfficer, "社区民警")
 			}
 		}
 	}

@@ -283,41 +283,41 @@ func TestErqiOutline(t *testing.T) {
 
 func TestErqiStaff(t *testing.T) {
 	d, _ := erqiDistrict(t)
-	roles := map[int64]map[gridline.Role]int{}
+	roles := map[int64]map[gridline.Post]int{}
 	for _, a := range d.Assignments {
 		if roles[a.GridID] == nil {
-			roles[a.GridID] = map[gridline.Role]int{}
+			roles[a.GridID] = map[gridline.Post]int{}
 		}
-		roles[a.GridID][a.Role]++
+		roles[a.GridID][a.Post]++
 	}
 	var basic, vacant, micro, stewards int
 	for _, g := range d.Grids {
 		r := roles[g.ID]
 		switch {
 		case g.Layer == gridline.LayerComprehensive && (g.Level == gridline.LevelDistrict || g.Level == gridline.LevelSubdistrict || g.Level == gridline.LevelCommunity):
-			if r[gridline.RoleGridChief] != 1 {
-				t.Errorf("%s %s has %d grid chiefs, want 1", g.Code, g.Name, r[gridline.RoleGridChief])
+			if r[gridline.PostGridChief] != 1 {
+				t.Errorf("%s %s has %d grid chiefs, want 1", g.Code, g.Name, r[gridline.PostGridChief])
 			}
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelGrid:
 			basic++
-			switch r[gridline.RoleFullTimeWorker] {
+			switch r[gridline.PostFullTimeWorker] {
 			case 0:
 				vacant++
 			case 1:
 			default:
-				t.Errorf("basic grid %s has %d full-time workers", g.Code, r[gridline.RoleFullTimeWorker])
+				t.Errorf("basic grid %s has %d full-time workers", g.Code, r[gridline.PostFullTimeWorker])
 			}
 		case g.Layer == gridline.LayerComprehensive && g.Level == gridline.LevelMicro:
 			micro++
-			if r[gridline.RoleBuildingSteward] > 0 {
+			if r[gridline.PostBuildingSteward] > 0 {
 				stewards++
 			}
 		case g.Layer == gridline.LayerSpecial:
-			if r[gridline.RoleGridChief] != 1 || r[gridline.RoleFullTimeWorker] != 1 {
+			if r[gridline.PostGridChief] != 1 || r[gridline.PostFullTimeWorker] != 1 {
 				t.Errorf("special grid %s: roles %v, want a grid chief and a full-time worker", g.Code, r)
 			}
 		case g.Layer == gridline.LayerPolice:
-			if n := r[gridline.RolePoliceOfficer]; n < 1 || n > 2 {
+			if n := r[gridline.PostPoliceOfficer]; n < 1 || n > 2 {
 				t.Errorf("police grid %s has %d officers, want 1 or 2", g.Code, n)
 			}
 		}

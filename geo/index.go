@@ -59,8 +59,8 @@ const earthRadius = 6371008.8
 // metresPerDegree is the length of one degree of latitude on the sphere of radius earthRadius.
 const metresPerDegree = earthRadius * math.Pi / 180
 
-// Index is an immutable point-in-polygon index over many multipolygons (lon/lat degrees). Safe for concurrent use.
-type Index struct {
+// PolygonIndex is an immutable point-in-polygon index over many multipolygons (lon/lat degrees). Safe for concurrent use.
+type PolygonIndex struct {
 	n int // number of polygons given to NewIndex, empty ones included
 
 	// The cell grid: column cx spans [x0+cx*w, x0+(cx+1)*w], row cy likewise in y. Points outside
@@ -182,7 +182,7 @@ type breakpoint struct {
 // Rings are taken as closed even when their last point differs from the first (PostGIS would reject
 // such a ring). Edges with a NaN or infinite coordinate are ignored. The index keeps its own copy of
 // the coordinates, so polys may be changed afterwards. The build uses all CPUs (GOMAXPROCS).
-func NewIndex(polys []orb.MultiPolygon) *Index {
+func NewIndex(polys []orb.MultiPolygon) *PolygonIndex {
 	return newIndex(polys, buildConfig{})
 }
 
@@ -211,8 +211,8 @@ func (g *gridSpec) clampRow(f float64) int32 { return int32(max(0, min(f, float6
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-func newIndex(polys []orb.MultiPolygon, cfg buildConfig) *Index {
-	ix := &Index{
+func newIndex(polys []orb.MultiPolygon, cfg buildConfig) *PolygonIndex {
+	ix := &PolygonIndex{
 		n:      len(polys),
 		x0:     math.Inf(1), // an empty index covers nothing: no point satisfies x0 <= x <= x1
 		x1:     math.Inf(-1),
@@ -339,7 +339,7 @@ type tmpEntry struct {
 
 // buildCells builds every polygon's cell entries in parallel, in chunks of consecutive polygons,
 // then merges the chunks in polygon order so each cell lists its polygons in ascending order.
-func (ix *Index) buildCells(polys []orb.MultiPolygon, g *gridSpec, workers int) {
+func (ix *PolygonIndex) buildCells(polys []orb.MultiPolygon, g *gridSpec, workers int) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -870,7 +870,7 @@ func (w *worker) cell(pi int32, cell uint32, c int32) {
 }
 
 // buildCoarse registers every polygon's bounding box in the coarse grid.
-func (ix *Index) buildCoarse() {
+func (ix *PolygonIndex) buildCoarse() {
 	// About four polygons per coarse cell on average keeps lists short and registrations few.
 	target := max(1, float64(ix.n)/4)
 	ix.cf = max(1, int(math.Round(math.Sqrt(float64(ix.nx*ix.ny)/target))))
@@ -903,7 +903,7 @@ func (ix *Index) buildCoarse() {
 }
 
 // coarseRange is the range of coarse cells a box overlaps, clamped to the grid.
-func (ix *Index) coarseRange(b orb.Bound) (cx0, cy0, cx1, cy1 int) {
+func (ix *PolygonIndex) coarseRange(b orb.Bound) (cx0, cy0, cx1, cy1 int) {
 	cw, ch := ix.w*float64(ix.cf), ix.h*float64(ix.cf)
 	col := func(x float64) int { return int(max(0, min(math.Floor((x-ix.x0)/cw), float64(ix.cnx-1)))) }
 	row := func(y float64) int { return int(max(0, min(math.Floor((y-ix.y0)/ch), float64(ix.cny-1)))) }
@@ -911,16 +911,16 @@ func (ix *Index) coarseRange(b orb.Bound) (cx0, cy0, cx1, cy1 int) {
 }
 
 // Len is the number of polygons the index was built from, empty ones included.
-func (ix *Index) Len() int { return ix.n }
+func (ix *PolygonIndex) Len() int { return ix.n }
 
 // SizeBytes is the memory held by the index's arrays, for capacity planning.
-func (ix *Index) SizeBytes() int {
+func (ix *PolygonIndex) SizeBytes() int {
 	return len(ix.cellStart)*4 + len(ix.blob)*8 + len(ix.bounds)*32 + len(ix.coarseStart)*4 +
 		len(ix.coarsePolys)*4 + len(ix.pts)*16 + len(ix.ringOff)*4 + len(ix.polyRing)*4
 }
 
 // cellOf is the cell holding (x, y), or -1 when no polygon can cover the point (NaN included).
-func (ix *Index) cellOf(x, y float64) int {
+func (ix *PolygonIndex) cellOf(x, y float64) int {
 	if !(x >= ix.x0 && x <= ix.x1 && y >= ix.y0 && y <= ix.y1) {
 		return -1
 	}
@@ -934,7 +934,7 @@ func (ix *Index) cellOf(x, y float64) int {
 }
 
 // cell is the words of the cell holding (x, y) and its entries; both empty when nothing is there.
-func (ix *Index) cell(x, y float64) (blk, ents []uint64) {
+func (ix *PolygonIndex) cell(x, y float64) (blk, ents []uint64) {
 	c := ix.cellOf(x, y)
 	if c < 0 {
 		return nil, nil
@@ -947,7 +947,7 @@ func (ix *Index) cell(x, y float64) (blk, ents []uint64) {
 }
 
 // Covering appends to dst the indexes of every polygon that covers p (interior or boundary, like PostGIS ST_Covers), in ascending order, and returns it. It must not allocate when dst has capacity.
-func (ix *Index) Covering(p orb.Point, dst []int32) []int32 {
+func (ix *PolygonIndex) Covering(p orb.Point, dst []int32) []int32 {
 	x, y := p[0], p[1]
 	blk, ents := ix.cell(x, y)
 	for _, e := range ents {
@@ -1102,7 +1102,7 @@ func onEdge(e *edge, x, y float64) bool {
 
 // OnBoundary reports whether p lies exactly on polygon i's boundary (same arithmetic as Covering).
 // The boundary is every edge of every ring, outer rings and holes alike.
-func (ix *Index) OnBoundary(i int32, p orb.Point) bool {
+func (ix *PolygonIndex) OnBoundary(i int32, p orb.Point) bool {
 	blk, ents := ix.cell(p[0], p[1])
 	k, found := slices.BinarySearchFunc(ents, i, func(e uint64, i int32) int { return int(int32(uint32(e))) - int(i) })
 	if !found || ents[k]>>32 == 0 {
@@ -1115,7 +1115,7 @@ func (ix *Index) OnBoundary(i int32, p orb.Point) bool {
 
 // Candidates appends the polygons whose bounding box intersects b (for near-boundary searches).
 // They come in ascending order, each once.
-func (ix *Index) Candidates(b orb.Bound, dst []int32) []int32 {
+func (ix *PolygonIndex) Candidates(b orb.Bound, dst []int32) []int32 {
 	if ix.cnx == 0 || !(b.Min[0] <= b.Max[0] && b.Min[1] <= b.Max[1]) ||
 		b.Max[0] < ix.x0 || b.Min[0] > ix.x1 || b.Max[1] < ix.y0 || b.Min[1] > ix.y1 {
 		return dst
@@ -1146,7 +1146,7 @@ const nearCellLimit = 4096
 //
 // Distances are those of BoundaryDistance: metres in a local equirectangular projection around p.
 // Ties go to the lower index, as does the choice among several polygons covering p.
-func (ix *Index) Nearest(p orb.Point, maxMetres float64, keep func(int32) bool) (i int32, metres float64, ok bool) {
+func (ix *PolygonIndex) Nearest(p orb.Point, maxMetres float64, keep func(int32) bool) (i int32, metres float64, ok bool) {
 	x, y := p[0], p[1]
 	if !finite(x) || !finite(y) {
 		return -1, 0, false

@@ -142,7 +142,7 @@ type benchData struct {
 	once   sync.Once
 	polys  []orb.MultiPolygon
 	region orb.Bound
-	ix     *Index
+	ix     *PolygonIndex
 }
 
 func benchIndex(b *testing.B, name string) *benchData {
@@ -183,7 +183,7 @@ func BenchmarkCoveringRegion(b *testing.B) { benchCovering(b, "region") }
 
 func benchBuild(b *testing.B, name string) {
 	polys, _ := benchBuilders[name](1)
-	var ix *Index
+	var ix *PolygonIndex
 	for b.Loop() {
 		ix = NewIndex(polys)
 	}

@@ -181,8 +181,8 @@ var (
 	}
 )
 
-func fixedIndexes() map[string]*Index {
-	return map[string]*Index{
+func fixedIndexes() map[string]*PolygonIndex {
+	return map[string]*PolygonIndex{
 		"auto":       NewIndex(fixedPolys),
 		"tiny cells": newIndex(fixedPolys, buildConfig{cellW: 0.13, cellH: 0.17}),
 		"unit cells": newIndex(fixedPolys, buildConfig{cellW: 1, cellH: 1}),
@@ -466,7 +466,7 @@ func TestCoveringMatchesReference(t *testing.T) {
 			b = b.Union(mp.Bound())
 		}
 		cell := (b.Max[0] - b.Min[0]) / float64(1+rng.IntN(40))
-		indexes := map[string]*Index{
+		indexes := map[string]*PolygonIndex{
 			"auto":   NewIndex(polys),
 			"forced": newIndex(polys, buildConfig{cellW: cell, cellH: cell * (0.5 + rng.Float64())}),
 		}

@@ -106,7 +106,7 @@ func FuzzParseStaffCSV(f *testing.F) {
 			return
 		}
 		for _, r := range rows {
-			if !r.Role.Valid() || r.GridCode == "" || r.Name == "" || r.From.IsZero() || (r.To != nil && !r.To.After(r.From)) {
+			if !r.Post.Valid() || r.GridCode == "" || r.Name == "" || r.From.IsZero() || (r.To != nil && !r.To.After(r.From)) {
 				t.Fatalf("invalid row accepted: %+v", r)
 			}
 		}

@@ -37,10 +37,10 @@ var staffColumns = map[string][]string{
 }
 
 // roleNames are the Chinese titles of the roles, as staff lists write them.
-var roleNames = map[string]gridline.Role{
-	"网格长": gridline.RoleGridChief, "专职网格员": gridline.RoleFullTimeWorker, "兼职网格员": gridline.RolePartTimeWorker,
-	"楼栋长": gridline.RoleBuildingSteward, "社区民警": gridline.RolePoliceOfficer, "下沉干部": gridline.RoleAssignedCadre,
-	"部门联络人": gridline.RoleDepartmentLiaison, "网格员": gridline.RoleFullTimeWorker,
+var roleNames = map[string]gridline.Post{
+	"网格长": gridline.PostGridChief, "专职网格员": gridline.PostFullTimeWorker, "兼职网格员": gridline.PostPartTimeWorker,
+	"楼栋长": gridline.PostBuildingSteward, "社区民警": gridline.PostPoliceOfficer, "下沉干部": gridline.PostAssignedCadre,
+	"部门联络人": gridline.PostDepartmentLiaison, "网格员": gridline.PostFullTimeWorker,
 }
 
 // maxStaffRows bounds a staff list: a large district has tens of thousands of posts.
@@ -121,11 +121,11 @@ func ParseStaffCSV(data []byte, encoding string, defaultFrom time.Time) ([]store
 			n := len(problems)
 			role := get("role")
 			if rr, ok := roleNames[role]; ok {
-				row.Role = rr
+				row.Post = rr
 			} else {
-				row.Role = gridline.Role(strings.ToLower(role))
+				row.Post = gridline.Post(strings.ToLower(role))
 			}
-			if !row.Role.Valid() {
+			if !row.Post.Valid() {
 				bad("role", "role %q is not one of 网格长, 专职网格员, 兼职网格员, 楼栋长, 社区民警, 下沉干部, 部门联络人 (or grid_chief, full_time_worker ...)", role)
 			}
 			if row.GridCode == "" {

@@ -55,7 +55,7 @@ type GridRef struct {
 	Version     int      `json:"version"`
 	ValidFrom   string   `json:"valid_from"`
 	ValidTo     string   `json:"valid_to,omitempty"`
-	Responsible []Person `json:"responsible"`
+	Responsible []Contact `json:"responsible"`
 
 	raw []byte // the rendered JSON, shared by every answer that uses this reference
 }
@@ -81,7 +81,7 @@ const NearestSearchMetres = 50000.0
 // Ref describes position i for an answer. A reference depends only on the index and the date, so
 // the ones for the most recent date asked are kept, rendered, until that date changes: most
 // requests ask about today, and a roster walk plus its JSON encoding is most of an answer's cost.
-func (ix *Index) Ref(i int32, at time.Time) GridRef {
+func (ix *GridIndex) Ref(i int32, at time.Time) GridRef {
 	day := at.Unix() / 86400
 	if c := ix.refs[i].Load(); c != nil && c.day == day {
 		return c.ref
@@ -112,7 +112,7 @@ func (r GridRef) MarshalJSON() ([]byte, error) {
 	return json.Marshal(refJSON(r))
 }
 
-func (ix *Index) ref(i int32, at time.Time) GridRef {
+func (ix *GridIndex) ref(i int32, at time.Time) GridRef {
 	g := &ix.grids[i]
 	r := GridRef{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Layer: string(g.Layer), Kind: g.Kind,
 		Version: g.Version, ValidFrom: gridline.Date(g.ValidFrom), Responsible: ix.Responsible(i, at)}
@@ -120,12 +120,12 @@ func (ix *Index) ref(i int32, at time.Time) GridRef {
 		r.ValidTo = gridline.Date(*g.ValidTo)
 	}
 	if r.Responsible == nil {
-		r.Responsible = []Person{}
+		r.Responsible = []Contact{}
 	}
 	return r
 }
 
-func (ix *Index) neighbour(i int32, d float64) Neighbour {
+func (ix *GridIndex) neighbour(i int32, d float64) Neighbour {
 	g := &ix.grids[i]
 	return Neighbour{ID: g.ID, Code: g.Code, Name: g.Name, Level: string(g.Level), Metres: roundCM(d)}
 }
@@ -206,7 +206,7 @@ func (sp *answerSpace) location() *Location {
 	return &sp.loc
 }
 
-func (r *Resolver) answer(ix *Index, sp *answerSpace, in InputPoint, p orb.Point, at time.Time) *Answer {
+func (r *Resolver) answer(ix *GridIndex, sp *answerSpace, in InputPoint, p orb.Point, at time.Time) *Answer {
 	loc := &sp.loc
 	a := &sp.a
 	*a = Answer{Point: in, WGS84: LonLat{Lon: p[0], Lat: p[1]}, At: gridline.Date(at), Index: r.Status(),

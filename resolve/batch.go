@@ -199,7 +199,7 @@ func CheckCoordinate(lon, lat float64, crs geo.CRS) *gridline.Error {
 type batchWriter struct {
 	w      *bufio.Writer
 	csv    bool
-	ix     *Index
+	ix     *GridIndex
 	at     time.Time
 	layers []gridline.Layer
 	loc    Location

@@ -12,8 +12,8 @@ import (
 	"gridline.dev/gridline/store/storetest"
 )
 
-// fakeSource is a store in memory with change stamps, counting what it is asked for.
-type fakeSource struct {
+// fakeStore is a store in memory with change stamps, counting what it is asked for.
+type fakeStore struct {
 	grids      map[int64]gridline.Grid // by version id
 	stamps     map[int64]int64
 	staff      []gridline.Staff
@@ -22,13 +22,13 @@ type fakeSource struct {
 	staffReads int
 }
 
-func (f *fakeSource) put(g gridline.Grid) {
+func (f *fakeStore) put(g gridline.Grid) {
 	f.seq++
 	f.grids[g.VersionID] = g
 	f.stamps[g.VersionID] = f.seq
 }
 
-func (f *fakeSource) GridChanges(_ context.Context, known map[int64]int64) (map[int64]int64, []gridline.Grid, error) {
+func (f *fakeStore) GridChanges(_ context.Context, known map[int64]int64) (map[int64]int64, []gridline.Grid, error) {
 	stamps := map[int64]int64{}
 	var changed []gridline.Grid
 	for v, s := range f.stamps {
@@ -41,13 +41,13 @@ func (f *fakeSource) GridChanges(_ context.Context, known map[int64]int64) (map[
 	return stamps, changed, nil
 }
 
-func (f *fakeSource) AllStaff(context.Context) ([]gridline.Staff, error) {
+func (f *fakeStore) AllStaff(context.Context) ([]gridline.Staff, error) {
 	f.staffReads++
 	return f.staff, nil
 }
 
 func TestIncrementalRefresh(t *testing.T) {
-	src := &fakeSource{grids: map[int64]gridline.Grid{}, stamps: map[int64]int64{}}
+	src := &fakeStore{grids: map[int64]gridline.Grid{}, stamps: map[int64]int64{}}
 	for i, g := range storetest.Fixture().Grids {
 		g.VersionID = int64(i + 1)
 		src.put(g)
@@ -118,7 +118,7 @@ func TestIncrementalRefresh(t *testing.T) {
 
 	// A staff change reads staff, not grids.
 	rows := src.rowsRead
-	src.staff = []gridline.Staff{{GridID: 8, Role: gridline.RoleFullTimeWorker, PersonID: 1, Name: "新人", ValidFrom: storetest.FixtureFrom}}
+	src.staff = []gridline.Staff{{GridID: 8, Post: gridline.PostFullTimeWorker, PersonID: 1, Name: "新人", ValidFrom: storetest.FixtureFrom}}
 	r.Changed("assignments")
 	if err := r.Refresh(ctx); err != nil {
 		t.Fatal(err)

@@ -30,8 +30,8 @@ const NearBoundaryMetres = 30.0
 // Loader reads every grid version (with geometry) and every assignment: a full reload.
 type Loader func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error)
 
-// Source is the store as the resolver reads it incrementally.
-type Source interface {
+// Store is the store as the resolver reads it incrementally.
+type Store interface {
 	// GridChanges returns every version's change stamp, and the full rows of the versions whose
 	// stamp differs from known (all rows when known is nil).
 	GridChanges(ctx context.Context, known map[int64]int64) (map[int64]int64, []gridline.Grid, error)
@@ -42,10 +42,10 @@ type Source interface {
 // Resolver holds the current index and swaps in a new one when the data change.
 type Resolver struct {
 	load Loader // full reloads (tests and tools), or
-	src  Source // incremental refreshes (the server)
+	src  Store // incremental refreshes (the server)
 	loc  *time.Location
 
-	cur  atomic.Pointer[Index]
+	cur  atomic.Pointer[GridIndex]
 	live atomic.Bool // whether change notifications are arriving (the index is current)
 
 	mu           sync.Mutex // serialises rebuilds
@@ -68,7 +68,7 @@ func New(load Loader, loc *time.Location) *Resolver {
 // NewIncremental makes a resolver that, after the first load, reads only the grid versions whose
 // change stamp moved, reloads staff only when staff changed, and keeps the spatial index when no
 // geometry changed: an edit reaches answers (and tiles) in milliseconds, not a full reload.
-func NewIncremental(src Source, loc *time.Location) *Resolver {
+func NewIncremental(src Store, loc *time.Location) *Resolver {
 	r := &Resolver{src: src, loc: loc, changed: make(chan struct{}, 1)}
 	r.live.Store(true)
 	return r
@@ -143,7 +143,7 @@ func (r *Resolver) OnSwap(fn func()) {
 }
 
 // swap publishes ix and runs the OnSwap hooks; the caller holds mu.
-func (r *Resolver) swap(ix *Index) {
+func (r *Resolver) swap(ix *GridIndex) {
 	r.cur.Store(ix)
 	for _, fn := range r.onSwap {
 		fn()
@@ -189,7 +189,7 @@ func (r *Resolver) Run(ctx context.Context, onError func(error)) {
 func (r *Resolver) SetLive(ok bool) { r.live.Store(ok) }
 
 // Index is the current index, nil before the first Refresh.
-func (r *Resolver) Index() *Index { return r.cur.Load() }
+func (r *Resolver) Index() *GridIndex { return r.cur.Load() }
 
 // Ready reports whether the resolver can answer.
 func (r *Resolver) Ready() bool { return r.cur.Load() != nil }
@@ -214,10 +214,10 @@ func (r *Resolver) Status() Status {
 	return Status{BuiltAt: ix.built, AgeSeconds: math.Round(time.Since(ix.built).Seconds()*10) / 10, Live: r.live.Load(), Grids: len(ix.grids)}
 }
 
-// Index is an immutable snapshot: every grid version, the spatial index over them, and the staff.
-type Index struct {
+// GridIndex is an immutable snapshot: every grid version, the spatial index over them, and the staff.
+type GridIndex struct {
 	grids     []gridline.Grid // position = spatial index id
-	sp        *geo.Index
+	sp        *geo.PolygonIndex
 	byID      map[int64][]int32 // grid identity -> its versions' positions
 	byVersion map[int64]int32
 	staff     map[int64][]gridline.Staff
@@ -232,7 +232,7 @@ type Index struct {
 }
 
 // Build makes an index from scratch. It is exported for benchmarks and tests.
-func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *Index {
+func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *GridIndex {
 	return assemble(grids, nil, staffMap(staff), nil, built)
 }
 
@@ -246,8 +246,8 @@ func staffMap(staff []gridline.Staff) map[int64][]gridline.Staff {
 
 // assemble makes an index over grids, building the spatial index unless sp (over the same
 // geometries at the same positions) is given.
-func assemble(grids []gridline.Grid, sp *geo.Index, staff map[int64][]gridline.Staff, stamps map[int64]int64, built time.Time) *Index {
-	ix := &Index{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)),
+func assemble(grids []gridline.Grid, sp *geo.PolygonIndex, staff map[int64][]gridline.Staff, stamps map[int64]int64, built time.Time) *GridIndex {
+	ix := &GridIndex{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)),
 		refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: staff, stamps: stamps, built: built, sp: sp}
 	seen := map[gridline.Layer]bool{}
 	for i := range grids {
@@ -275,7 +275,7 @@ func assemble(grids []gridline.Grid, sp *geo.Index, staff map[int64][]gridline.S
 // update makes the next index from this one and what changed: with doGrids, the new stamps and
 // the changed rows (a version missing from stamps was deleted); with doStaff, all staff. The
 // spatial index is kept when no version was added or deleted and no geometry changed.
-func (ix *Index) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff) *Index {
+func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff) *GridIndex {
 	grids, sp, st := ix.grids, ix.sp, ix.stamps
 	if doGrids {
 		st = stamps
@@ -318,13 +318,13 @@ func (ix *Index) update(doGrids bool, stamps map[int64]int64, changed []gridline
 }
 
 // Grid is the version at position i.
-func (ix *Index) Grid(i int32) *gridline.Grid { return &ix.grids[i] }
+func (ix *GridIndex) Grid(i int32) *gridline.Grid { return &ix.grids[i] }
 
 // Len is the number of grid versions.
-func (ix *Index) Len() int { return len(ix.grids) }
+func (ix *GridIndex) Len() int { return len(ix.grids) }
 
 // Built is when the index was built.
-func (ix *Index) Built() time.Time { return ix.built }
+func (ix *GridIndex) Built() time.Time { return ix.built }
 
 func validOn(g *gridline.Grid, at time.Time) bool {
 	return !g.ValidFrom.After(at) && (g.ValidTo == nil || g.ValidTo.After(at))
@@ -360,7 +360,7 @@ func (l *Location) Deepest() int32 {
 }
 
 // Locate finds the grids covering p (WGS84) on date at. scratch is reused to avoid allocating.
-func (ix *Index) Locate(p orb.Point, at time.Time, loc *Location, scratch []int32) []int32 {
+func (ix *GridIndex) Locate(p orb.Point, at time.Time, loc *Location, scratch []int32) []int32 {
 	scratch = ix.sp.Covering(p, scratch[:0])
 	ix.Choose(scratch, at, loc)
 	return scratch
@@ -368,7 +368,7 @@ func (ix *Index) Locate(p orb.Point, at time.Time, loc *Location, scratch []int3
 
 // Choose fills loc from the positions of the grid versions that cover a point (from the spatial
 // index, or from PostGIS): versions valid on at, one per level and layer by the boundary rule.
-func (ix *Index) Choose(covering []int32, at time.Time, loc *Location) {
+func (ix *GridIndex) Choose(covering []int32, at time.Time, loc *Location) {
 	for i := range loc.Chain {
 		loc.Chain[i] = -1
 	}
@@ -401,7 +401,7 @@ func (ix *Index) Choose(covering []int32, at time.Time, loc *Location) {
 }
 
 // pickThematic keeps, per thematic layer and level, the grid with the smallest code.
-func (ix *Index) pickThematic(loc *Location, i int32) []int32 {
+func (ix *GridIndex) pickThematic(loc *Location, i int32) []int32 {
 	g := &ix.grids[i]
 	for k, j := range loc.Thematic {
 		h := &ix.grids[j]
@@ -428,7 +428,7 @@ func (ix *Index) pickThematic(loc *Location, i int32) []int32 {
 }
 
 // versionOn is the position of grid id's version valid on at, or -1.
-func (ix *Index) versionOn(id int64, at time.Time) int32 {
+func (ix *GridIndex) versionOn(id int64, at time.Time) int32 {
 	for _, i := range ix.byID[id] {
 		if validOn(&ix.grids[i], at) {
 			return i
@@ -438,19 +438,19 @@ func (ix *Index) versionOn(id int64, at time.Time) int32 {
 }
 
 // Responsible lists the people responsible for grid position i on date at: its own staff, and,
-// when its primary post (see gridline.PrimaryRole) is vacant, the parent's responsible people
+// when its primary post (see gridline.PrimaryPost) is vacant, the parent's responsible people
 // marked as fallback (属地兜底), up the hierarchy until someone holds the post.
-func (ix *Index) Responsible(i int32, at time.Time) []Person {
+func (ix *GridIndex) Responsible(i int32, at time.Time) []Contact {
 	g := &ix.grids[i]
-	var out []Person
+	var out []Contact
 	filled := false
-	primary := gridline.PrimaryRole(g.Level, g.Layer)
+	primary := gridline.PrimaryPost(g.Level, g.Layer)
 	for _, s := range ix.staff[g.ID] {
 		if !s.ValidOn(at) {
 			continue
 		}
-		out = append(out, Person{Role: s.Role, PersonID: s.PersonID, Name: s.Name, Phone: s.Phone})
-		if s.Role == primary {
+		out = append(out, Contact{Post: s.Post, PersonID: s.PersonID, Name: s.Name, Phone: s.Phone})
+		if s.Post == primary {
 			filled = true
 		}
 	}
@@ -464,11 +464,11 @@ func (ix *Index) Responsible(i int32, at time.Time) []Person {
 			break
 		}
 		pg := &ix.grids[pi]
-		prole := gridline.PrimaryRole(pg.Level, pg.Layer)
+		prole := gridline.PrimaryPost(pg.Level, pg.Layer)
 		found := false
 		for _, s := range ix.staff[pg.ID] {
-			if s.ValidOn(at) && s.Role == prole {
-				out = append(out, Person{Role: s.Role, PersonID: s.PersonID, Name: s.Name, Phone: s.Phone, Fallback: true, FromGrid: pg.Code})
+			if s.ValidOn(at) && s.Post == prole {
+				out = append(out, Contact{Post: s.Post, PersonID: s.PersonID, Name: s.Name, Phone: s.Phone, Fallback: true, FromGrid: pg.Code})
 				found = true
 			}
 		}
@@ -480,9 +480,9 @@ func (ix *Index) Responsible(i int32, at time.Time) []Person {
 	return out
 }
 
-// Person is someone responsible for a grid, as an answer shows them.
-type Person struct {
-	Role     gridline.Role `json:"role"`
+// Contact is someone responsible for a grid, as an answer shows them.
+type Contact struct {
+	Post     gridline.Post `json:"role"`
 	PersonID int64         `json:"person_id"`
 	Name     string        `json:"name"`
 	Phone    string        `json:"phone,omitempty"`
@@ -501,7 +501,7 @@ var nearestRadii = []float64{100, 500, 2500, 12500}
 // outline lies on the nearest basic grid: one polygon is measured, then only the metre around q is
 // searched. Where that finds nothing (no district, or grids that do not reach its edge) the search
 // widens step by step from p.
-func (ix *Index) Nearest(p orb.Point, at time.Time, maxMetres float64) (int32, float64, bool) {
+func (ix *GridIndex) Nearest(p orb.Point, at time.Time, maxMetres float64) (int32, float64, bool) {
 	reach, q := math.Inf(1), orb.Point{}
 	for _, i := range ix.districts {
 		if g := &ix.grids[i]; validOn(g, at) {
@@ -538,7 +538,7 @@ func (ix *Index) Nearest(p orb.Point, at time.Time, maxMetres float64) (int32, f
 
 // Across is the nearest grid of the same layer and level as position own, other than own, within
 // maxMetres of p: the grid across the boundary.
-func (ix *Index) Across(p orb.Point, own int32, at time.Time, maxMetres float64) (int32, float64, bool) {
+func (ix *GridIndex) Across(p orb.Point, own int32, at time.Time, maxMetres float64) (int32, float64, bool) {
 	g := &ix.grids[own]
 	return ix.sp.Nearest(p, maxMetres, func(i int32) bool {
 		h := &ix.grids[i]
@@ -547,13 +547,13 @@ func (ix *Index) Across(p orb.Point, own int32, at time.Time, maxMetres float64)
 }
 
 // BoundaryDistance is the distance in metres from p to the boundary of position i.
-func (ix *Index) BoundaryDistance(p orb.Point, i int32) float64 {
+func (ix *GridIndex) BoundaryDistance(p orb.Point, i int32) float64 {
 	d, _ := geo.BoundaryDistance(p, ix.grids[i].Geometry)
 	return d
 }
 
 // Position is the index position of the grid version with this version id, or -1.
-func (ix *Index) Position(versionID int64) int32 {
+func (ix *GridIndex) Position(versionID int64) int32 {
 	if i, ok := ix.byVersion[versionID]; ok {
 		return i
 	}

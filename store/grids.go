@@ -224,7 +224,7 @@ func scanStaff(rows pgx.Rows) ([]gridline.Staff, error) {
 		if err := rows.Scan(&s.GridID, &role, &s.PersonID, &s.Name, &s.Phone, &s.ValidFrom, &s.ValidTo); err != nil {
 			return nil, err
 		}
-		s.Role = gridline.Role(role)
+		s.Post = gridline.Post(role)
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -249,8 +249,8 @@ func (db *DB) StaffOf(ctx context.Context, gridIDs []int64, at time.Time) (map[i
 }
 
 func roleOrder() []string {
-	out := make([]string, len(gridline.Roles))
-	for i, r := range gridline.Roles {
+	out := make([]string, len(gridline.Posts))
+	for i, r := range gridline.Posts {
 		out[i] = string(r)
 	}
 	return out

@@ -13,7 +13,7 @@ import (
 type StaffRow struct {
 	Index    int // the line's number in the file, counting the header as line 1
 	GridCode string
-	Role     gridline.Role
+	Post     gridline.Post
 	Name     string
 	Phone    string
 	From     time.Time
@@ -46,7 +46,7 @@ func (db *DB) ImportStaff(ctx context.Context, rows []StaffRow, apply bool) (*St
 		}
 		data := make([][]any, len(rows))
 		for i, r := range rows {
-			data[i] = []any{r.Index, r.GridCode, string(r.Role), r.Name, r.Phone, r.From, r.To}
+			data[i] = []any{r.Index, r.GridCode, string(r.Post), r.Name, r.Phone, r.From, r.To}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"st"}, []string{"idx", "grid_code", "role", "name", "phone", "vfrom", "vto"}, pgx.CopyFromRows(data)); err != nil {
 			return err

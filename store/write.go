@@ -101,7 +101,7 @@ func (db *DB) Load(ctx context.Context, d *Dataset, tol float64) error {
 		}
 		as := make([][]any, len(d.Assignments))
 		for i, a := range d.Assignments {
-			as[i] = []any{a.ID, a.PersonID, a.GridID, string(a.Role), a.ValidFrom, a.ValidTo}
+			as[i] = []any{a.ID, a.PersonID, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"assignments"}, []string{"id", "person_id", "grid_id", "role", "valid_from", "valid_to"}, pgx.CopyFromRows(as)); err != nil {
 			return fmt.Errorf("copy assignments: %w", err)
@@ -214,7 +214,7 @@ func (db *DB) Assign(ctx context.Context, a gridline.Assignment) (*gridline.Assi
 			return gridline.Errorf(gridline.ENotFound, "grid %d does not exist", a.GridID)
 		}
 		return tx.QueryRow(ctx, `INSERT INTO assignments (person_id, grid_id, role, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
-			a.PersonID, a.GridID, string(a.Role), a.ValidFrom, a.ValidTo).Scan(&a.ID)
+			a.PersonID, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo).Scan(&a.ID)
 	})
 	return &a, err
 }

@@ -32,11 +32,11 @@ func benchGrids() int {
 var bench struct {
 	once sync.Once
 	d    *demo.District
-	src  *Source
+	src  *Tileset
 	err  error
 }
 
-func benchData(b *testing.B) (*demo.District, *Source) {
+func benchData(b *testing.B) (*demo.District, *Tileset) {
 	bench.once.Do(func() {
 		bench.d, bench.err = demo.SyntheticWithMicro(benchGrids(), 1, demo.Options{})
 		if bench.err != nil {
@@ -51,18 +51,18 @@ func benchData(b *testing.B) (*demo.District, *Source) {
 }
 
 // sourceOf is a tile source over the district's grids, numbered as versions 1, 2, ...
-func sourceOf(d *demo.District) *Source {
+func sourceOf(d *demo.District) *Tileset {
 	gs := append([]gridline.Grid(nil), d.Grids...)
 	for i := range gs {
 		gs[i].VersionID = int64(i + 1)
 	}
-	return NewSource(resolve.Build(gs, nil, time.Now()))
+	return NewTileset(resolve.Build(gs, nil, time.Now()))
 }
 
 var benchZooms = []uint32{10, 12, 14, 16}
 
 // centreTile is the tile at zoom z over the middle of the synthetic region.
-func centreTile(src *Source, z uint32) maptile.Tile {
+func centreTile(src *Tileset, z uint32) maptile.Tile {
 	b, _ := src.Bounds([]string{LayerGrids}, demo.DefaultValidFrom)
 	return maptile.At(b.Center(), maptile.Zoom(z))
 }
@@ -165,7 +165,7 @@ func BenchmarkPostGIS(b *testing.B) {
 func BenchmarkSwap(b *testing.B) {
 	_, src := benchData(b)
 	for b.Loop() {
-		next := NewSource(src.ix)
+		next := NewTileset(src.ix)
 		if boxes, ok := Changed(src, next); !ok || len(boxes) != 0 {
 			b.Fatalf("%d changes", len(boxes))
 		}

@@ -9,7 +9,7 @@ import (
 // The tile is written straight into protobuf bytes (MVT v2, vector_tile.proto) rather than built
 // as orb geojson features and marshalled by orb/encoding/mvt: that path allocated a property map,
 // a value struct per property and several copies of every polygon per feature, and took about a
-// third of each z14-z16 tile's time. The encoder keeps its buffers between tiles (each Source's sync.Pool).
+// third of each z14-z16 tile's time. The encoder keeps its buffers between tiles (each Tileset's sync.Pool).
 
 // Field tags of vector_tile.proto, with their wire types.
 // Protobuf wire types of the fields below.

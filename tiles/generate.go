@@ -47,7 +47,7 @@ type Tile struct {
 }
 
 // InRange reports whether some requested layer is drawn at zoom z.
-func (s *Source) InRange(layers []string, z uint32) bool {
+func (s *Tileset) InRange(layers []string, z uint32) bool {
 	for _, name := range layers {
 		if sp, ok := s.Layer(name); ok && int(z) >= sp.MinZoom && int(z) <= sp.MaxZoom {
 			return true
@@ -71,7 +71,7 @@ func shifts(c geo.CRS) bool { return c.Name == geo.GCJ02.Name || c.Name == geo.B
 // Generate cuts one tile. A tile outside the world or beyond every requested layer's zoom range
 // is a gridline.ENotFound error; an unknown layer gridline.EInvalid. maxFeatures > 0 is the count above which the tile is simplified more
 // coarsely; every feature that touches the tile is always kept.
-func (s *Source) Generate(req Request, maxFeatures int) (*Tile, error) {
+func (s *Tileset) Generate(req Request, maxFeatures int) (*Tile, error) {
 	if req.Z > MaxZoom {
 		return nil, gridline.Errorf(gridline.ENotFound, "zoom %d is beyond the deepest zoom, %d", req.Z, MaxZoom)
 	}
@@ -174,7 +174,7 @@ type layerPick struct {
 // pick chooses the features of each layer of req drawn at its zoom: the versions valid on
 // req.At whose box meets search, and for the label layer the label points inside the tile. It
 // returns them with their number in all.
-func (s *Source) pick(req Request, p *projector, search orb.Bound) ([]layerPick, int) {
+func (s *Tileset) pick(req Request, p *projector, search orb.Bound) ([]layerPick, int) {
 	var picks []layerPick
 	total := 0
 	var scratch []int32

@@ -176,15 +176,15 @@ const ThematicMinZoom = thematicMinZoom
 
 // StaffedSQL is a boolean SQL expression for the staffed property of a feature, for tools that
 // cut tiles from the grids table directly (the tegola configuration, the benchmark's plain
-// ST_AsMVT query): whether the primary post (gridline.PrimaryRole) of the grids row named by
+// ST_AsMVT query): whether the primary post (gridline.PrimaryPost) of the grids row named by
 // alias is held on the SQL date expression at. Both arguments are SQL written by the caller,
 // never user input.
 func StaffedSQL(alias, at string) string {
 	role := func(level gridline.Level, layer gridline.Layer) string {
-		return "'" + string(gridline.PrimaryRole(level, layer)) + "'"
+		return "'" + string(gridline.PrimaryPost(level, layer)) + "'"
 	}
 	is := func(col, v string) string { return alias + "." + col + " = '" + v + "'" }
-	// The branches in PrimaryRole's order.
+	// The branches in PrimaryPost's order.
 	return "EXISTS (SELECT 1 FROM assignments a WHERE a.grid_id = " + alias + ".id AND a.role = CASE" +
 		" WHEN " + is("layer", string(gridline.LayerPolice)) + " THEN " + role(gridline.LevelGrid, gridline.LayerPolice) +
 		" WHEN " + is("layer", string(gridline.LayerSpecial)) + " THEN " + role(gridline.LevelGrid, gridline.LayerSpecial) +

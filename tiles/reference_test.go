@@ -23,7 +23,7 @@ import (
 // referenceTile cuts the tile the way gridline did before its own encoder: orb geojson features,
 // orb's clip and Douglas-Peucker, orb/encoding/mvt. The hand-written encoder must give the same
 // layers, features, properties and geometry.
-func referenceTile(s *Source, req Request, maxFeatures int) ([]byte, error) {
+func referenceTile(s *Tileset, req Request, maxFeatures int) ([]byte, error) {
 	got, err := s.Generate(req, maxFeatures) // the same choice of features and tolerance
 	if err != nil || len(got.Data) == 0 {
 		return nil, err
@@ -69,11 +69,11 @@ func referenceTile(s *Source, req Request, maxFeatures int) ([]byte, error) {
 	return mvt.Marshal(layers)
 }
 
-// referenceStaffed is the former Source.staffed.
-func referenceStaffed(s *Source, g *gridline.Grid, at time.Time) bool {
-	primary := gridline.PrimaryRole(g.Level, g.Layer)
+// referenceStaffed is the former Tileset.staffed.
+func referenceStaffed(s *Tileset, g *gridline.Grid, at time.Time) bool {
+	primary := gridline.PrimaryPost(g.Level, g.Layer)
 	for _, st := range s.ix.StaffOf(g.ID) {
-		if st.Role == primary && st.ValidOn(at) {
+		if st.Post == primary && st.ValidOn(at) {
 			return true
 		}
 	}
@@ -176,9 +176,9 @@ func TestEncoderMatchesReference(t *testing.T) {
 		if k%3 == 0 {
 			continue // some vacancies, so both values of staffed appear
 		}
-		staff = append(staff, gridline.Staff{GridID: a.GridID, Role: a.Role, PersonID: a.PersonID, ValidFrom: a.ValidFrom, ValidTo: a.ValidTo})
+		staff = append(staff, gridline.Staff{GridID: a.GridID, Post: a.Post, PersonID: a.PersonID, ValidFrom: a.ValidFrom, ValidTo: a.ValidTo})
 	}
-	src := NewSource(resolve.Build(gs, staff, time.Now()))
+	src := NewTileset(resolve.Build(gs, staff, time.Now()))
 	long := 0
 	for _, g := range gs {
 		for _, poly := range g.Geometry {

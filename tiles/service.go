@@ -17,7 +17,7 @@ import (
 
 // Indexer gives the current resolution index; *resolve.Resolver is one.
 type Indexer interface {
-	Index() *resolve.Index
+	Index() *resolve.GridIndex
 }
 
 // Options configure a Service.
@@ -42,7 +42,7 @@ type Service struct {
 	cache *Cache
 
 	mu  sync.Mutex // serialises source swaps
-	src atomic.Pointer[Source]
+	src atomic.Pointer[Tileset]
 
 	gzips sync.Pool // *gzip.Writer: a new one allocates about a megabyte of compressor state
 
@@ -72,10 +72,10 @@ func (s *Service) MaxLayers() int { return s.opt.MaxLayers }
 // Cache is the service's tile cache.
 func (s *Service) Cache() *Cache { return s.cache }
 
-// Source is the source for the resolver's current index, built (and the cache invalidated) on
+// Tileset is the source for the resolver's current index, built (and the cache invalidated) on
 // the first call after the index changed: the server calls it from the resolver's OnSwap hook, so
 // requests normally find it ready; the check here keeps any other caller correct.
-func (s *Service) Source() *Source {
+func (s *Service) Tileset() *Tileset {
 	cur := s.idx.Index()
 	if src := s.src.Load(); src != nil && src.ix == cur {
 		return src
@@ -86,7 +86,7 @@ func (s *Service) Source() *Source {
 	if old != nil && old.ix == cur {
 		return old
 	}
-	src := NewSource(cur)
+	src := NewTileset(cur)
 	// Publish the new source before invalidating: a request that read the old source and then
 	// the new epoch is caught by the source check in Get; one that read the old epoch by Put.
 	s.src.Store(src)
@@ -102,7 +102,7 @@ func (s *Service) Source() *Source {
 
 // ParseLayers reads a comma-separated list of layer names, dropping repeats.
 func (s *Service) ParseLayers(spec string) ([]string, error) {
-	src := s.Source()
+	src := s.Tileset()
 	parts := strings.Split(spec, ",")
 	if len(parts) > s.opt.MaxLayers {
 		return nil, gridline.Errorf(gridline.EInvalid, "%d layers asked for: at most %d may be combined in one tile", len(parts), s.opt.MaxLayers).With("field", "layers")
@@ -134,17 +134,17 @@ func key(spec string, z, x, y uint32, at time.Time, c geo.CRS, gz bool) Key {
 // if there is one, without parsing or allocating: a spec that is not exactly how a tile was
 // cached (unknown layers, repeats) is simply not found, and Get then says what is wrong.
 func (s *Service) Cached(spec string, z, x, y uint32, at time.Time, c geo.CRS, gz bool) (Entry, bool) {
-	s.Source() // an index swap invalidates first
+	s.Tileset() // an index swap invalidates first
 	return s.cache.Get(key(spec, z, x, y, at, c, gz))
 }
 
 // Get returns the tile for req, from the cache or freshly cut; gzipped when gz is true and the
 // tile is not empty (Entry.Gzip says which).
 func (s *Service) Get(req Request, gz bool) (Entry, error) {
-	src := s.Source()
+	src := s.Tileset()
 	epoch := s.cache.Epoch()
 	if s.src.Load() != src {
-		epoch-- // a swap began after Source returned: the tile must not be cached
+		epoch-- // a swap began after Tileset returned: the tile must not be cached
 	}
 	k := key(strings.Join(req.Layers, ","), req.Z, req.X, req.Y, req.At, req.CRS, gz)
 	if e, ok := s.cache.Get(k); ok {
@@ -218,7 +218,7 @@ type TileJSON struct {
 // TileJSON describes the tiles of layers; tileURL is the URL template of their tiles. Bounds are
 // those of the features valid on at, in the datum c.
 func (s *Service) TileJSON(layers []string, tileURL string, at time.Time, c geo.CRS) TileJSON {
-	src := s.Source()
+	src := s.Tileset()
 	tj := TileJSON{TileJSON: "3.0.0", Name: "gridline " + strings.Join(layers, ","), Version: "1.0.0", Scheme: "xyz",
 		Description: fmt.Sprintf("grids valid on %s, coordinates in %s", gridline.Date(at), c.Name),
 		Tiles:       []string{tileURL}, MinZoom: MaxZoom, MaxZoom: 0, VectorLayers: []VectorLayer{}}

@@ -19,7 +19,7 @@ import (
 )
 
 // fixture is the storetest district as an index, with version ids set as the store would.
-func fixture(t testing.TB, edit func(gs []gridline.Grid) []gridline.Grid) *resolve.Index {
+func fixture(t testing.TB, edit func(gs []gridline.Grid) []gridline.Grid) *resolve.GridIndex {
 	t.Helper()
 	d := storetest.Fixture()
 	gs := d.Grids
@@ -35,7 +35,7 @@ func fixture(t testing.TB, edit func(gs []gridline.Grid) []gridline.Grid) *resol
 	}
 	var staff []gridline.Staff
 	for _, a := range d.Assignments {
-		staff = append(staff, gridline.Staff{GridID: a.GridID, Role: a.Role, PersonID: a.PersonID, Name: names[a.PersonID], ValidFrom: a.ValidFrom, ValidTo: a.ValidTo})
+		staff = append(staff, gridline.Staff{GridID: a.GridID, Post: a.Post, PersonID: a.PersonID, Name: names[a.PersonID], ValidFrom: a.ValidFrom, ValidTo: a.ValidTo})
 	}
 	return resolve.Build(gs, staff, time.Now())
 }
@@ -83,7 +83,7 @@ func codes(l *mvt.Layer) []string {
 }
 
 func TestGenerateFixture(t *testing.T) {
-	src := NewSource(fixture(t, nil))
+	src := NewTileset(fixture(t, nil))
 	t12, t13, t15 := fixtureTile(t, 12), fixtureTile(t, 12), fixtureTile(t, 12)
 	_ = t13
 	_ = t15
@@ -141,7 +141,7 @@ func TestGenerateFixture(t *testing.T) {
 }
 
 func TestFeatureProperties(t *testing.T) {
-	src := NewSource(fixture(t, nil))
+	src := NewTileset(fixture(t, nil))
 	// The z15 tile 113.5986..113.6096, 34.7055..34.7145: the school grid and part of grid 7.
 	tile := maptile.At(orb.Point{113.606, 34.706}, 15)
 	got, err := src.Generate(Request{Layers: []string{LayerGrids, LayerSpecial, LayerLabels}, Z: 15, X: tile.X, Y: tile.Y, At: day, CRS: geo.WGS84}, 0)
@@ -202,8 +202,8 @@ func TestStaffedFollowsDate(t *testing.T) {
 	for i := range gs {
 		gs[i].VersionID = gs[i].ID
 	}
-	staff := []gridline.Staff{{GridID: 8, Role: gridline.RoleFullTimeWorker, PersonID: 99, ValidFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
-	src := NewSource(resolve.Build(gs, staff, time.Now()))
+	staff := []gridline.Staff{{GridID: 8, Post: gridline.PostFullTimeWorker, PersonID: 99, ValidFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	src := NewTileset(resolve.Build(gs, staff, time.Now()))
 	tile := fixtureTile(t, 12)
 	for _, c := range []struct {
 		at   time.Time
@@ -222,7 +222,7 @@ func TestStaffedFollowsDate(t *testing.T) {
 }
 
 func TestOutOfRange(t *testing.T) {
-	src := NewSource(fixture(t, nil))
+	src := NewTileset(fixture(t, nil))
 	cases := []struct {
 		name    string
 		layers  []string
@@ -256,7 +256,7 @@ func TestVersionsByDate(t *testing.T) {
 		gs[6].ValidTo = &changed
 		return append(gs, v2)
 	})
-	src := NewSource(ix)
+	src := NewTileset(ix)
 	tile := fixtureTile(t, 12)
 	for _, c := range []struct {
 		at      time.Time
@@ -285,7 +285,7 @@ func TestVersionsByDate(t *testing.T) {
 
 // TestCRSShift: in gcj02 the geometry moves by the GCJ-02 offset (hundreds of metres here).
 func TestCRSShift(t *testing.T) {
-	src := NewSource(fixture(t, nil))
+	src := NewTileset(fixture(t, nil))
 	const z = 12
 	for _, c := range []geo.CRS{geo.WGS84, geo.GCJ02, geo.BD09} {
 		t.Run(c.Name, func(t *testing.T) {
@@ -370,7 +370,7 @@ func TestFeatureLimit(t *testing.T) {
 			id++
 		}
 	}
-	src := NewSource(resolve.Build(gs, nil, time.Now()))
+	src := NewTileset(resolve.Build(gs, nil, time.Now()))
 	tile := maptile.At(orb.Point{113.62, 34.72}, 12)
 	req := Request{Layers: []string{LayerGrids}, Z: 12, X: tile.X, Y: tile.Y, At: day, CRS: geo.WGS84}
 	full, err := src.Generate(req, 0)
@@ -495,11 +495,11 @@ func TestCacheInvalidateByBound(t *testing.T) {
 // swapper is an Indexer whose index a test replaces.
 type swapper struct {
 	mu sync.Mutex
-	ix *resolve.Index
+	ix *resolve.GridIndex
 }
 
-func (s *swapper) Index() *resolve.Index { s.mu.Lock(); defer s.mu.Unlock(); return s.ix }
-func (s *swapper) set(ix *resolve.Index) { s.mu.Lock(); s.ix = ix; s.mu.Unlock() }
+func (s *swapper) Index() *resolve.GridIndex { s.mu.Lock(); defer s.mu.Unlock(); return s.ix }
+func (s *swapper) set(ix *resolve.GridIndex) { s.mu.Lock(); s.ix = ix; s.mu.Unlock() }
 
 // TestServiceInvalidation: after an index swap that changes grid 10, tiles over it are cut again
 // (and show the change) while tiles elsewhere stay cached.

@@ -44,7 +44,7 @@ func randomPoints(b orb.Bound, n int, seed int64) []orb.Point {
 }
 
 // lookupRate runs Locate over pts on this goroutine (one core) for at least minDur.
-func lookupRate(ix *resolve.Index, pts []orb.Point, minDur time.Duration) (rate float64, covered int) {
+func lookupRate(ix *resolve.GridIndex, pts []orb.Point, minDur time.Duration) (rate float64, covered int) {
 	var loc resolve.Location
 	scratch := make([]int32, 0, 32)
 	at := time.Now()
@@ -134,7 +134,7 @@ func run(url string, synthetic int, pgSeconds float64) error {
 	return nil
 }
 
-func coveredShare(ix *resolve.Index, pts []orb.Point) float64 {
+func coveredShare(ix *resolve.GridIndex, pts []orb.Point) float64 {
 	var loc resolve.Location
 	var scratch []int32
 	c := 0

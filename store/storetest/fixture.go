@@ -69,27 +69,27 @@ func Fixture() *store.Dataset {
 	people := []struct {
 		name string
 		grid int64
-		role gridline.Role
+		role gridline.Post
 	}{
-		{"王建国", 1, gridline.RoleGridChief},
-		{"李秀英", 2, gridline.RoleGridChief},
-		{"张伟", 3, gridline.RoleGridChief},
-		{"刘芳", 4, gridline.RoleGridChief},
-		{"陈静", 5, gridline.RoleGridChief},
-		{"杨洋", 6, gridline.RoleGridChief},
-		{"赵磊", 7, gridline.RoleFullTimeWorker},
-		{"黄敏", 8, gridline.RolePartTimeWorker}, // grid 8 has no full-time worker: vacant
-		{"周杰", 9, gridline.RoleFullTimeWorker},
-		{"吴婷", 10, gridline.RoleFullTimeWorker},
-		{"徐强", 11, gridline.RoleBuildingSteward},
-		{"孙丽", 13, gridline.RoleGridChief},
-		{"马超", 14, gridline.RolePoliceOfficer},
-		{"朱军", 15, gridline.RolePoliceOfficer},
+		{"王建国", 1, gridline.PostGridChief},
+		{"李秀英", 2, gridline.PostGridChief},
+		{"张伟", 3, gridline.PostGridChief},
+		{"刘芳", 4, gridline.PostGridChief},
+		{"陈静", 5, gridline.PostGridChief},
+		{"杨洋", 6, gridline.PostGridChief},
+		{"赵磊", 7, gridline.PostFullTimeWorker},
+		{"黄敏", 8, gridline.PostPartTimeWorker}, // grid 8 has no full-time worker: vacant
+		{"周杰", 9, gridline.PostFullTimeWorker},
+		{"吴婷", 10, gridline.PostFullTimeWorker},
+		{"徐强", 11, gridline.PostBuildingSteward},
+		{"孙丽", 13, gridline.PostGridChief},
+		{"马超", 14, gridline.PostPoliceOfficer},
+		{"朱军", 15, gridline.PostPoliceOfficer},
 	}
 	for i, p := range people {
 		id := int64(i + 1)
 		d.People = append(d.People, gridline.Person{ID: id, Name: p.name, Phone: "1380371" + string(rune('0'+i/10)) + string(rune('0'+i%10)) + "00", Note: "fictitious"})
-		d.Assignments = append(d.Assignments, gridline.Assignment{ID: id, PersonID: id, GridID: p.grid, Role: p.role, ValidFrom: f})
+		d.Assignments = append(d.Assignments, gridline.Assignment{ID: id, PersonID: id, GridID: p.grid, Post: p.role, ValidFrom: f})
 	}
 	return d
 }

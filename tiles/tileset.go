@@ -14,11 +14,11 @@ import (
 	"gridline.dev/gridline/resolve"
 )
 
-// Source is what tiles are cut from: one resolution index, with each grid version assigned to its
+// Tileset is what tiles are cut from: one resolution index, with each grid version assigned to its
 // tile layer and a bounding-box grid per layer to find the versions a tile touches. It is
 // immutable once built, except for label points, computed on first use.
-type Source struct {
-	ix      *resolve.Index
+type Tileset struct {
+	ix      *resolve.GridIndex
 	specs   []LayerSpec
 	byName  map[string]int     // layer name -> position in specs
 	layer   []int16            // per index position: position in specs, -1 for none
@@ -34,9 +34,9 @@ type Source struct {
 	encoders sync.Pool // *encoder, kept between tiles with their buffers
 }
 
-// NewSource prepares ix for tiling. ix may be nil (an empty source).
-func NewSource(ix *resolve.Index) *Source {
-	s := &Source{ix: ix, byName: map[string]int{}}
+// NewTileset prepares ix for tiling. ix may be nil (an empty source).
+func NewTileset(ix *resolve.GridIndex) *Tileset {
+	s := &Tileset{ix: ix, byName: map[string]int{}}
 	s.encoders.New = newEncoder
 	n := 0
 	if ix != nil {
@@ -64,9 +64,9 @@ func NewSource(ix *resolve.Index) *Source {
 	for i := 0; i < n; i++ {
 		g := ix.Grid(int32(i))
 		s.bounds[i] = g.Geometry.Bound()
-		role := gridline.PrimaryRole(g.Level, g.Layer)
+		role := gridline.PrimaryPost(g.Level, g.Layer)
 		for _, st := range ix.StaffOf(g.ID) {
-			if st.Role == role {
+			if st.Post == role {
 				s.primary[i] = append(s.primary[i], st)
 			}
 		}
@@ -92,13 +92,13 @@ func NewSource(ix *resolve.Index) *Source {
 }
 
 // Index is the resolution index the source was built from.
-func (s *Source) Index() *resolve.Index { return s.ix }
+func (s *Tileset) Index() *resolve.GridIndex { return s.ix }
 
 // Layers lists the layers the source serves, polygon layers first and labels last.
-func (s *Source) Layers() []LayerSpec { return s.specs }
+func (s *Tileset) Layers() []LayerSpec { return s.specs }
 
 // Layer is the spec of a layer by name.
-func (s *Source) Layer(name string) (LayerSpec, bool) {
+func (s *Tileset) Layer(name string) (LayerSpec, bool) {
 	i, ok := s.byName[name]
 	if !ok {
 		return LayerSpec{}, false
@@ -107,7 +107,7 @@ func (s *Source) Layer(name string) (LayerSpec, bool) {
 }
 
 // label is the label point of position i (WGS84), computed once.
-func (s *Source) label(i int32) orb.Point {
+func (s *Tileset) label(i int32) orb.Point {
 	s.labelOnce[i].Do(func() {
 		b := s.bounds[i]
 		// A metre or so is all the precision a label needs.
@@ -118,13 +118,13 @@ func (s *Source) label(i int32) orb.Point {
 
 // mercator is the geometry of position i in Web Mercator, computed on first use: a source is
 // built on every index swap, which should not pay for projecting grids no tile asks for.
-func (s *Source) mercator(i int32) *mercator {
+func (s *Tileset) mercator(i int32) *mercator {
 	s.mercOnce[i].Do(func() { s.merc[i] = toMercator(s.ix.Grid(i).Geometry) })
 	return s.merc[i]
 }
 
 // Bounds is the bounding box of the features of the named layers valid on at, and whether there is any.
-func (s *Source) Bounds(layers []string, at time.Time) (orb.Bound, bool) {
+func (s *Tileset) Bounds(layers []string, at time.Time) (orb.Bound, bool) {
 	want := make([]bool, len(s.specs))
 	for _, l := range layers {
 		if l == LayerLabels {
@@ -157,7 +157,7 @@ func validOn(g *gridline.Grid, at time.Time) bool {
 // staffed reports whether the primary post of the grid at position i is held on at. The posts
 // are picked out when the source is built: a map lookup and role comparisons per feature were a
 // tenth of a z16 tile's time.
-func (s *Source) staffed(i int32, at time.Time) bool {
+func (s *Tileset) staffed(i int32, at time.Time) bool {
 	for k := range s.primary[i] {
 		if s.primary[i][k].ValidOn(at) {
 			return true
@@ -168,7 +168,7 @@ func (s *Source) staffed(i int32, at time.Time) bool {
 
 // fingerprint hashes everything about position i a tile can show: attributes, validity,
 // geometry and the grid's staff.
-func (s *Source) fingerprint(i int32) uint64 {
+func (s *Tileset) fingerprint(i int32) uint64 {
 	g := s.ix.Grid(i)
 	h := fnv.New64a()
 	var buf [8]byte
@@ -206,7 +206,7 @@ func (s *Source) fingerprint(i int32) uint64 {
 		}
 	}
 	for _, st := range s.ix.StaffOf(g.ID) {
-		str(string(st.Role))
+		str(string(st.Post))
 		num(uint64(st.PersonID))
 		num(uint64(st.ValidFrom.Unix()))
 		if st.ValidTo != nil {
@@ -219,7 +219,7 @@ func (s *Source) fingerprint(i int32) uint64 {
 // Changed lists the bounds (WGS84) of every grid version that differs between old and new: added,
 // removed, or changed in attributes, validity, geometry or staff. Each changed version gives its
 // old and its new bound. A nil old means everything changed, reported as ok == false.
-func Changed(old, new *Source) (bounds []orb.Bound, ok bool) {
+func Changed(old, new *Tileset) (bounds []orb.Bound, ok bool) {
 	if old == nil || old.ix == nil || new == nil || new.ix == nil {
 		return nil, false
 	}
