@@ -46,15 +46,15 @@ type LonLat struct {
 
 // GridRef is a grid in an answer, with the boundary version used and the people responsible.
 type GridRef struct {
-	ID          int64    `json:"id"`
-	Code        string   `json:"code"`
-	Name        string   `json:"name"`
-	Level       string   `json:"level"`
-	Layer       string   `json:"layer"`
-	Kind        string   `json:"kind,omitempty"`
-	Version     int      `json:"version"`
-	ValidFrom   string   `json:"valid_from"`
-	ValidTo     string   `json:"valid_to,omitempty"`
+	ID          int64     `json:"id"`
+	Code        string    `json:"code"`
+	Name        string    `json:"name"`
+	Level       string    `json:"level"`
+	Layer       string    `json:"layer"`
+	Kind        string    `json:"kind,omitempty"`
+	Version     int       `json:"version"`
+	ValidFrom   string    `json:"valid_from"`
+	ValidTo     string    `json:"valid_to,omitempty"`
 	Responsible []Contact `json:"responsible"`
 
 	raw []byte // the rendered JSON, shared by every answer that uses this reference

@@ -42,7 +42,7 @@ type Store interface {
 // Resolver holds the current index and swaps in a new one when the data change.
 type Resolver struct {
 	load Loader // full reloads (tests and tools), or
-	src  Store // incremental refreshes (the server)
+	src  Store  // incremental refreshes (the server)
 	loc  *time.Location
 
 	cur  atomic.Pointer[GridIndex]
