@@ -265,7 +265,7 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	if opt.grids > 0 {
 		d, err = demo.Synthetic(opt.grids, opt.seed, opts)
 	} else {
-		d, err = demo.Erqi(ctx, db.Pool, opts)
+		d, err = demo.Erqi(ctx, db, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("build demo: %w", err)
