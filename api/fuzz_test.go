@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,9 +11,11 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
+	"gridline.dev/gridline/tiles"
 )
 
 // newServer is the API over the fixture district in a fresh database.
@@ -29,7 +29,7 @@ func newServer(t testing.TB) http.Handler {
 	if err := res.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return api.NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{MaxBatchBytes: 1 << 16}).Handler()
+	return api.Wire(db, res, api.Options{MaxBatchBytes: 1 << 16}, tiles.Options{}, importers.Config{}).Handler()
 }
 
 // FuzzQueries: no query string, path or body makes a handler panic or answer 500, and every

@@ -4,18 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
+	"gridline.dev/gridline/tiles"
 )
 
 // importServer is the API over a fixture database with a small import limit, and a write token.
@@ -31,8 +31,8 @@ func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.New(fixtureLoader, shanghai(t))
-	srv := NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{MaxImportBytes: 2000})
+	res := resolve.NewIncremental(fixtureStore{}, shanghai(t))
+	srv := wire(db, res, Options{}, tiles.Options{}, importers.Config{MaxBytes: 2000})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, db, token

@@ -141,13 +141,6 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		p = orb.Point{xs[0], ys[0]}
 	}
 	in := resolve.InputPoint{Lon: lon, Lat: lat, CRS: crs.Name}
-	var ids []int64
-	if s.postgisEngine {
-		if ids, err = s.db.Covering(r.Context(), p[0], p[1]); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
 	// The answer is written with its length, in one Write from a reused buffer: without a
 	// Content-Length, net/http sends an answer longer than 2 KiB (most are) chunked.
 	bp, _ := s.answerBufs.Get().(*[]byte)
@@ -155,12 +148,7 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 0, 8192)
 		bp = &b
 	}
-	var buf []byte
-	if s.postgisEngine {
-		buf = s.resolver.AnswerCovering(in, p, at, ids).AppendJSON((*bp)[:0])
-	} else {
-		buf = s.resolver.AppendAnswer((*bp)[:0], in, p, at)
-	}
+	buf := s.resolver.AppendAnswer((*bp)[:0], in, p, at)
 	buf = append(buf, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")

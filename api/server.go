@@ -28,7 +28,6 @@ type Server struct {
 	router   *mux.Router
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
-	postgisEngine bool
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
@@ -38,25 +37,26 @@ type Server struct {
 // Options configure a Server.
 type Options struct {
 	MaxBatchBytes int64 // default 512 MiB
-	// ResolveWithPostGIS answers GET /v1/resolve with an ST_Covers query per request instead of
-	// the in-memory index: the comparison the HTTP benchmark measures. Never the default.
-	ResolveWithPostGIS bool
-	// Tiles configures the vector tile cache and limits.
-	Tiles tiles.Options
+	// Tiles serves /tiles (required). cmd/gridline builds it over the same resolver, with
+	// AnnotateTile as its Options.Annotate, and refreshes it on every index swap.
+	Tiles *tiles.Service
+	// Imports runs imports and exports (required); it carries the upload limit of POST /v1/imports.
+	Imports *importers.Engine
 	// WebMap is the web map served at / (nil: the one embedded by package webmap, with no
 	// basemap; cmd/gridline configures it from GRIDLINE_BASEMAP_URL/_CRS/_ATTRIBUTION). Paths it
 	// does not own stay the API's.
 	WebMap *webmap.Map
-	// MaxImportBytes bounds an upload to POST /v1/imports (default 512 MiB).
-	MaxImportBytes int64
 }
 
-// NewServer wires the routes.
+// NewServer wires the routes to the services it is given; it builds none of its own.
 func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options) *Server {
+	if opt.Tiles == nil || opt.Imports == nil {
+		panic("api.NewServer: Options.Tiles and Options.Imports are required")
+	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
 	}
-	s := &Server{db: db, resolver: res, log: log, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, postgisEngine: opt.ResolveWithPostGIS}
+	s := &Server{db: db, resolver: res, log: log, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, tiles: opt.Tiles, imports: opt.Imports}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)
@@ -65,14 +65,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/children", s.gridChildren).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
-	topt := opt.Tiles
-	topt.Annotate = annotateTile
-	s.tiles = tiles.NewService(res, topt)
-	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
-	// goroutine, rather than in the first tile request after it.
-	res.OnSwap(func() { s.tiles.Tileset() })
 	s.routeTiles(r)
-	s.imports = importers.New(db, importers.Config{MaxBytes: opt.MaxImportBytes})
 	s.routeImports(r)
 	s.routeOGC(r)
 	if opt.WebMap == nil {

@@ -95,13 +95,16 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 }
 
 // tileHeaders are the response headers of one tile, built once when it is generated
-// (tiles.Options.Annotate) and shared by every response from the cache: header values are
-// one-element slices that net/http only reads.
+// (AnnotateTile) and shared by every response from the cache: header values are one-element
+// slices that net/http only reads.
 type tileHeaders struct {
 	vary, etag, cacheControl, contentType, encoding, length, features, simplified []string
 }
 
-func annotateTile(e tiles.Entry) any {
+// AnnotateTile builds the response headers of a tile when it is generated, for
+// tiles.Options.Annotate: the tile service keeps them with the tile in its cache, so that a cached
+// tile is answered without building them again.
+func AnnotateTile(e tiles.Entry) any {
 	one := func(v string) []string { return []string{v} }
 	h := &tileHeaders{vary: one("Accept-Encoding"), etag: one(e.ETag), cacheControl: one(tileCacheControl),
 		contentType: one("application/vnd.mapbox-vector-tile"), length: one(strconv.Itoa(len(e.Data))), features: one(strconv.Itoa(e.Features))}
@@ -163,7 +166,7 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, layerSpec, zs
 func (s *Server) writeTile(w http.ResponseWriter, r *http.Request, e tiles.Entry) {
 	th, _ := e.Meta.(*tileHeaders)
 	if th == nil {
-		th = annotateTile(e).(*tileHeaders)
+		th = AnnotateTile(e).(*tileHeaders)
 	}
 	h := w.Header()
 	h["Vary"] = th.vary

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -20,30 +19,12 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
 	"gridline.dev/gridline/tiles"
 )
-
-func tilesOptions(maxLayers int) tiles.Options { return tiles.Options{MaxLayers: maxLayers} }
-
-// fixtureLoader serves the storetest fixture without a database.
-func fixtureLoader(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error) {
-	d := storetest.Fixture()
-	for i := range d.Grids {
-		d.Grids[i].VersionID = d.Grids[i].ID
-	}
-	names := map[int64]string{}
-	for _, p := range d.People {
-		names[p.ID] = p.Name
-	}
-	var staff []gridline.Staff
-	for _, a := range d.Assignments {
-		staff = append(staff, gridline.Staff{GridID: a.GridID, Post: a.Post, PersonID: a.PersonID, Name: names[a.PersonID], ValidFrom: a.ValidFrom})
-	}
-	return d.Grids, staff, nil
-}
 
 func shanghai(t testing.TB) *time.Location {
 	loc, err := time.LoadLocation("Asia/Shanghai")
@@ -54,13 +35,13 @@ func shanghai(t testing.TB) *time.Location {
 }
 
 // tileServer is the API over the fixture index, without a database (tiles need none).
-func tileServer(t *testing.T, opt Options) *httptest.Server {
+func tileServer(t *testing.T, opt tiles.Options) *httptest.Server {
 	t.Helper()
-	res := resolve.New(fixtureLoader, shanghai(t))
+	res := resolve.NewIncremental(fixtureStore{}, shanghai(t))
 	if err := res.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), opt)
+	srv := wire(nil, res, Options{}, opt, importers.Config{})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts
@@ -137,7 +118,7 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 var centre = orb.Point{113.62, 34.72} // the fixture's middle
 
 func TestTileLayers(t *testing.T) {
-	ts := tileServer(t, Options{})
+	ts := tileServer(t, tiles.Options{})
 	cases := []struct {
 		name string
 		path string
@@ -172,7 +153,7 @@ func TestTileLayers(t *testing.T) {
 }
 
 func TestTileFeatures(t *testing.T) {
-	ts := tileServer(t, Options{})
+	ts := tileServer(t, tiles.Options{})
 	ls := decodeTile(t, fetch(t, ts.URL+tilePath("grids,labels", 12, centre, ""), nil))
 	type feat struct {
 		id      float64
@@ -214,7 +195,7 @@ func TestTileFeatures(t *testing.T) {
 }
 
 func TestTileErrors(t *testing.T) {
-	ts := tileServer(t, Options{Tiles: tilesOptions(3)})
+	ts := tileServer(t, tiles.Options{MaxLayers: 3})
 	cases := []struct {
 		name   string
 		path   string
@@ -253,7 +234,7 @@ func TestTileErrors(t *testing.T) {
 }
 
 func TestTileGzipETag(t *testing.T) {
-	ts := tileServer(t, Options{})
+	ts := tileServer(t, tiles.Options{})
 	url := ts.URL + tilePath("subdistricts,communities,grids", 12, centre, "")
 	plain := fetch(t, url, nil)
 	zipped := fetch(t, url, map[string]string{"Accept-Encoding": "gzip, deflate"})
@@ -309,7 +290,7 @@ func TestTileGzipETag(t *testing.T) {
 
 // TestTileCRS: with crs=gcj02 the grid's corner lies where GCJ-02 puts it.
 func TestTileCRS(t *testing.T) {
-	ts := tileServer(t, Options{})
+	ts := tileServer(t, tiles.Options{})
 	for _, c := range []geo.CRS{geo.WGS84, geo.GCJ02, geo.BD09} {
 		t.Run(c.Name, func(t *testing.T) {
 			lon, lat := c.FromWGS84(113.64, 34.74) // the north-east corner of grid 10
@@ -344,7 +325,7 @@ func abs(x float64) float64 {
 }
 
 func TestTileJSONAndStyle(t *testing.T) {
-	ts := tileServer(t, Options{})
+	ts := tileServer(t, tiles.Options{})
 	r := fetch(t, ts.URL+"/tiles/grids,labels.json?crs=gcj02", nil)
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -443,7 +424,7 @@ func TestTileCacheFollowsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	go res.Run(ctx, nil)
-	srv := NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	srv := wire(db, res, Options{}, tiles.Options{}, importers.Config{})
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -539,7 +520,7 @@ func TestSplitTilePath(t *testing.T) {
 // the body and headers of the freshly cut one, plain and gzipped, GET and HEAD; repeated layer
 // names, which the cache never holds, still get the tile.
 func TestTileFromCacheSameAnswer(t *testing.T) {
-	ts := tileServer(t, Options{})
+	ts := tileServer(t, tiles.Options{})
 	url := ts.URL + tilePath("subdistricts,communities,grids", 12, centre, "")
 	for _, hdr := range []map[string]string{nil, {"Accept-Encoding": "gzip"}} {
 		first := fetch(t, url, hdr)
@@ -569,11 +550,11 @@ func TestTileFromCacheSameAnswer(t *testing.T) {
 // BenchmarkTileCached is a cached tile answered by the handler (no network): the per-request
 // work and allocations of the cache path.
 func BenchmarkTileCached(b *testing.B) {
-	res := resolve.New(fixtureLoader, shanghai(b))
+	res := resolve.NewIncremental(fixtureStore{}, shanghai(b))
 	if err := res.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	h := NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{}).Handler()
+	h := wire(nil, res, Options{}, tiles.Options{}, importers.Config{}).Handler()
 	for _, gz := range []bool{false, true} {
 		b.Run(map[bool]string{false: "identity", true: "gzip"}[gz], func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, tilePath("subdistricts,communities,grids", 12, centre, ""), nil)

@@ -20,15 +20,21 @@ bench_db=${BENCH_DB:-gridline_bench}
 psql_admin -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
 BENCH_URL=$(dburl $bench_db)
 
-# start_server PORT ARGS...: run gridline serve in the background, wait until it answers.
-start_server() {
+# start_program PORT COMMAND...: run a server of the benchmark database in the background.
+start_program() {
   local port=$1; shift
   # A server already on the port (another run on a shared machine) would be measured instead.
   if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then echo "port $port is in use" >&2; exit 1; fi
-  DATABASE_URL=$BENCH_URL bin/gridline serve --addr 127.0.0.1:$port "$@" >"$tmp/serve-$port.log" 2>&1 &
+  DATABASE_URL=$BENCH_URL "$@" >"$tmp/serve-$port.log" 2>&1 &
   pids+=($!)
   echo $! >"$tmp/pid-$port"
 }
+# start_server PORT ARGS...: run gridline serve in the background (wait_ready waits until it answers).
+start_server() { local port=$1; shift; start_program "$port" bin/gridline serve --addr "127.0.0.1:$port" "$@"; }
+# start_postgis PORT: the same endpoint answered with an ST_Covers query per request
+# (bench/postgisresolve: gridline's resolver and answer, PostGIS's lookup).
+go build -o "$tmp/postgisresolve" ./bench/postgisresolve
+start_postgis() { start_program "$1" "$tmp/postgisresolve" --addr "127.0.0.1:$1"; }
 wait_ready() {
   local port=$1
   for _ in $(seq 1 3000); do
@@ -98,7 +104,7 @@ GOMAXPROCS=1 start_server 18084
 wait_ready 18084
 wrk_run 18084 "in-memory index, GOMAXPROCS=1 (wrk keeps a core), inside the district, -c32" "$tmp/inside.txt"
 stop_server 18084
-start_server 18082 --resolve-engine postgis
+start_postgis 18082
 wait_ready 18082
 wrk_run 18082 "PostGIS ST_Covers per request, inside the district, -c32" "$tmp/inside.txt"
 wrk_run 18082 "PostGIS ST_Covers per request, bounding box, -c32" ""

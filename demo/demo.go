@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
@@ -50,11 +49,21 @@ type District struct {
 	Assignments []gridline.Assignment
 }
 
-// Querier is what Erqi needs of PostGIS: it is used only for geometry operations, no table is written.
-// *pgxpool.Pool, *pgx.Conn and pgx.Tx all satisfy it.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+// PostGIS is what Erqi needs of PostGIS: geometry computed from what it is given, with no table
+// read or written. *store.DB implements it (store/demo.go holds the SQL).
+type PostGIS interface {
+	// VoronoiFaces cuts outline into the faces of the Voronoi diagram of seeds, the diagram's
+	// edges and the outline noded together so that faces on both sides of an edge share its
+	// vertices, and returns each face with a point inside it. Faces outside outline are dropped.
+	VoronoiFaces(ctx context.Context, outline orb.MultiPolygon, seeds []orb.Point) ([]orb.Polygon, []orb.Point, error)
+	// UnionLevels unions faces bottom up through the four levels below a district: owner[i] is
+	// the micro grid (level 4) of faces[i], and children[k] with parents[k] pair the groups of
+	// level 4-k with their parents at level 3-k. It calls each with every union, level 0 (the
+	// district, id 0) first, then by level and id; every union is a valid MultiPolygon.
+	UnionLevels(ctx context.Context, faces []orb.Polygon, owner []int32, children, parents [3][]int32, each func(level, id int, g orb.MultiPolygon)) error
+	// UnionGroups unions polys by group (group[i] is the group of polys[i]) and calls each with
+	// every group's union in order of group; every union is a valid MultiPolygon.
+	UnionGroups(ctx context.Context, polys []orb.MultiPolygon, group []int32, each func(id int, g orb.MultiPolygon)) error
 }
 
 // newRand gives each stage of a generator its own stream, so changing how much randomness one stage

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/planar"
 
 	"gridline.dev/gridline"
@@ -21,7 +20,7 @@ import (
 // police grids, synthetic households and fictitious staff. PostGIS (db) computes the Voronoi faces
 // and their unions in four queries; nothing is written to the database. The same Seed gives the
 // same district, byte for byte, with the same PostGIS and GEOS. It takes a few seconds.
-func Erqi(ctx context.Context, db Querier, opts Options) (*District, error) {
+func Erqi(ctx context.Context, db PostGIS, opts Options) (*District, error) {
 	outline, err := loadOutline()
 	if err != nil {
 		return nil, err
@@ -71,40 +70,14 @@ type face struct {
 
 // voronoiFaces asks PostGIS for the faces of the Voronoi diagram of seeds inside outline, and gives
 // each face to its nearest seed.
-func voronoiFaces(ctx context.Context, db Querier, outline orb.MultiPolygon, seeds []orb.Point) ([]face, error) {
-	ow, err := wkb.Marshal(outline)
-	if err != nil {
-		return nil, fmt.Errorf("encode outline: %w", err)
-	}
-	xs, ys := make([]float64, len(seeds)), make([]float64, len(seeds))
-	for i, s := range seeds {
-		xs[i], ys[i] = s[0], s[1]
-	}
-	rows, err := db.Query(ctx, facesSQL, ow, xs, ys)
+func voronoiFaces(ctx context.Context, db PostGIS, outline orb.MultiPolygon, seeds []orb.Point) ([]face, error) {
+	polys, inside, err := db.VoronoiFaces(ctx, outline, seeds)
 	if err != nil {
 		return nil, fmt.Errorf("voronoi faces of %d seeds: %w", len(seeds), err)
 	}
-	defer rows.Close()
-	var faces []face
-	for rows.Next() {
-		var w []byte
-		var f face
-		if err := rows.Scan(&w, &f.pos[0], &f.pos[1]); err != nil {
-			return nil, fmt.Errorf("read voronoi face: %w", err)
-		}
-		g, err := wkb.Unmarshal(w)
-		if err != nil {
-			return nil, fmt.Errorf("decode voronoi face: %w", err)
-		}
-		poly, ok := g.(orb.Polygon)
-		if !ok {
-			return nil, fmt.Errorf("voronoi face is a %s, want a Polygon", g.GeoJSONType())
-		}
-		f.poly = poly
-		faces = append(faces, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("voronoi faces of %d seeds: %w", len(seeds), err)
+	faces := make([]face, len(polys))
+	for i := range polys {
+		faces[i] = face{poly: polys[i], pos: inside[i]}
 	}
 	// Rows come in the order GEOS built the faces; sort them so the rest does not depend on it.
 	sort.Slice(faces, func(i, j int) bool {
@@ -211,7 +184,7 @@ func makeContiguous(faces []face, adj []map[int]float64, area []float64, levels 
 }
 
 // comprehensive builds the subdistricts, communities, basic and micro grids.
-func (b *erqiBuild) comprehensive(ctx context.Context, db Querier) error {
+func (b *erqiBuild) comprehensive(ctx context.Context, db PostGIS) error {
 	p := b.plan
 	seeds := make([]orb.Point, len(p.micros))
 	for i, m := range p.micros {
@@ -270,52 +243,30 @@ func (b *erqiBuild) comprehensive(ctx context.Context, db Querier) error {
 	}
 
 	// Unions, bottom up, in PostGIS.
-	ws := make([][]byte, len(faces))
+	polys := make([]orb.Polygon, len(faces))
 	owners := make([]int32, len(faces))
 	for i, f := range faces {
-		if ws[i], err = wkb.Marshal(f.poly); err != nil {
-			return fmt.Errorf("encode face: %w", err)
-		}
-		owners[i] = int32(f.owner)
+		polys[i], owners[i] = f.poly, int32(f.owner)
 	}
-	var mb, mbP, bc, bcP, cs, csP []int32
+	var children, parents [3][]int32 // micro > basic, basic > community, community > subdistrict
 	for m := range p.micros {
 		if alive[m] {
-			mb, mbP = append(mb, int32(m)), append(mbP, int32(p.micros[m].basic))
+			children[0], parents[0] = append(children[0], int32(m)), append(parents[0], int32(p.micros[m].basic))
 		}
 	}
 	for bi := range p.basics {
 		if len(p.basics[bi].micros) > 0 {
-			bc, bcP = append(bc, int32(bi)), append(bcP, int32(p.basics[bi].comm))
+			children[1], parents[1] = append(children[1], int32(bi)), append(parents[1], int32(p.basics[bi].comm))
 		}
 	}
 	for ci := range p.comms {
-		cs, csP = append(cs, int32(ci)), append(csP, int32(p.comms[ci].sub))
+		children[2], parents[2] = append(children[2], int32(ci)), append(parents[2], int32(p.comms[ci].sub))
 	}
-	rows, err := db.Query(ctx, unionSQL, ws, owners, mb, mbP, bc, bcP, cs, csP)
-	if err != nil {
-		return fmt.Errorf("union %d faces: %w", len(faces), err)
-	}
-	defer rows.Close()
 	b.subGeom = make([]orb.MultiPolygon, len(p.divs.Subdistricts))
 	b.commGeom = make([]orb.MultiPolygon, len(p.comms))
 	b.basicGeom = make([]orb.MultiPolygon, len(p.basics))
 	b.microGeom = make([]orb.MultiPolygon, len(p.micros))
-	for rows.Next() {
-		var level, id int
-		var w []byte
-		var valid bool
-		var typ string
-		if err := rows.Scan(&level, &id, &w, &valid, &typ); err != nil {
-			return fmt.Errorf("read union: %w", err)
-		}
-		if !valid || typ != "MULTIPOLYGON" {
-			return fmt.Errorf("union of level %d group %d is a %s, valid %v: want a valid MULTIPOLYGON", level, id, typ, valid)
-		}
-		mp, err := decodeMulti(w)
-		if err != nil {
-			return fmt.Errorf("union of level %d group %d: %w", level, id, err)
-		}
+	err = db.UnionLevels(ctx, polys, owners, children, parents, func(level, id int, mp orb.MultiPolygon) {
 		switch level {
 		case 0:
 			b.outline = mp
@@ -328,8 +279,8 @@ func (b *erqiBuild) comprehensive(ctx context.Context, db Querier) error {
 		case 4:
 			b.microGeom[id] = mp
 		}
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("union %d faces: %w", len(faces), err)
 	}
 	for i, g := range b.subGeom {
@@ -340,23 +291,11 @@ func (b *erqiBuild) comprehensive(ctx context.Context, db Querier) error {
 	return nil
 }
 
-func decodeMulti(w []byte) (orb.MultiPolygon, error) {
-	g, err := wkb.Unmarshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("decode WKB: %w", err)
-	}
-	mp, ok := g.(orb.MultiPolygon)
-	if !ok {
-		return nil, fmt.Errorf("geometry is a %s, want a MultiPolygon", g.GeoJSONType())
-	}
-	return mp, nil
-}
-
 // policeLayer builds the police grids: each is the union of the micro grids whose seeds lie
 // nearest its own seed. Built from the micro grids' exact faces, the police layer tiles the
 // district exactly (so it passes the store's rule that a child lies within its parent, the
 // district) while cutting across subdistricts and communities as real police grids do.
-func (b *erqiBuild) policeLayer(ctx context.Context, db Querier) error {
+func (b *erqiBuild) policeLayer(ctx context.Context, db PostGIS) error {
 	p := b.plan
 	pIdx := newSeedIndex(p.police)
 	// One face per polygon of every micro grid, owned by the police seed nearest the micro seed;
@@ -372,17 +311,13 @@ func (b *erqiBuild) policeLayer(ctx context.Context, db Querier) error {
 	}
 	adj, area := faceAdjacency(faces, p.proj)
 	makeContiguous(faces, adj, area, []func(int) int{func(o int) int { return o }})
-	ws := make([][]byte, len(faces))
+	polys := make([]orb.MultiPolygon, len(faces))
 	owners := make([]int32, len(faces))
 	b.policeHH = make([]int, len(p.police))
 	b.policePop = make([]int, len(p.police))
 	counted := map[int]bool{}
 	for i, f := range faces {
-		w, err := wkb.Marshal(orb.MultiPolygon{f.poly})
-		if err != nil {
-			return fmt.Errorf("encode micro grid: %w", err)
-		}
-		ws[i], owners[i] = w, int32(f.owner)
+		polys[i], owners[i] = orb.MultiPolygon{f.poly}, int32(f.owner)
 		// Households of a police grid: those of the micro grids whose (first) face it holds.
 		if m := microOf[i]; !counted[m] {
 			counted[m] = true
@@ -390,28 +325,8 @@ func (b *erqiBuild) policeLayer(ctx context.Context, db Querier) error {
 			b.policePop[f.owner] += p.micros[m].population
 		}
 	}
-	rows, err := db.Query(ctx, groupUnionSQL, ws, owners)
-	if err != nil {
-		return fmt.Errorf("union police faces: %w", err)
-	}
-	defer rows.Close()
 	geoms := make([]orb.MultiPolygon, len(p.police))
-	for rows.Next() {
-		var id int
-		var w []byte
-		var valid bool
-		var typ string
-		if err := rows.Scan(&id, &w, &valid, &typ); err != nil {
-			return fmt.Errorf("read police union: %w", err)
-		}
-		if !valid || typ != "MULTIPOLYGON" {
-			return fmt.Errorf("police grid %d is a %s, valid %v: want a valid MULTIPOLYGON", id, typ, valid)
-		}
-		if geoms[id], err = decodeMulti(w); err != nil {
-			return fmt.Errorf("police grid %d: %w", id, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := db.UnionGroups(ctx, polys, owners, func(id int, mp orb.MultiPolygon) { geoms[id] = mp }); err != nil {
 		return fmt.Errorf("union police faces: %w", err)
 	}
 	// Its name: the subdistrict of the micro seed nearest its own seed. A police seed that won no

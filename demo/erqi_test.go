@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/planar"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // Erqi takes seconds, so the tests share one district (seed 1); the determinism test builds a
@@ -27,7 +27,7 @@ var erqiCache struct {
 	err error
 }
 
-func erqiDistrict(t *testing.T) (*District, *pgxpool.Pool) {
+func erqiDistrict(t *testing.T) (*District, *store.DB) {
 	t.Helper()
 	db := testDB(t)
 	erqiCache.Lock()
@@ -367,9 +367,9 @@ func TestErqiSpecialGrids(t *testing.T) {
 // valid, every parent the union of its children, siblings not overlapping, special grids inside
 // their community, police grids tiling the district.
 func TestErqiPostGIS(t *testing.T) {
-	d, pool := erqiDistrict(t)
+	d, db := erqiDistrict(t)
 	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
+	tx, err := storetest.Raw(t, db).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,9 +505,5 @@ func TestErqiPlanSeed(t *testing.T) {
 	}
 }
 
-// What Erqi can be given.
-var (
-	_ Querier = (*pgxpool.Pool)(nil)
-	_ Querier = (*pgx.Conn)(nil)
-	_ Querier = pgx.Tx(nil)
-)
+// What Erqi is given.
+var _ PostGIS = (*store.DB)(nil)

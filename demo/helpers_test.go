@@ -7,19 +7,19 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
 )
 
 // testDB is a fresh database on the PostGIS that `make test` starts (see storetest: skipped on a
 // laptop without DATABASE_URL, failed in CI).
-func testDB(t *testing.T) *pgxpool.Pool {
+func testDB(t *testing.T) *store.DB {
 	t.Helper()
-	return storetest.New(t).Pool
+	return storetest.New(t)
 }
 
 // directedSegments lists the segments of mp, each ring walked with the interior on its left.

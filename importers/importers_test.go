@@ -77,8 +77,11 @@ func countVersions(t testing.TB, db *store.DB) int {
 // stagingLeft counts staging tables left behind.
 func stagingLeft(t testing.TB, db *store.DB) int {
 	t.Helper()
+	// A fuzz target calls this once per input: its pool is closed at once, not when the test ends.
+	raw := storetest.Raw(t, db)
+	defer raw.Close()
 	var n int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'`).Scan(&n); err != nil {
+	if err := raw.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -393,8 +396,11 @@ func TestImportStaff(t *testing.T) {
 		!strings.Contains(rep.Problems[1].Message, "no grid with code 410103999") {
 		t.Fatalf("%v %+v", err, rep.StaffReport)
 	}
+	raw := storetest.Raw(t, db)
 	var before int
-	db.Pool.QueryRow(ctx, `SELECT count(*) FROM assignments`).Scan(&before)
+	if err := raw.QueryRow(ctx, `SELECT count(*) FROM assignments`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
 	// GBK, as Excel saves it: a vacant grid gets its full-time worker.
 	gbk, _ := simplifiedchinese.GBK.NewEncoder().String("网格编码,岗位,姓名,电话,任职日期\n410103001001002,专职网格员,钱多多,13800000001,2025/01/01\n")
 	path = writeFile(t, "staff-gbk.csv", gbk)
@@ -415,7 +421,9 @@ func TestImportStaff(t *testing.T) {
 		t.Fatalf("again: %v %+v", err, rep.StaffReport)
 	}
 	var after int
-	db.Pool.QueryRow(ctx, `SELECT count(*) FROM assignments`).Scan(&after)
+	if err := raw.QueryRow(ctx, `SELECT count(*) FROM assignments`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
 	if after != before+1 {
 		t.Fatalf("%d assignments, want %d", after, before+1)
 	}

@@ -23,7 +23,7 @@ import (
 func TestIndexAgreesWithPostGIS(t *testing.T) {
 	db := storetest.New(t)
 	ctx := context.Background()
-	d, err := demo.Erqi(ctx, db.Pool, demo.Options{Seed: 1})
+	d, err := demo.Erqi(ctx, db, demo.Options{Seed: 1})
 	if err != nil {
 		t.Fatalf("build demo: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestIndexAgreesWithPostGIS(t *testing.T) {
 	for i, p := range points {
 		xs[i], ys[i] = p[0], p[1]
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT t.n, coalesce(array_agg(g.version_id ORDER BY g.version_id) FILTER (WHERE g.version_id IS NOT NULL), '{}')
+	rows, err := storetest.Raw(t, db).Query(ctx, `SELECT t.n, coalesce(array_agg(g.version_id ORDER BY g.version_id) FILTER (WHERE g.version_id IS NOT NULL), '{}')
 		FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(x, y, n)
 		LEFT JOIN grids g ON ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326))
 		GROUP BY t.n ORDER BY t.n`, xs, ys)

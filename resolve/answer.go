@@ -165,8 +165,9 @@ func (r *Resolver) AppendAnswer(b []byte, in InputPoint, p orb.Point, at time.Ti
 	return b
 }
 
-// AnswerCovering is Answer with the covering grid versions found elsewhere (by PostGIS: the
-// comparison engine of the benchmarks, and a cross-check). versionIDs are grid version ids.
+// AnswerCovering is Answer with the covering grid versions found elsewhere: by a PostGIS
+// ST_Covers query in the HTTP benchmark's bench/postgisresolve, which so measures PostGIS's lookup
+// against the index with everything else the same. versionIDs are grid version ids.
 func (r *Resolver) AnswerCovering(in InputPoint, p orb.Point, at time.Time, versionIDs []int64) *Answer {
 	ix := r.cur.Load()
 	if ix == nil {

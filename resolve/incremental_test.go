@@ -1,7 +1,9 @@
 package resolve_test
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,6 +39,9 @@ func (f *fakeStore) GridChanges(_ context.Context, known map[int64]int64) (map[i
 			changed = append(changed, f.grids[v])
 		}
 	}
+	// In order of version id, as a database reading its table would give them in some fixed order:
+	// positions in the index are then the same from run to run.
+	slices.SortFunc(changed, func(a, b gridline.Grid) int { return cmp.Compare(a.VersionID, b.VersionID) })
 	f.rowsRead += len(changed)
 	return stamps, changed, nil
 }

@@ -27,9 +27,6 @@ import (
 // name the grid across that boundary.
 const NearBoundaryMetres = 30.0
 
-// Loader reads every grid version (with geometry) and every assignment: a full reload.
-type Loader func(ctx context.Context) ([]gridline.Grid, []gridline.Staff, error)
-
 // Store is the store as the resolver reads it incrementally.
 type Store interface {
 	// GridChanges returns every version's change stamp, and the full rows of the versions whose
@@ -41,9 +38,8 @@ type Store interface {
 
 // Resolver holds the current index and swaps in a new one when the data change.
 type Resolver struct {
-	load Loader // full reloads (tests and tools), or
-	src  Store  // incremental refreshes (the server)
-	loc  *time.Location
+	src Store
+	loc *time.Location
 
 	cur  atomic.Pointer[GridIndex]
 	live atomic.Bool // whether change notifications are arriving (the index is current)
@@ -57,17 +53,11 @@ type Resolver struct {
 	spaces sync.Pool // *answerSpace, reused by AppendAnswer
 }
 
-// New makes a resolver that reloads everything on every refresh; call Refresh before the first
-// lookup. loc is the deployment's time zone, which decides what "today" is.
-func New(load Loader, loc *time.Location) *Resolver {
-	r := &Resolver{load: load, loc: loc, changed: make(chan struct{}, 1)}
-	r.live.Store(true)
-	return r
-}
-
 // NewIncremental makes a resolver that, after the first load, reads only the grid versions whose
 // change stamp moved, reloads staff only when staff changed, and keeps the spatial index when no
-// geometry changed: an edit reaches answers (and tiles) in milliseconds, not a full reload.
+// geometry changed: an edit reaches answers (and tiles) in milliseconds, not a full reload. Call
+// Refresh before the first lookup. loc is the deployment's time zone, which decides what "today"
+// is.
 func NewIncremental(src Store, loc *time.Location) *Resolver {
 	r := &Resolver{src: src, loc: loc, changed: make(chan struct{}, 1)}
 	r.live.Store(true)
@@ -75,7 +65,7 @@ func NewIncremental(src Store, loc *time.Location) *Resolver {
 }
 
 // Refresh brings the index up to date with the store and swaps it in: everything on the first
-// call (or with a Loader), otherwise what Changed reported. Concurrent calls coalesce.
+// call, otherwise what Changed reported. Concurrent calls coalesce.
 func (r *Resolver) Refresh(ctx context.Context) error {
 	if r.cur.Load() == nil {
 		r.gridsPending.Store(true)
@@ -93,14 +83,6 @@ func (r *Resolver) Refresh(ctx context.Context) error {
 		r.gridsPending.Store(r.gridsPending.Load() || doGrids)
 		r.staffPending.Store(r.staffPending.Load() || doStaff)
 		return fmt.Errorf("refresh resolution index: %w", err)
-	}
-	if r.src == nil {
-		grids, staff, err := r.load(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		r.swap(Build(grids, staff, time.Now()))
-		return nil
 	}
 	var known map[int64]int64
 	if prev != nil {

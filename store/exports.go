@@ -23,7 +23,7 @@ func (db *DB) StageExport(ctx context.Context, name string, f ExportFilter) (int
 	if err != nil {
 		return 0, err
 	}
-	tag, err := db.Pool.Exec(ctx, `CREATE UNLOGGED TABLE `+t+` AS
+	tag, err := db.pool.Exec(ctx, `CREATE UNLOGGED TABLE `+t+` AS
 		SELECT row_number() OVER (ORDER BY array_position(ARRAY['district','subdistrict','community','grid','micro'], g.level), g.layer, g.code)::int AS ogc_fid,
 			g.code, g.name, g.level, g.layer, g.kind, coalesce(p.code, '') AS parent,
 			g.households, g.population, g.valid_from::text AS valid_from, coalesce(g.valid_to::text, '') AS valid_to,
@@ -37,7 +37,7 @@ func (db *DB) StageExport(ctx context.Context, name string, f ExportFilter) (int
 		return 0, classify(err)
 	}
 	// The primary key is what ogr2ogr takes as the feature id instead of writing it as a column.
-	if _, err := db.Pool.Exec(ctx, `ALTER TABLE `+t+` ADD PRIMARY KEY (ogc_fid)`); err != nil {
+	if _, err := db.pool.Exec(ctx, `ALTER TABLE `+t+` ADD PRIMARY KEY (ogc_fid)`); err != nil {
 		return 0, classify(err)
 	}
 	return int(tag.RowsAffected()), nil

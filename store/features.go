@@ -23,7 +23,7 @@ type Collection struct {
 
 // Collections lists the (layer, level) pairs that have ever held a grid.
 func (db *DB) Collections(ctx context.Context, at time.Time) ([]Collection, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT g.layer, g.level, count(*) FILTER (WHERE `+validAt(1)+`),
+	rows, err := db.pool.Query(ctx, `SELECT g.layer, g.level, count(*) FILTER (WHERE `+validAt(1)+`),
 		ST_XMin(ST_Extent(g.geom)), ST_YMin(ST_Extent(g.geom)), ST_XMax(ST_Extent(g.geom)), ST_YMax(ST_Extent(g.geom)), min(g.valid_from)
 		FROM grids g GROUP BY g.layer, g.level
 		ORDER BY g.layer <> 'comprehensive', g.layer, array_position(ARRAY['district','subdistrict','community','grid','micro'], g.level)`, at)
@@ -116,14 +116,14 @@ func (db *DB) Features(ctx context.Context, q FeatureQuery) ([]Feature, int, err
 	from := `grids g LEFT JOIN grids p ON p.id = g.parent_id AND p.valid_from <= ` + parentAt + ` AND (p.valid_to IS NULL OR p.valid_to > ` + parentAt + `)`
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, classify(err)
 	}
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
 	args = append(args, q.Limit, q.Offset)
-	rows, err := db.Pool.Query(ctx, fmt.Sprintf(`SELECT %s, ST_AsBinary(g.geom), coalesce(p.code, '') FROM %s WHERE %s
+	rows, err := db.pool.Query(ctx, fmt.Sprintf(`SELECT %s, ST_AsBinary(g.geom), coalesce(p.code, '') FROM %s WHERE %s
 		ORDER BY g.code, g.id, g.valid_from LIMIT $%d OFFSET $%d`, gridColumns, from, cond, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, 0, classify(err)

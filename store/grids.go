@@ -122,7 +122,7 @@ func (db *DB) Grids(ctx context.Context, f GridFilter) ([]gridline.Grid, int, er
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM grids g WHERE `+cond, args...).Scan(&total); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM grids g WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, classify(err)
 	}
 	cols := gridColumns
@@ -131,7 +131,7 @@ func (db *DB) Grids(ctx context.Context, f GridFilter) ([]gridline.Grid, int, er
 	}
 	args = append(args, f.Limit, f.Offset)
 	q := fmt.Sprintf(`SELECT %s FROM grids g WHERE %s ORDER BY g.code, g.id LIMIT $%d OFFSET $%d`, cols, cond, len(args)-1, len(args))
-	rows, err := db.Pool.Query(ctx, q, args...)
+	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, classify(err)
 	}
@@ -160,11 +160,11 @@ func likeEscape(s string) string {
 // numeric id. Codes win because standard codes are all digits too.
 func (db *DB) Grid(ctx context.Context, idOrCode string, at time.Time) (*gridline.Grid, error) {
 	q := `SELECT ` + gridColumns + `, ST_AsBinary(g.geom) FROM grids g WHERE g.code = $2 AND ` + validAt(1)
-	g, err := scanGrid(db.Pool.QueryRow(ctx, q, at, idOrCode), true)
+	g, err := scanGrid(db.pool.QueryRow(ctx, q, at, idOrCode), true)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if id, perr := strconv.ParseInt(idOrCode, 10, 64); perr == nil {
 			q = `SELECT ` + gridColumns + `, ST_AsBinary(g.geom) FROM grids g WHERE g.id = $2 AND ` + validAt(1)
-			g, err = scanGrid(db.Pool.QueryRow(ctx, q, at, id), true)
+			g, err = scanGrid(db.pool.QueryRow(ctx, q, at, id), true)
 		}
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -178,7 +178,7 @@ func (db *DB) Grid(ctx context.Context, idOrCode string, at time.Time) (*gridlin
 
 // Versions lists every version of grid id, oldest first.
 func (db *DB) Versions(ctx context.Context, id int64) ([]gridline.Grid, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+gridColumns+`, ST_AsBinary(g.geom) FROM grids g WHERE g.id = $1 ORDER BY g.valid_from`, id)
+	rows, err := db.pool.Query(ctx, `SELECT `+gridColumns+`, ST_AsBinary(g.geom) FROM grids g WHERE g.id = $1 ORDER BY g.valid_from`, id)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -188,7 +188,7 @@ func (db *DB) Versions(ctx context.Context, id int64) ([]gridline.Grid, error) {
 
 // Chain is the parent chain of grid id on date at, from the root down to (not including) the grid.
 func (db *DB) Chain(ctx context.Context, id int64, at time.Time) ([]gridline.Grid, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.pool.Query(ctx, `
 		WITH RECURSIVE up(gid, parent, depth) AS (
 			SELECT g.id, g.parent_id, 0 FROM grids g WHERE g.id = $2 AND `+validAt(1)+`
 			UNION ALL
@@ -207,7 +207,7 @@ func (db *DB) Chain(ctx context.Context, id int64, at time.Time) ([]gridline.Gri
 // ChildCount is the number of grids whose parent is id on date at.
 func (db *DB) ChildCount(ctx context.Context, id int64, at time.Time) (int, error) {
 	var n int
-	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM grids g WHERE g.parent_id = $2 AND `+validAt(1), at, id).Scan(&n)
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM grids g WHERE g.parent_id = $2 AND `+validAt(1), at, id).Scan(&n)
 	return n, classify(err)
 }
 
@@ -232,7 +232,7 @@ func scanStaff(rows pgx.Rows) ([]gridline.Staff, error) {
 
 // StaffOf lists the assignments valid on date at for the given grids, by grid.
 func (db *DB) StaffOf(ctx context.Context, gridIDs []int64, at time.Time) (map[int64][]gridline.Staff, error) {
-	rows, err := db.Pool.Query(ctx, staffQuery+` WHERE a.grid_id = ANY($1) AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2)
+	rows, err := db.pool.Query(ctx, staffQuery+` WHERE a.grid_id = ANY($1) AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2)
 		ORDER BY a.grid_id, array_position($3::text[], a.role), p.name`, gridIDs, at, roleOrder())
 	if err != nil {
 		return nil, classify(err)

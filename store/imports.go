@@ -35,7 +35,7 @@ func (db *DB) DropStaging(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.Pool.Exec(ctx, `DROP TABLE IF EXISTS `+t)
+	_, err = db.pool.Exec(ctx, `DROP TABLE IF EXISTS `+t)
 	return classify(err)
 }
 
@@ -45,7 +45,7 @@ func (db *DB) StagingColumns(ctx context.Context, name string) ([]string, error)
 	if _, err := stagingTable(name); err != nil {
 		return nil, err
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT column_name FROM information_schema.columns
+	rows, err := db.pool.Query(ctx, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name = $2 AND column_name NOT IN ('ogc_fid', 'geom')
 		ORDER BY ordinal_position`, StagingSchema, name)
 	if err != nil {
@@ -62,7 +62,7 @@ func (db *DB) StagingCount(ctx context.Context, name string) (int, error) {
 		return 0, err
 	}
 	var n int
-	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&n)
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&n)
 	return n, classify(err)
 }
 

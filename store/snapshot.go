@@ -40,7 +40,7 @@ func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
 
 // readOnly runs fn in a repeatable-read, read-only transaction.
 func (db *DB) readOnly(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return classify(err)
 	}
@@ -107,7 +107,7 @@ func (db *DB) GridChanges(ctx context.Context, known map[int64]int64) (stamps ma
 
 // AllStaff reads every assignment with its person.
 func (db *DB) AllStaff(ctx context.Context) ([]gridline.Staff, error) {
-	rows, err := db.Pool.Query(ctx, staffQuery+` ORDER BY a.grid_id, array_position($1::text[], a.role), p.name, a.id`, roleOrder())
+	rows, err := db.pool.Query(ctx, staffQuery+` ORDER BY a.grid_id, array_position($1::text[], a.role), p.name, a.id`, roleOrder())
 	if err != nil {
 		return nil, classify(err)
 	}

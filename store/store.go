@@ -26,7 +26,7 @@ var migrations embed.FS
 
 // DB is gridline's database.
 type DB struct {
-	Pool  *pgxpool.Pool
+	pool  *pgxpool.Pool
 	url   string
 	srids sync.Map // int -> true: SRIDs known to exist (see knownSRID)
 }
@@ -63,7 +63,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	db := &DB{Pool: pool, url: url}
+	db := &DB{pool: pool, url: url}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -72,7 +72,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 }
 
 // Close releases the connections.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() { db.pool.Close() }
 
 // URL is the connection string the store was opened with.
 func (db *DB) URL() string { return db.url }
@@ -117,7 +117,7 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // tx runs fn in a transaction, committing when it returns nil.
 func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := db.Pool.Begin(ctx)
+	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return classify(err)
 	}
@@ -189,11 +189,11 @@ func isConnError(err error) bool {
 }
 
 // Ping reports whether the database answers.
-func (db *DB) Ping(ctx context.Context) error { return classify(db.Pool.Ping(ctx)) }
+func (db *DB) Ping(ctx context.Context) error { return classify(db.pool.Ping(ctx)) }
 
 // CountGrids is the number of grid versions stored.
 func (db *DB) CountGrids(ctx context.Context) (int, error) {
 	var n int
-	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM grids`).Scan(&n)
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM grids`).Scan(&n)
 	return n, classify(err)
 }

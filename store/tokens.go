@@ -36,7 +36,7 @@ func (db *DB) CreateToken(ctx context.Context, name string, admin bool) (string,
 		return "", err
 	}
 	plain := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	_, err := db.Pool.Exec(ctx, `INSERT INTO api_tokens (name, hash, admin) VALUES ($1, $2, $3)`, name, hashToken(plain), admin)
+	_, err := db.pool.Exec(ctx, `INSERT INTO api_tokens (name, hash, admin) VALUES ($1, $2, $3)`, name, hashToken(plain), admin)
 	if err != nil {
 		return "", classify(err)
 	}
@@ -77,7 +77,7 @@ func (db *DB) CheckToken(ctx context.Context, plain string) (*Token, error) {
 		return nil, gridline.Errorf(gridline.EUnauthorized, "the API token is not a gridline token (they start with %s)", tokenPrefix)
 	}
 	var t Token
-	err := db.Pool.QueryRow(ctx, `SELECT id, name, admin FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL`, hashToken(plain)).Scan(&t.ID, &t.Name, &t.Admin)
+	err := db.pool.QueryRow(ctx, `SELECT id, name, admin FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL`, hashToken(plain)).Scan(&t.ID, &t.Name, &t.Admin)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, gridline.Errorf(gridline.EUnauthorized, "the API token is unknown or revoked")
 	}
@@ -98,7 +98,7 @@ type TokenInfo struct {
 
 // Tokens lists every token, revoked ones included, oldest first.
 func (db *DB) Tokens(ctx context.Context) ([]TokenInfo, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, name, admin, created_at, revoked_at FROM api_tokens ORDER BY id`)
+	rows, err := db.pool.Query(ctx, `SELECT id, name, admin, created_at, revoked_at FROM api_tokens ORDER BY id`)
 	if err != nil {
 		return nil, classify(err)
 	}

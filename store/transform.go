@@ -16,7 +16,7 @@ func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]floa
 	if err := db.knownSRID(ctx, srid); err != nil {
 		return nil, nil, err
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT ST_X(p), ST_Y(p) FROM (
+	rows, err := db.pool.Query(ctx, `SELECT ST_X(p), ST_Y(p) FROM (
 		SELECT ST_Transform(ST_SetSRID(ST_MakePoint(x, y), $1), 4326) AS p, n
 		FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS t(x, y, n)) q ORDER BY n`, srid, xs, ys)
 	if err != nil {
@@ -44,7 +44,7 @@ func (db *DB) knownSRID(ctx context.Context, srid int) error {
 		return nil
 	}
 	var ok bool
-	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)`, srid).Scan(&ok)
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)`, srid).Scan(&ok)
 	if err != nil {
 		return classify(err)
 	}
@@ -60,7 +60,7 @@ func (db *DB) knownSRID(ctx context.Context, srid int) error {
 // Covering lists the version ids of the grid versions whose geometry covers the WGS84 point, by
 // PostGIS ST_Covers with the GiST index: the per-request query the in-memory index replaces.
 func (db *DB) Covering(ctx context.Context, lon, lat float64) ([]int64, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT version_id FROM grids WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))`, lon, lat)
+	rows, err := db.pool.Query(ctx, `SELECT version_id FROM grids WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))`, lon, lat)
 	if err != nil {
 		return nil, classify(err)
 	}

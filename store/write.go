@@ -196,7 +196,7 @@ func (db *DB) SavePerson(ctx context.Context, p gridline.Person) (*gridline.Pers
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	err := db.Pool.QueryRow(ctx, `INSERT INTO people (name, phone, note) VALUES ($1,$2,$3) RETURNING id`, p.Name, p.Phone, p.Note).Scan(&p.ID)
+	err := db.pool.QueryRow(ctx, `INSERT INTO people (name, phone, note) VALUES ($1,$2,$3) RETURNING id`, p.Name, p.Phone, p.Note).Scan(&p.ID)
 	return &p, classify(err)
 }
 

@@ -110,22 +110,17 @@ func BenchmarkGenerateGCJ02(b *testing.B) {
 	}
 }
 
-// postgisTileSQL is the in-database equivalent of the polygon layers: one ST_AsMVT per level,
-// concatenated (a tile is a sequence of layers). The query box is the tile with its buffer,
-// transformed to 4326 so that the GiST index on geom is used. The properties are gridline's.
-var postgisTileSQL = `
-WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env,
-                  ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0/4096), 4326) AS q),
-f AS (SELECT g.id, g.code, g.name, g.level, g.layer, NULLIF(g.kind, '') AS kind, g.households, g.population, g.version,
-             ` + StaffedSQL("g", "$5::date") + ` AS staffed,
-             ST_AsMVTGeom(ST_Transform(g.geom, 3857), b.env, 4096, 64, true) AS geom
-        FROM grids g, b
-       WHERE g.geom && b.q AND g.layer = 'comprehensive' AND g.level = ANY($4)
-         AND g.valid_from <= $5 AND (g.valid_to IS NULL OR g.valid_to > $5))
-SELECT coalesce((SELECT ST_AsMVT(f.*, 'subdistricts', 4096, 'geom', 'id') FROM f WHERE level = 'subdistrict'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'communities', 4096, 'geom', 'id') FROM f WHERE level = 'community'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'grids', 4096, 'geom', 'id') FROM f WHERE level = 'grid'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'micros', 4096, 'geom', 'id') FROM f WHERE level = 'micro'), '')`
+// postgisTiles cuts the polygon layers of the comprehensive layer in the database, with the plain
+// ST_AsMVT query (store.PlainTiles) and gridline's properties, each layer at its zooms.
+func postgisTiles(db *store.DB) *store.PlainTiles {
+	var layers []store.TileLayer
+	for _, l := range PolygonLayers(nil) {
+		if l.Layer == gridline.LayerComprehensive {
+			layers = append(layers, store.TileLayer{Name: l.Spec.Name, MinZoom: l.Spec.MinZoom, MaxZoom: l.Spec.MaxZoom, Layer: l.Layer, Level: l.Level})
+		}
+	}
+	return db.PlainTiles(layers, true)
+}
 
 // BenchmarkPostGIS cuts the same tiles as BenchmarkGenerate/polygons with ST_AsMVT on the same
 // data, loaded into a fresh test database (DATABASE_URL).
@@ -137,21 +132,14 @@ func BenchmarkPostGIS(b *testing.B) {
 		b.Fatal(err)
 	}
 	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
+	pg := postgisTiles(db)
 	for _, z := range benchZooms {
 		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
 			t := centreTile(src, z)
-			var levels []string
-			for _, l := range []struct {
-				level string
-				layer string
-			}{{"subdistrict", LayerSubdistricts}, {"community", LayerCommunities}, {"grid", LayerGrids}, {"micro", LayerMicros}} {
-				if sp, _ := src.Layer(l.layer); int(z) >= sp.MinZoom {
-					levels = append(levels, l.level)
-				}
-			}
 			var data []byte
 			for b.Loop() {
-				if err := db.Pool.QueryRow(ctx, postgisTileSQL, int(z), int(t.X), int(t.Y), levels, at).Scan(&data); err != nil {
+				var err error
+				if data, err = pg.Tile(ctx, int(z), int(t.X), int(t.Y), at); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -188,13 +176,13 @@ func TestNoLargerThanPostGIS(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := sourceOf(d)
+	pg := postgisTiles(db)
 	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
 	region, _ := src.Bounds([]string{LayerGrids}, at)
 	for _, z := range []uint32{12, 14, 16} {
 		layers := []string{LayerSubdistricts, LayerCommunities, LayerGrids}
-		levels := []string{"subdistrict", "community", "grid"}
 		if z >= 15 {
-			layers, levels = append(layers, LayerMicros), append(levels, "micro")
+			layers = append(layers, LayerMicros)
 		}
 		lo := maptile.At(orb.Point{region.Min[0], region.Max[1]}, maptile.Zoom(z))
 		hi := maptile.At(orb.Point{region.Max[0], region.Min[1]}, maptile.Zoom(z))
@@ -209,8 +197,8 @@ func TestNoLargerThanPostGIS(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var data []byte
-				if err := db.Pool.QueryRow(ctx, postgisTileSQL, int(z), int(x), int(y), levels, at).Scan(&data); err != nil {
+				data, err := pg.Tile(ctx, int(z), int(x), int(y), at)
+				if err != nil {
 					t.Fatal(err)
 				}
 				ours, theirs, n = ours+len(tile.Data), theirs+len(data), n+1

@@ -138,58 +138,47 @@ func specsFor(thematic []string) []LayerSpec {
 	return out
 }
 
-// PolygonLayers are the fixed polygon layers with their zoom ranges, and for each the SQL
-// condition on the grids table that selects its features (for tools that read the table
-// directly, such as the tegola configuration).
-func PolygonLayers() []struct {
+// PolygonLayer is a polygon tile layer and the grids it draws, described without SQL for tools
+// that cut the same layers from the grids table directly (the tegola configuration, the PostGIS
+// tiles tests and benchmarks compare with); package store writes their SQL.
+type PolygonLayer struct {
 	Spec  LayerSpec
-	Where string
-} {
-	out := []struct {
-		Spec  LayerSpec
-		Where string
-	}{}
-	for _, l := range fixedLayers {
-		var where string
-		switch l.Name {
-		case LayerSubdistricts:
-			where = "layer = 'comprehensive' AND level = 'subdistrict'"
-		case LayerCommunities:
-			where = "layer = 'comprehensive' AND level = 'community'"
-		case LayerGrids:
-			where = "layer = 'comprehensive' AND level = 'grid'"
-		case LayerMicros:
-			where = "layer = 'comprehensive' AND level = 'micro'"
-		case LayerSpecial:
-			where = "layer = 'special'"
-		}
-		out = append(out, struct {
-			Spec  LayerSpec
-			Where string
-		}{l, where})
-	}
-	return out
+	Layer gridline.Layer // the grids' layer
+	Level gridline.Level // the grids' level, or "" for every level of Layer
 }
 
-// ThematicMinZoom is where thematic layers (police ...) start.
-const ThematicMinZoom = thematicMinZoom
+// fixedGrids are the grids each fixed polygon layer draws: the rule of tileLayerOf, per layer.
+var fixedGrids = map[string]struct {
+	layer gridline.Layer
+	level gridline.Level
+}{
+	LayerSubdistricts: {gridline.LayerComprehensive, gridline.LevelSubdistrict},
+	LayerCommunities:  {gridline.LayerComprehensive, gridline.LevelCommunity},
+	LayerGrids:        {gridline.LayerComprehensive, gridline.LevelGrid},
+	LayerMicros:       {gridline.LayerComprehensive, gridline.LevelMicro},
+	LayerSpecial:      {gridline.LayerSpecial, ""},
+}
 
-// StaffedSQL is a boolean SQL expression for the staffed property of a feature, for tools that
-// cut tiles from the grids table directly (the tegola configuration, the benchmark's plain
-// ST_AsMVT query): whether the primary post (gridline.PrimaryPost) of the grids row named by
-// alias is held on the SQL date expression at. Both arguments are SQL written by the caller,
-// never user input.
-func StaffedSQL(alias, at string) string {
-	role := func(level gridline.Level, layer gridline.Layer) string {
-		return "'" + string(gridline.PrimaryPost(level, layer)) + "'"
+// PolygonLayers are the polygon layers a Tileset over grids of the given thematic layers serves,
+// in drawing order: the fixed layers, then the thematic ones by name. A thematic layer whose name
+// is a fixed layer's is left out, as tileLayerOf leaves its grids out.
+func PolygonLayers(thematic []gridline.Layer) []PolygonLayer {
+	var names []string
+	for _, t := range thematic {
+		if t.Thematic() && !isFixed(string(t)) {
+			names = append(names, string(t))
+		}
 	}
-	is := func(col, v string) string { return alias + "." + col + " = '" + v + "'" }
-	// The branches in PrimaryPost's order.
-	return "EXISTS (SELECT 1 FROM assignments a WHERE a.grid_id = " + alias + ".id AND a.role = CASE" +
-		" WHEN " + is("layer", string(gridline.LayerPolice)) + " THEN " + role(gridline.LevelGrid, gridline.LayerPolice) +
-		" WHEN " + is("layer", string(gridline.LayerSpecial)) + " THEN " + role(gridline.LevelGrid, gridline.LayerSpecial) +
-		" WHEN " + is("level", string(gridline.LevelGrid)) + " THEN " + role(gridline.LevelGrid, gridline.LayerComprehensive) +
-		" WHEN " + is("level", string(gridline.LevelMicro)) + " THEN " + role(gridline.LevelMicro, gridline.LayerComprehensive) +
-		" ELSE " + role(gridline.LevelCommunity, gridline.LayerComprehensive) + " END" +
-		" AND a.valid_from <= " + at + " AND (a.valid_to IS NULL OR a.valid_to > " + at + "))"
+	var out []PolygonLayer
+	for _, sp := range specsFor(names) {
+		if sp.Name == LayerLabels {
+			continue
+		}
+		if f, ok := fixedGrids[sp.Name]; ok {
+			out = append(out, PolygonLayer{sp, f.layer, f.level})
+		} else {
+			out = append(out, PolygonLayer{sp, gridline.Layer(sp.Name), ""})
+		}
+	}
+	return out
 }

@@ -1,7 +1,7 @@
 // Command resolvebench measures point-to-grid lookups side by side in one run: the in-memory index
 // on one core, against the same lookups done as prepared PostGIS ST_Covers queries (GiST index,
-// through pgx, two clients) on the same points; and the index on a synthetic region of many grids.
-// It prints a Markdown table. Run by bench/run.sh; see BENCHMARKS.md.
+// store.DB.Covering through pgx, two clients) on the same points; and the index on a synthetic
+// region of many grids. It prints a Markdown table. Run by bench/run.sh; see BENCHMARKS.md.
 package main
 
 import (
@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline/demo"
@@ -148,18 +147,15 @@ func coveredShare(ix *resolve.GridIndex, pts []orb.Point) float64 {
 	return float64(c) / 10000
 }
 
+// postgisRate runs store.DB.Covering over pts from two goroutines on a store of two connections
+// for dur. pgx prepares and caches the statement on each connection on first use (its default
+// query exec mode), so every query after the first two runs a prepared statement.
 func postgisRate(ctx context.Context, url string, pts []orb.Point, dur time.Duration) (float64, int64, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	db, err := store.Open(ctx, url, store.Options{MaxConns: 2})
 	if err != nil {
 		return 0, 0, err
 	}
-	cfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer pool.Close()
-	const q = `SELECT version_id FROM grids WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))`
+	defer db.Close()
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr error
@@ -169,27 +165,14 @@ func postgisRate(ctx context.Context, url string, pts []orb.Point, dur time.Dura
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			conn, err := pool.Acquire(ctx)
-			if err != nil {
-				mu.Lock()
-				firstErr = err
-				mu.Unlock()
-				return
-			}
-			defer conn.Release()
-			// pgx prepares and caches the statement on first use (the default query exec mode).
 			for i := c; time.Since(start) < dur; i += 2 {
 				p := pts[i%len(pts)]
-				rows, err := conn.Query(ctx, q, p[0], p[1])
-				if err != nil {
+				if _, err := db.Covering(ctx, p[0], p[1]); err != nil {
 					mu.Lock()
 					firstErr = err
 					mu.Unlock()
 					return
 				}
-				for rows.Next() {
-				}
-				rows.Close()
 				n.Add(1)
 			}
 		}(c)

@@ -21,10 +21,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
 )
 
@@ -67,9 +68,9 @@ func main() {
 	}
 }
 
-// gridlineLayers are gridline's polygon layers present in the data: the same set tegola's map (from
-// `gridline tegola-config`) and the plain query serve. Set in run.
-var gridlineLayers = "subdistricts,communities,grids,micros,special"
+// gridlineLayers are gridline's polygon layers present in the data, comma-separated: the same set
+// tegola's map (from `gridline tegola-config`) and the plain query serve. Set by extent.
+var gridlineLayers string
 
 // zooms and extra are set from the flags in main.
 var (
@@ -84,20 +85,20 @@ type engine struct {
 
 func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clients int, parts bool) error {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
+	db, err := store.Open(ctx, dbURL, store.Options{})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	b, err := extent(ctx, pool)
+	defer db.Close()
+	b, layers, err := extent(ctx, db)
 	if err != nil {
 		return err
 	}
-	plain, err := servePlain(pool, true)
+	plain, err := servePlain(db.PlainTiles(layers, true))
 	if err != nil {
 		return err
 	}
-	lean, err := servePlain(pool, false)
+	lean, err := servePlain(db.PlainTiles(layers, false))
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,7 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 	}
 	if cached != "" {
 		fmt.Println()
-		return editLatency(ctx, pool, client, cached, b)
+		return editLatency(ctx, db, client, cached)
 	}
 	return nil
 }
@@ -161,12 +162,12 @@ func run(dbURL, uncached, cached, tegola, label string, dur time.Duration, clien
 // listPaths prints the paths of gridline's tiles over the district at zoom z.
 func listPaths(dbURL string, z maptile.Zoom) error {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
+	db, err := store.Open(ctx, dbURL, store.Options{})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	b, err := extent(ctx, pool)
+	defer db.Close()
+	b, _, err := extent(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -176,22 +177,28 @@ func listPaths(dbURL string, z maptile.Zoom) error {
 	return nil
 }
 
-// extent is the bounding box of the districts; it also learns whether there is a police layer.
-func extent(ctx context.Context, pool *pgxpool.Pool) (orb.Bound, error) {
-	var b orb.Bound
-	err := pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grids WHERE level = 'district') q`).
-		Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
+// extent is the bounding box of the districts, and the polygon layers of the data (thematic
+// layers included only where grids belong to them), which it also sets gridlineLayers to.
+func extent(ctx context.Context, db *store.DB) (orb.Bound, []store.TileLayer, error) {
+	b, ok, err := db.DistrictExtent(ctx)
 	if err != nil {
-		return b, err
+		return b, nil, err
 	}
-	var police bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grids WHERE layer = 'police')`).Scan(&police); err != nil {
-		return b, err
+	if !ok {
+		return b, nil, fmt.Errorf("the database holds no district: run `gridline demo` first")
 	}
-	if police && !strings.HasSuffix(gridlineLayers, ",police") {
-		gridlineLayers += ",police"
+	thematic, err := db.ThematicLayers(ctx)
+	if err != nil {
+		return b, nil, err
 	}
-	return b, nil
+	var layers []store.TileLayer
+	var names []string
+	for _, l := range tiles.PolygonLayers(thematic) {
+		layers = append(layers, store.TileLayer{Name: l.Spec.Name, MinZoom: l.Spec.MinZoom, MaxZoom: l.Spec.MaxZoom, Layer: l.Layer, Level: l.Level})
+		names = append(names, l.Spec.Name)
+	}
+	gridlineLayers = strings.Join(names, ",")
+	return b, layers, nil
 }
 
 func tilesOver(b orb.Bound, z maptile.Zoom) []maptile.Tile {
@@ -280,35 +287,9 @@ func load(c *http.Client, e engine, tiles []maptile.Tile, dur time.Duration, cli
 	return result{rate: float64(len(lat)) / el, p50: q(0.5), p99: q(0.99), errors: errs.Load()}
 }
 
-// servePlain serves the plain per-layer ST_AsMVT query on a loopback port. With all, its features
-// have the same properties as gridline's: kind only where there is one (ST_AsMVT leaves NULLs
-// out), staffed as package tiles defines it; without, only the table's own columns (no staffed
-// subquery), the query as it stood before, kept as a speed reference.
-func servePlain(pool *pgxpool.Pool, all bool) (string, error) {
-	props := `NULLIF(g.kind, '') AS kind, ` + tiles.StaffedSQL("g", "current_date") + ` AS staffed,`
-	if !all {
-		props = ""
-	}
-	q := `
-WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env,
-                  ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0/4096), 4326) AS q),
-f AS (SELECT g.id, g.code, g.name, g.level, g.layer, g.households, g.population, g.version,
-             ` + props + `
-             ST_AsMVTGeom(ST_Transform(g.geom, 3857), b.env, 4096, 64, true) AS geom
-        FROM grids g, b
-       WHERE g.geom && b.q AND g.valid_from <= current_date AND (g.valid_to IS NULL OR g.valid_to > current_date)
-         AND ((g.layer = 'comprehensive' AND g.level = 'subdistrict' AND $1 >= 8)
-           OR (g.layer = 'comprehensive' AND g.level = 'community' AND $1 >= 10)
-           OR (g.layer = 'comprehensive' AND g.level = 'grid' AND $1 >= 12)
-           OR (g.layer = 'comprehensive' AND g.level = 'micro' AND $1 >= 15)
-           OR (g.layer = 'special' AND $1 >= 13)
-           OR (g.layer = 'police' AND $1 >= 10)))
-SELECT coalesce((SELECT ST_AsMVT(f.*, 'subdistricts', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'subdistrict'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'communities', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'community'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'grids', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'grid'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'micros', 4096, 'geom', 'id') FROM f WHERE layer = 'comprehensive' AND level = 'micro'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'special', 4096, 'geom', 'id') FROM f WHERE layer = 'special'), '')
-    || coalesce((SELECT ST_AsMVT(f.*, 'police', 4096, 'geom', 'id') FROM f WHERE layer = 'police'), '')`
+// servePlain serves the plain per-layer ST_AsMVT query (store.PlainTiles) on a loopback port, for
+// the boundaries valid today.
+func servePlain(q *store.PlainTiles) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -322,8 +303,8 @@ SELECT coalesce((SELECT ST_AsMVT(f.*, 'subdistricts', 4096, 'geom', 'id') FROM f
 		z, _ := strconv.Atoi(parts[0])
 		x, _ := strconv.Atoi(parts[1])
 		y, _ := strconv.Atoi(parts[2])
-		var tile []byte
-		if err := pool.QueryRow(r.Context(), q, z, x, y).Scan(&tile); err != nil {
+		tile, err := q.Tile(r.Context(), z, x, y, time.Now())
+		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -334,17 +315,20 @@ SELECT coalesce((SELECT ST_AsMVT(f.*, 'subdistricts', 4096, 'geom', 'id') FROM f
 	return "http://" + ln.Addr().String(), nil
 }
 
-// editLatency changes a basic grid's name in the database and times how long until a fresh request
-// for a tile over it returns different bytes.
-func editLatency(ctx context.Context, pool *pgxpool.Pool, c *http.Client, base string, b orb.Bound) error {
-	var id int64
-	var lon, lat float64
-	err := pool.QueryRow(ctx, `SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids
-		WHERE level = 'grid' AND layer = 'comprehensive' AND valid_to IS NULL ORDER BY code LIMIT 1`).Scan(&id, &lon, &lat)
+// editLatency renames a basic grid in the database and times how long until a fresh request for
+// a tile over it returns different bytes.
+func editLatency(ctx context.Context, db *store.DB, c *http.Client, base string) error {
+	gs, _, err := db.Grids(ctx, store.GridFilter{Level: gridline.LevelGrid, Layer: gridline.LayerComprehensive, At: time.Now(), Limit: 1, WithGeometry: true})
 	if err != nil {
 		return err
 	}
-	t := maptile.At(orb.Point{lon, lat}, 14)
+	if len(gs) == 0 {
+		return fmt.Errorf("no basic grid to rename")
+	}
+	g := gs[0]
+	// A point inside the grid, so that the tile at it draws the grid.
+	p := tiles.PoleOfInaccessibility(g.Geometry, 1e-6)
+	t := maptile.At(p, 14)
 	url := fmt.Sprintf("%s/tiles/grids/%d/%d/%d.mvt", base, t.Z, t.X, t.Y)
 	get := func() string {
 		resp, err := c.Get(url)
@@ -361,7 +345,8 @@ func editLatency(ctx context.Context, pool *pgxpool.Pool, c *http.Client, base s
 		before := get()
 		get() // cached now
 		t0 := time.Now()
-		if _, err := pool.Exec(ctx, `UPDATE grids SET name = name || '·' WHERE id = $1 AND valid_to IS NULL`, id); err != nil {
+		g.Name += "·"
+		if err := db.RenameGrid(ctx, g.ID, g.Name); err != nil {
 			return err
 		}
 		for get() == before {

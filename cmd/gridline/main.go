@@ -21,6 +21,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -130,7 +131,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default $GRIDLINE_ADDR or 127.0.0.1:8080)")
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
-	engine := fs.String("resolve-engine", "index", "index (the in-memory index) or postgis (an ST_Covers query per request, for comparison)")
 	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
 	maxImportMB := fs.Int64("max-import-mb", 512, "the largest upload POST /v1/imports accepts, in MiB")
 	if err := fs.Parse(args); err != nil {
@@ -186,14 +186,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go res.Run(lctx, func(err error) { log.Warn("index refresh failed; keeping the previous index", "err", err) })
 	log.Info("resolution index built", "grid_versions", res.Status().Grids, "since_start", time.Since(started).Round(time.Millisecond))
 
-	if *engine != "index" && *engine != "postgis" {
-		return fmt.Errorf("--resolve-engine %q: use index or postgis", *engine)
-	}
-	tileOpt := tiles.Options{CacheBytes: int64(*tileCacheMB) << 20}
+	tileOpt := tiles.Options{CacheBytes: int64(*tileCacheMB) << 20, Annotate: api.AnnotateTile}
 	if *tileCacheMB <= 0 {
 		tileOpt.CacheBytes = -1
 	}
-	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt, MaxImportBytes: *maxImportMB << 20,
+	tileSvc := tiles.NewService(res, tileOpt)
+	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
+	// goroutine, rather than in the first tile request after it.
+	res.OnSwap(func() { tileSvc.Tileset() })
+	srv := api.NewServer(db, res, log, api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20}),
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv))})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -265,7 +266,7 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	if opt.grids > 0 {
 		d, err = demo.Synthetic(opt.grids, opt.seed, opts)
 	} else {
-		d, err = demo.Erqi(ctx, db.Pool, opts)
+		d, err = demo.Erqi(ctx, db, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("build demo: %w", err)

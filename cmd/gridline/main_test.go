@@ -436,7 +436,8 @@ func TestChangesReachTheIndex(t *testing.T) {
 	}
 	// A plain UPDATE, as another tool would make it: the change stamp and the notification come
 	// from triggers, and only that row is read again.
-	if _, err := a.db.Pool.Exec(ctx, `UPDATE grids SET name = '淮北街社区一网格' WHERE code = '410103001001001'`); err != nil {
+	raw := storetest.Raw(t, a.db)
+	if _, err := raw.Exec(ctx, `UPDATE grids SET name = '淮北街社区一网格' WHERE code = '410103001001001'`); err != nil {
 		t.Fatal(err)
 	}
 	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -451,7 +452,7 @@ func TestChangesReachTheIndex(t *testing.T) {
 	// A long name makes the answer larger than 2 KiB, the size from which net/http would send it
 	// chunked unless the handler gives its length.
 	long := strings.Repeat("长", 400)
-	if _, err := a.db.Pool.Exec(ctx, `UPDATE grids SET name = $1 WHERE code = '410103001001001'`, long); err != nil {
+	if _, err := raw.Exec(ctx, `UPDATE grids SET name = $1 WHERE code = '410103001001001'`, long); err != nil {
 		t.Fatal(err)
 	}
 	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {

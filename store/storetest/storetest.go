@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/store"
@@ -77,4 +78,20 @@ func New(t testing.TB) *store.DB {
 	}
 	t.Cleanup(db.Close)
 	return db
+}
+
+// Raw is a connection pool of the test's own on db's database, closed when the test ends: for
+// tests that check results with PostGIS directly or change rows behind the store's back, as
+// another program would. Everything else reaches the database through store's methods, which
+// keep its pool to themselves.
+func Raw(t testing.TB, db *store.DB) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := pgxpool.New(ctx, db.URL())
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
