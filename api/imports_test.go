@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"gridline.dev/gridline"
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -31,7 +32,7 @@ func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.New(fixtureLoader, shanghai(t))
+	res := resolve.New(fixtureLoader, gridline.SystemClock{}, shanghai(t))
 	srv := NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{MaxImportBytes: 2000})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

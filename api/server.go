@@ -25,6 +25,7 @@ type Server struct {
 	db       *store.DB
 	resolver *resolve.Resolver
 	log      *slog.Logger
+	clock    gridline.Clock
 	router   *mux.Router
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
@@ -49,6 +50,9 @@ type Options struct {
 	WebMap *webmap.Map
 	// MaxImportBytes bounds an upload to POST /v1/imports (default 512 MiB).
 	MaxImportBytes int64
+	// Clock is the time answers are stamped with (default the system clock); "today" is the
+	// resolver's.
+	Clock gridline.Clock
 }
 
 // NewServer wires the routes.
@@ -56,7 +60,10 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
 	}
-	s := &Server{db: db, resolver: res, log: log, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, postgisEngine: opt.ResolveWithPostGIS}
+	if opt.Clock == nil {
+		opt.Clock = gridline.SystemClock{}
+	}
+	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, postgisEngine: opt.ResolveWithPostGIS}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)
@@ -83,7 +90,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &gridline.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path})
+		s.writeError(w, r, &gridline.Error{Code: gridline.EMethodNotAllowed, Message: r.Method + " is not allowed on " + r.URL.Path})
 	})
 	return s
 }

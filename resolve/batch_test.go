@@ -29,7 +29,7 @@ func fixtureResolver(t testing.TB) *resolve.Resolver {
 		p := byID[a.PersonID]
 		staff = append(staff, gridline.Staff{GridID: a.GridID, Post: a.Post, PersonID: p.ID, Name: p.Name, Phone: p.Phone, ValidFrom: a.ValidFrom})
 	}
-	r := resolve.New(func(context.Context) ([]gridline.Grid, []gridline.Staff, error) { return d.Grids, staff, nil }, time.UTC)
+	r := resolve.New(func(context.Context) ([]gridline.Grid, []gridline.Staff, error) { return d.Grids, staff, nil }, gridline.SystemClock{}, time.UTC)
 	if err := r.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

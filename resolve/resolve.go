@@ -41,9 +41,10 @@ type Store interface {
 
 // Resolver holds the current index and swaps in a new one when the data change.
 type Resolver struct {
-	load Loader // full reloads (tests and tools), or
-	src  Store  // incremental refreshes (the server)
-	loc  *time.Location
+	load  Loader // full reloads (tests and tools), or
+	src   Store  // incremental refreshes (the server)
+	clock gridline.Clock
+	loc   *time.Location
 
 	cur  atomic.Pointer[GridIndex]
 	live atomic.Bool // whether change notifications are arriving (the index is current)
@@ -58,9 +59,9 @@ type Resolver struct {
 }
 
 // New makes a resolver that reloads everything on every refresh; call Refresh before the first
-// lookup. loc is the deployment's time zone, which decides what "today" is.
-func New(load Loader, loc *time.Location) *Resolver {
-	r := &Resolver{load: load, loc: loc, changed: make(chan struct{}, 1)}
+// lookup. clock is the time, and loc the deployment's time zone, which decides what "today" is.
+func New(load Loader, clock gridline.Clock, loc *time.Location) *Resolver {
+	r := &Resolver{load: load, clock: clock, loc: loc, changed: make(chan struct{}, 1)}
 	r.live.Store(true)
 	return r
 }
@@ -68,8 +69,8 @@ func New(load Loader, loc *time.Location) *Resolver {
 // NewIncremental makes a resolver that, after the first load, reads only the grid versions whose
 // change stamp moved, reloads staff only when staff changed, and keeps the spatial index when no
 // geometry changed: an edit reaches answers (and tiles) in milliseconds, not a full reload.
-func NewIncremental(src Store, loc *time.Location) *Resolver {
-	r := &Resolver{src: src, loc: loc, changed: make(chan struct{}, 1)}
+func NewIncremental(src Store, clock gridline.Clock, loc *time.Location) *Resolver {
+	r := &Resolver{src: src, clock: clock, loc: loc, changed: make(chan struct{}, 1)}
 	r.live.Store(true)
 	return r
 }
@@ -99,7 +100,7 @@ func (r *Resolver) Refresh(ctx context.Context) error {
 		if err != nil {
 			return fail(err)
 		}
-		r.swap(Build(grids, staff, time.Now()))
+		r.swap(Build(grids, staff, r.clock.Now()))
 		return nil
 	}
 	var known map[int64]int64
@@ -124,12 +125,12 @@ func (r *Resolver) Refresh(ctx context.Context) error {
 		}
 	}
 	if known == nil {
-		ix := Build(changed, staff, time.Now())
+		ix := Build(changed, staff, r.clock.Now())
 		ix.stamps = stamps
 		r.swap(ix)
 		return nil
 	}
-	r.swap(prev.update(doGrids, stamps, changed, doStaff, staff))
+	r.swap(prev.update(doGrids, stamps, changed, doStaff, staff, r.clock.Now()))
 	return nil
 }
 
@@ -195,7 +196,7 @@ func (r *Resolver) Index() *GridIndex { return r.cur.Load() }
 func (r *Resolver) Ready() bool { return r.cur.Load() != nil }
 
 // Today is the current date in the deployment's time zone.
-func (r *Resolver) Today() time.Time { return gridline.Today(r.loc) }
+func (r *Resolver) Today() time.Time { return gridline.Today(r.clock, r.loc) }
 
 // Status describes the index an answer came from.
 type Status struct {
@@ -211,7 +212,8 @@ func (r *Resolver) Status() Status {
 	if ix == nil {
 		return Status{}
 	}
-	return Status{BuiltAt: ix.built, AgeSeconds: math.Round(time.Since(ix.built).Seconds()*10) / 10, Live: r.live.Load(), Grids: len(ix.grids)}
+	age := r.clock.Now().Sub(ix.built)
+	return Status{BuiltAt: ix.built, AgeSeconds: math.Round(age.Seconds()*10) / 10, Live: r.live.Load(), Grids: len(ix.grids)}
 }
 
 // GridIndex is an immutable snapshot: every grid version, the spatial index over them, and the staff.
@@ -272,10 +274,10 @@ func assemble(grids []gridline.Grid, sp *geo.PolygonIndex, staff map[int64][]gri
 	return ix
 }
 
-// update makes the next index from this one and what changed: with doGrids, the new stamps and
-// the changed rows (a version missing from stamps was deleted); with doStaff, all staff. The
-// spatial index is kept when no version was added or deleted and no geometry changed.
-func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff) *GridIndex {
+// update makes the next index, built at built, from this one and what changed: with doGrids, the
+// new stamps and the changed rows (a version missing from stamps was deleted); with doStaff, all
+// staff. The spatial index is kept when no version was added or deleted and no geometry changed.
+func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff, built time.Time) *GridIndex {
 	grids, sp, st := ix.grids, ix.sp, ix.stamps
 	if doGrids {
 		st = stamps
@@ -314,7 +316,7 @@ func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []grid
 	if doStaff {
 		sm = staffMap(staff)
 	}
-	return assemble(grids, sp, sm, st, time.Now())
+	return assemble(grids, sp, sm, st, built)
 }
 
 // Grid is the version at position i.
