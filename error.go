@@ -7,17 +7,18 @@ import (
 
 // Error codes: one word for each way a request can fail. api/ maps each to one HTTP status.
 const (
-	EInvalid      = "invalid_request"      // malformed input in general
-	EInvalidCoord = "invalid_coordinate"   // a coordinate that is missing, NaN or out of range
-	EInvalidCRS   = "unknown_crs"          // a crs the server does not know
-	EInvalidDate  = "invalid_date"         // a date that is not YYYY-MM-DD
-	ENotFound     = "not_found"            // no such grid, person ...
-	EConflict     = "conflict"             // a write that breaks a rule other rows hold (unique code ...)
-	ERule         = "rule_violation"       // a write that breaks a hierarchy or geometry rule
-	ETooLarge     = "too_large"            // a body over the limit
-	EUnavailable  = "database_unavailable" // the database cannot be reached right now
-	EUnauthorized = "unauthorized"         // a write without a valid token
-	EInternal     = "internal"             // a bug: never a client's fault
+	EInvalid          = "invalid_request"      // malformed input in general
+	EInvalidCoord     = "invalid_coordinate"   // a coordinate that is missing, NaN or out of range
+	EInvalidCRS       = "unknown_crs"          // a crs the server does not know
+	EInvalidDate      = "invalid_date"         // a date that is not YYYY-MM-DD
+	ENotFound         = "not_found"            // no such grid, person ...
+	EMethodNotAllowed = "method_not_allowed"   // a method the path does not answer (POST /v1/grids ...)
+	EConflict         = "conflict"             // a write that breaks a rule other rows hold (unique code ...)
+	ERule             = "rule_violation"       // a write that breaks a hierarchy or geometry rule
+	ETooLarge         = "too_large"            // a body over the limit
+	EUnavailable      = "database_unavailable" // the database cannot be reached right now
+	EUnauthorized     = "unauthorized"         // a write without a valid token
+	EInternal         = "internal"             // a bug: never a client's fault
 )
 
 // Error is an error a user can act on: a code from the list above, a message that says what was

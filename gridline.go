@@ -120,6 +120,24 @@ func (g *Grid) Validate() error {
 	if g.Level != LevelDistrict && g.ParentID == 0 {
 		return Errorf(EInvalid, "grid %s (%s) needs a parent", g.Code, g.Level)
 	}
+	return checkRings(g.Code, g.Geometry)
+}
+
+// checkRings refuses rings PostGIS cannot even read: fewer than four positions, or a last position
+// that is not the first. PostGIS fails on them with XX000, its internal error, which names neither
+// the grid nor the ring; other invalid geometry (self-intersection, NaN) it reads, and the store's
+// rules report it. Both are geometry rule violations, as the store's are.
+func checkRings(code string, mp orb.MultiPolygon) error {
+	for i, p := range mp {
+		for j, r := range p {
+			switch {
+			case len(r) < 4:
+				return Errorf(ERule, "grid %s: geometry is not valid: ring %d of polygon %d has %d points; a ring needs at least 4, the last the same as the first", code, j+1, i+1, len(r)).With("field", "geometry")
+			case r[0] != r[len(r)-1]:
+				return Errorf(ERule, "grid %s: geometry is not valid: ring %d of polygon %d is not closed (its last point is not its first)", code, j+1, i+1).With("field", "geometry")
+			}
+		}
+	}
 	return nil
 }
 
@@ -238,10 +256,4 @@ func ParseDate(field, s string) (time.Time, error) {
 		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %q is not a date of the form YYYY-MM-DD", field, s), Details: map[string]any{"field": field}}
 	}
 	return t, nil
-}
-
-// Today is the current date in the deployment's time zone (China Standard Time unless configured).
-func Today(loc *time.Location) time.Time {
-	now := time.Now().In(loc)
-	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 }

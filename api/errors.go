@@ -11,18 +11,18 @@ import (
 
 // statusOf is the one table from error code to HTTP status.
 var statusOf = map[string]int{
-	gridline.EInvalid:      http.StatusBadRequest,
-	gridline.EInvalidCoord: http.StatusBadRequest,
-	gridline.EInvalidCRS:   http.StatusBadRequest,
-	gridline.EInvalidDate:  http.StatusBadRequest,
-	gridline.ENotFound:     http.StatusNotFound,
-	gridline.EConflict:     http.StatusConflict,
-	gridline.ERule:         http.StatusUnprocessableEntity,
-	gridline.ETooLarge:     http.StatusRequestEntityTooLarge,
-	gridline.EUnavailable:  http.StatusServiceUnavailable,
-	gridline.EUnauthorized: http.StatusUnauthorized,
-	gridline.EInternal:     http.StatusInternalServerError,
-	"method_not_allowed":   http.StatusMethodNotAllowed,
+	gridline.EInvalid:          http.StatusBadRequest,
+	gridline.EInvalidCoord:     http.StatusBadRequest,
+	gridline.EInvalidCRS:       http.StatusBadRequest,
+	gridline.EInvalidDate:      http.StatusBadRequest,
+	gridline.ENotFound:         http.StatusNotFound,
+	gridline.EConflict:         http.StatusConflict,
+	gridline.ERule:             http.StatusUnprocessableEntity,
+	gridline.ETooLarge:         http.StatusRequestEntityTooLarge,
+	gridline.EUnavailable:      http.StatusServiceUnavailable,
+	gridline.EUnauthorized:     http.StatusUnauthorized,
+	gridline.EInternal:         http.StatusInternalServerError,
+	gridline.EMethodNotAllowed: http.StatusMethodNotAllowed,
 }
 
 // errorBody is the one JSON error shape: {"error":{"code":..,"message":..,"details":{..}}}.

@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,12 +22,17 @@ import (
 
 // newServer is the API over the fixture district in a fresh database.
 func newServer(t testing.TB) http.Handler {
+	return newServerLog(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// newServerLog is newServer logging to log.
+func newServerLog(t testing.TB, log *slog.Logger) http.Handler {
 	db := storetest.New(t)
 	ctx := context.Background()
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.NewIncremental(db, time.UTC)
+	res := resolve.NewIncremental(db, gridline.SystemClock{}, time.UTC)
 	if err := res.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +88,8 @@ func FuzzQueries(f *testing.F) {
 }
 
 func TestBodyOverLimit(t *testing.T) {
-	h := newServer(t)
+	var logged strings.Builder
+	h := newServerLog(t, slog.New(slog.NewTextHandler(&logged, nil)))
 	body := "id,lon,lat\n" + strings.Repeat("a,113.6,34.7\n", 10000) // 130 kB > the 64 kB limit
 	req := httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(body))
 	req.Header.Set("Content-Type", "text/csv")
@@ -91,6 +99,10 @@ func TestBodyOverLimit(t *testing.T) {
 	// with a too_large error line rather than a 413 status.
 	if !strings.Contains(w.Body.String(), "too_large") {
 		t.Fatalf("status %d, tail %q", w.Code, tail(w.Body.String()))
+	}
+	// No error status shows that error, so the log does.
+	if l := logged.String(); !strings.Contains(l, "batch failed after its answer started") || !strings.Contains(l, "code=too_large") {
+		t.Fatalf("the error that ended the stream was not logged; the log:\n%s", l)
 	}
 	req = httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(`[`+strings.Repeat(" ", 70000)+`]`))
 	req.Header.Set("Content-Type", "application/json")

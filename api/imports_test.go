@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"gridline.dev/gridline"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
@@ -31,7 +32,7 @@ func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.NewIncremental(fixtureStore{}, shanghai(t))
+	res := resolve.NewIncremental(fixtureStore{}, gridline.SystemClock{}, shanghai(t))
 	srv := wire(db, res, Options{}, tiles.Options{}, importers.Config{MaxBytes: 2000})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

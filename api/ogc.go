@@ -304,7 +304,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 	}
 	writeGeoJSON(w, http.StatusOK, map[string]any{
 		"type": "FeatureCollection", "features": features, "numberMatched": total, "numberReturned": len(features),
-		"timeStamp": time.Now().UTC().Format(time.RFC3339), "links": links,
+		"timeStamp": s.clock.Now().UTC().Format(time.RFC3339), "links": links,
 	})
 }
 

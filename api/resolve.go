@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -195,12 +196,13 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		out, ctype = resolve.OutCSV, "text/csv; charset=utf-8"
 	}
 	body := http.MaxBytesReader(w, r.Body, s.maxBatchBytes)
-	// A large batch takes longer than the server's default write timeout.
+	// A large batch takes longer than the server's default write timeout. Socket deadlines are on
+	// the real clock, whatever clock the server is given.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
-	_, started, err := s.resolver.Batch(r.Context(), body, sw, resolve.BatchOptions{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
+	n, started, err := s.resolver.Batch(r.Context(), body, sw, resolve.BatchOptions{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
 	if err == nil {
 		if !sw.started {
 			sw.start()
@@ -211,11 +213,20 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// The status is sent already: end the stream with the error in the stream's own format.
+	// The status is sent already: end the stream with the error in the stream's own format, and
+	// log it, since no error status will show it. An internal error's text is only in the log.
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = gridline.Errorf(gridline.ETooLarge, "the request body is larger than the limit of %d bytes", mbe.Limit)
 	}
+	level := slog.LevelWarn
+	switch {
+	case r.Context().Err() != nil:
+		level = slog.LevelInfo // the client went away: nothing failed on this side
+	case gridline.ErrorCode(err) == gridline.EInternal:
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "batch failed after its answer started", "method", r.Method, "path", r.URL.Path, "records", n, "code", gridline.ErrorCode(err), "err", err)
 	if out == resolve.OutCSV {
 		w.Write([]byte("# error: " + gridline.ErrorCode(err) + ": " + gridline.ErrorMessage(err) + "\n"))
 	} else {

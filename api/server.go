@@ -25,6 +25,7 @@ type Server struct {
 	db       *store.DB
 	resolver *resolve.Resolver
 	log      *slog.Logger
+	clock    gridline.Clock
 	router   *mux.Router
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
@@ -46,6 +47,9 @@ type Options struct {
 	// basemap; cmd/gridline configures it from GRIDLINE_BASEMAP_URL/_CRS/_ATTRIBUTION). Paths it
 	// does not own stay the API's.
 	WebMap *webmap.Map
+	// Clock is the time answers are stamped with (default the system clock); "today" is the
+	// resolver's.
+	Clock gridline.Clock
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -56,7 +60,10 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
 	}
-	s := &Server{db: db, resolver: res, log: log, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, tiles: opt.Tiles, imports: opt.Imports}
+	if opt.Clock == nil {
+		opt.Clock = gridline.SystemClock{}
+	}
+	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, tiles: opt.Tiles, imports: opt.Imports}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)
@@ -76,7 +83,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &gridline.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path})
+		s.writeError(w, r, &gridline.Error{Code: gridline.EMethodNotAllowed, Message: r.Method + " is not allowed on " + r.URL.Path})
 	})
 	return s
 }

@@ -37,7 +37,7 @@ func shanghai(t testing.TB) *time.Location {
 // tileServer is the API over the fixture index, without a database (tiles need none).
 func tileServer(t *testing.T, opt tiles.Options) *httptest.Server {
 	t.Helper()
-	res := resolve.NewIncremental(fixtureStore{}, shanghai(t))
+	res := resolve.NewIncremental(fixtureStore{}, gridline.SystemClock{}, shanghai(t))
 	if err := res.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -406,11 +406,11 @@ func TestTileCacheFollowsWrites(t *testing.T) {
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	res := resolve.NewIncremental(db, shanghai(t))
+	res := resolve.NewIncremental(db, gridline.SystemClock{}, shanghai(t))
 	listening := make(chan struct{})
 	var once bool
-	go db.Listen(ctx, res.Changed, func(ok bool) {
-		if ok && !once {
+	go db.Listen(ctx, res.Changed, func(err error) {
+		if err == nil && !once {
 			once = true
 			close(listening)
 		}
@@ -550,7 +550,7 @@ func TestTileFromCacheSameAnswer(t *testing.T) {
 // BenchmarkTileCached is a cached tile answered by the handler (no network): the per-request
 // work and allocations of the cache path.
 func BenchmarkTileCached(b *testing.B) {
-	res := resolve.NewIncremental(fixtureStore{}, shanghai(b))
+	res := resolve.NewIncremental(fixtureStore{}, gridline.SystemClock{}, shanghai(b))
 	if err := res.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func fixtureResolver(t testing.TB) *resolve.Resolver {
 		p := byID[a.PersonID]
 		src.staff = append(src.staff, gridline.Staff{GridID: a.GridID, Post: a.Post, PersonID: p.ID, Name: p.Name, Phone: p.Phone, ValidFrom: a.ValidFrom})
 	}
-	r := resolve.NewIncremental(src, time.UTC)
+	r := resolve.NewIncremental(src, gridline.SystemClock{}, time.UTC)
 	if err := r.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestIncrementalRefresh(t *testing.T) {
 		src.put(g)
 	}
 	ctx := context.Background()
-	r := resolve.NewIncremental(src, time.UTC)
+	r := resolve.NewIncremental(src, gridline.SystemClock{}, time.UTC)
 	if err := r.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

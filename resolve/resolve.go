@@ -38,8 +38,9 @@ type Store interface {
 
 // Resolver holds the current index and swaps in a new one when the data change.
 type Resolver struct {
-	src Store
-	loc *time.Location
+	src   Store
+	clock gridline.Clock
+	loc   *time.Location
 
 	cur  atomic.Pointer[GridIndex]
 	live atomic.Bool // whether change notifications are arriving (the index is current)
@@ -57,9 +58,9 @@ type Resolver struct {
 // change stamp moved, reloads staff only when staff changed, and keeps the spatial index when no
 // geometry changed: an edit reaches answers (and tiles) in milliseconds, not a full reload. Call
 // Refresh before the first lookup. loc is the deployment's time zone, which decides what "today"
-// is.
-func NewIncremental(src Store, loc *time.Location) *Resolver {
-	r := &Resolver{src: src, loc: loc, changed: make(chan struct{}, 1)}
+// is; clock gives the time.
+func NewIncremental(src Store, clock gridline.Clock, loc *time.Location) *Resolver {
+	r := &Resolver{src: src, clock: clock, loc: loc, changed: make(chan struct{}, 1)}
 	r.live.Store(true)
 	return r
 }
@@ -106,12 +107,12 @@ func (r *Resolver) Refresh(ctx context.Context) error {
 		}
 	}
 	if known == nil {
-		ix := Build(changed, staff, time.Now())
+		ix := Build(changed, staff, r.clock.Now())
 		ix.stamps = stamps
 		r.swap(ix)
 		return nil
 	}
-	r.swap(prev.update(doGrids, stamps, changed, doStaff, staff))
+	r.swap(prev.update(doGrids, stamps, changed, doStaff, staff, r.clock.Now()))
 	return nil
 }
 
@@ -177,7 +178,7 @@ func (r *Resolver) Index() *GridIndex { return r.cur.Load() }
 func (r *Resolver) Ready() bool { return r.cur.Load() != nil }
 
 // Today is the current date in the deployment's time zone.
-func (r *Resolver) Today() time.Time { return gridline.Today(r.loc) }
+func (r *Resolver) Today() time.Time { return gridline.Today(r.clock, r.loc) }
 
 // Status describes the index an answer came from.
 type Status struct {
@@ -193,7 +194,8 @@ func (r *Resolver) Status() Status {
 	if ix == nil {
 		return Status{}
 	}
-	return Status{BuiltAt: ix.built, AgeSeconds: math.Round(time.Since(ix.built).Seconds()*10) / 10, Live: r.live.Load(), Grids: len(ix.grids)}
+	age := r.clock.Now().Sub(ix.built)
+	return Status{BuiltAt: ix.built, AgeSeconds: math.Round(age.Seconds()*10) / 10, Live: r.live.Load(), Grids: len(ix.grids)}
 }
 
 // GridIndex is an immutable snapshot: every grid version, the spatial index over them, and the staff.
@@ -254,10 +256,10 @@ func assemble(grids []gridline.Grid, sp *geo.PolygonIndex, staff map[int64][]gri
 	return ix
 }
 
-// update makes the next index from this one and what changed: with doGrids, the new stamps and
-// the changed rows (a version missing from stamps was deleted); with doStaff, all staff. The
-// spatial index is kept when no version was added or deleted and no geometry changed.
-func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff) *GridIndex {
+// update makes the next index, built at built, from this one and what changed: with doGrids, the
+// new stamps and the changed rows (a version missing from stamps was deleted); with doStaff, all
+// staff. The spatial index is kept when no version was added or deleted and no geometry changed.
+func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff, built time.Time) *GridIndex {
 	grids, sp, st := ix.grids, ix.sp, ix.stamps
 	if doGrids {
 		st = stamps
@@ -296,7 +298,7 @@ func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []grid
 	if doStaff {
 		sm = staffMap(staff)
 	}
-	return assemble(grids, sp, sm, st, time.Now())
+	return assemble(grids, sp, sm, st, built)
 }
 
 // Grid is the version at position i.

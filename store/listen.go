@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,18 +14,17 @@ const ChangesChannel = "gridline_changes"
 // Listen calls onChange with the table's name ("grids", "people", "assignments") after every
 // committed change to it, in this or any other process, until ctx ends. onChange must not block:
 // it is called once per notification. When the connection is lost it reconnects with backoff and
-// calls onChange("") once after
-// reconnecting, since changes may have been missed meanwhile. onState, when not nil, is told
-// whether the listener is connected.
-func (db *DB) Listen(ctx context.Context, onChange func(table string), onState func(connected bool)) {
+// calls onChange("") once after reconnecting, since changes may have been missed meanwhile.
+// onState, when not nil, is told of every connection: nil once the listener is connected, and the
+// error each time the connection is lost or cannot be made, so that the caller can log it.
+func (db *DB) Listen(ctx context.Context, onChange func(table string), onState func(err error)) {
 	backoff := 100 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {
-		// Its error is the lost connection; onState(false) reports that, and the loop reconnects.
-		_ = db.listenOnce(ctx, func() {
+		err := db.listenOnce(ctx, func() {
 			backoff = 100 * time.Millisecond
 			if onState != nil {
-				onState(true)
+				onState(nil)
 			}
 			if !first {
 				onChange("")
@@ -35,7 +35,7 @@ func (db *DB) Listen(ctx context.Context, onChange func(table string), onState f
 			return
 		}
 		if onState != nil {
-			onState(false)
+			onState(fmt.Errorf("listen for changes: %w", err))
 		}
 		select {
 		case <-ctx.Done():

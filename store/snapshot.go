@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,16 +9,16 @@ import (
 )
 
 // Snapshot is every grid version with its geometry and every assignment, read in one consistent
-// transaction: what the in-memory resolution index is built from.
+// transaction: what the in-memory resolution index is built from. It is not stamped with the time
+// it was read: the store takes the dates it works with from its callers, who have the clock.
 type Snapshot struct {
 	Grids []gridline.Grid
 	Staff []gridline.Staff
-	Taken time.Time
 }
 
 // Snapshot reads the whole store.
 func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
-	s := &Snapshot{Taken: time.Now()}
+	s := &Snapshot{}
 	err := db.readOnly(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+gridColumns+`, ST_AsBinary(g.geom) FROM grids g ORDER BY g.version_id`)
 		if err != nil {

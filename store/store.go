@@ -8,10 +8,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
+	"net"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,9 +38,16 @@ type DB struct {
 // Options tune a connection.
 type Options struct {
 	// StatementTimeout bounds every statement: cancelling an HTTP request does not stop a query.
+	// Zero is DefaultStatementTimeout. PostgreSQL counts it in whole milliseconds, up to 2^31-1.
 	StatementTimeout time.Duration
-	MaxConns         int32
+	// MaxConns is the most connections the pool holds; zero is pgxpool's default, the larger of 4
+	// and the number of CPUs. Listen opens one more of its own.
+	MaxConns int32
 }
+
+// DefaultStatementTimeout is the statement timeout when Options do not set one: room for the
+// checks of a large import, and an end to a runaway query.
+const DefaultStatementTimeout = 60 * time.Second
 
 // Open connects to url and applies the migrations that have not run yet.
 func Open(ctx context.Context, url string, opt Options) (*DB, error) {
@@ -44,8 +55,15 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
+	// A timeout under a millisecond would be sent as 0, which PostgreSQL reads as no timeout.
+	if opt.StatementTimeout < 0 || opt.StatementTimeout > 0 && opt.StatementTimeout < time.Millisecond || opt.StatementTimeout.Milliseconds() > math.MaxInt32 {
+		return nil, fmt.Errorf("statement timeout %s: it must be at least 1ms and under %s", opt.StatementTimeout, time.Duration(math.MaxInt32)*time.Millisecond)
+	}
+	if opt.MaxConns < 0 {
+		return nil, fmt.Errorf("pool size %d: it must be at least 1 (or 0 for the default)", opt.MaxConns)
+	}
 	if opt.StatementTimeout == 0 {
-		opt.StatementTimeout = 60 * time.Second
+		opt.StatementTimeout = DefaultStatementTimeout
 	}
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
 	cfg.ConnConfig.RuntimeParams["application_name"] = "gridline.dev/gridline"
@@ -128,7 +146,13 @@ func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return classify(tx.Commit(ctx))
 }
 
-// classify turns database errors a user can cause or must know about into *gridline.Error.
+// classify turns database errors a user can cause or must know about into *gridline.Error, by
+// their type and SQLSTATE, never by their text. What it leaves alone is a bug, which api/ logs
+// and answers as "internal error". That includes XX000, PostgreSQL's internal_error, which
+// PostGIS raises for every failure of its own (a GEOS TopologyException, a PROJ error, a ring
+// too short to parse): it does not say which, so the writes check what would cause them first
+// (gridline.Grid.Validate, the CASE guards in checkGrids), and Transform, whose only PostGIS call
+// is the transformation, reads it there.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -140,11 +164,6 @@ func classify(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "23P01": // exclusion violation
-			if strings.Contains(pe.ConstraintName, "code") {
-				return &gridline.Error{Code: gridline.EConflict, Message: "a grid with this code is already valid during this period: " + pe.Detail, Details: map[string]any{"constraint": pe.ConstraintName}}
-			}
-			return &gridline.Error{Code: gridline.EConflict, Message: "this grid already has a version valid during this period: " + pe.Detail}
 		case "23505", "23503":
 			switch pe.ConstraintName {
 			case "grids_open_code_key":
@@ -153,7 +172,7 @@ func classify(err error) error {
 				return &gridline.Error{Code: gridline.EConflict, Message: "this grid already has a version valid with no end date: " + pe.Detail}
 			}
 			return &gridline.Error{Code: gridline.EConflict, Message: pe.Message + ": " + pe.Detail}
-		case "23514", "22P02", "22023", "XX000":
+		case "23514", "22P02", "22023":
 			return &gridline.Error{Code: gridline.ERule, Message: pe.Message}
 		case "22021", "22P05", "22001", "22003", "22008", "22007":
 			return &gridline.Error{Code: gridline.EInvalid, Message: "invalid value: " + pe.Message}
@@ -171,21 +190,23 @@ func classify(err error) error {
 	return err
 }
 
-// isConnError reports whether err means the database could not be reached.
+// isConnError reports whether err means that the database could not be reached or that the
+// connection to it was lost. An error of the caller's own context is not: the caller gave up, the
+// database did not.
 func isConnError(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	if pgconn.SafeToRetry(err) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "connection refused") || strings.Contains(s, "conn closed") ||
-		strings.Contains(s, "broken pipe") || strings.Contains(s, "unexpected EOF") || strings.Contains(s, "connection reset")
+	var ce *pgconn.ConnectError // dialling, TLS or the startup handshake failed
+	var ne net.Error            // *net.OpError and the like: refused, reset, broken pipe, timed out
+	return errors.As(err, &ce) || errors.As(err, &ne) ||
+		// Failed before anything was sent, as on a connection pgx has already closed ("conn closed").
+		pgconn.SafeToRetry(err) ||
+		// The socket errors themselves, for a path that does not wrap them in a net.Error.
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		// The server closed the connection between messages, or in the middle of one.
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Ping reports whether the database answers.

@@ -46,6 +46,10 @@ func TestWriteRules(t *testing.T) {
 		{"parent two levels up", gridline.Grid{Code: "410103001001001", Name: "x", Level: gridline.LevelGrid, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.5, 34.6, 113.51, 34.61)}, gridline.ERule},
 		{"special grid under a subdistrict", gridline.Grid{Code: "410103001901", Name: "x", Level: gridline.LevelGrid, Layer: gridline.LayerSpecial, Kind: "school", ParentID: s.ID, ValidFrom: from, Geometry: box(113.5, 34.6, 113.51, 34.61)}, gridline.ERule},
 		{"self-intersecting ring", gridline.Grid{Code: "410103001003", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: orb.MultiPolygon{{{{113.5, 34.6}, {113.52, 34.62}, {113.52, 34.6}, {113.5, 34.62}, {113.5, 34.6}}}}}, gridline.ERule},
+		// PostGIS cannot read these rings at all and fails with its internal error (XX000), so
+		// gridline.Grid.Validate refuses them first, naming the ring.
+		{"ring of three points", gridline.Grid{Code: "410103001006", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: orb.MultiPolygon{{{{113.5, 34.6}, {113.52, 34.62}, {113.5, 34.6}}}}}, gridline.ERule},
+		{"unclosed ring", gridline.Grid{Code: "410103001007", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: orb.MultiPolygon{{{{113.5, 34.6}, {113.52, 34.6}, {113.52, 34.62}, {113.5, 34.62}}}}}, gridline.ERule},
 		{"duplicate code at the same time", gridline.Grid{Code: "410103001001", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.55, 34.6, 113.6, 34.65)}, gridline.EConflict},
 		{"unknown parent", gridline.Grid{Code: "410103001004", Name: "x", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: 9999, ValidFrom: from, Geometry: box(113.55, 34.6, 113.6, 34.65)}, gridline.ERule},
 		{"no name", gridline.Grid{Code: "410103001005", Level: gridline.LevelCommunity, Layer: gridline.LayerComprehensive, ParentID: s.ID, ValidFrom: from, Geometry: box(113.55, 34.6, 113.6, 34.65)}, gridline.EInvalid},
@@ -106,15 +110,20 @@ func TestListenSeesCommits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := make(chan string, 10)
-	connected := make(chan bool, 10)
-	go db.Listen(ctx, func(table string) { changes <- table }, func(c bool) { connected <- c })
-	select {
-	case c := <-connected:
-		if !c {
-			t.Fatal("listener reported disconnected first")
+	states := make(chan error, 10)
+	go db.Listen(ctx, func(table string) { changes <- table }, func(err error) { states <- err })
+	state := func() error {
+		t.Helper()
+		select {
+		case err := <-states:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("the listener reported no state")
+			return nil
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("listener never connected")
+	}
+	if err := state(); err != nil {
+		t.Fatalf("listener reported %v first, want connected", err)
 	}
 	mustSave(t, db, gridline.Grid{Code: "1", Name: "d", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: day("2024-01-01"), Geometry: box(0, 0, 1, 1)})
 	select {
@@ -124,6 +133,30 @@ func TestListenSeesCommits(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no change notification after a commit")
+	}
+
+	// The listener's connection is killed: it reports the error, reconnects, and asks for a full
+	// refresh, since changes may have been missed meanwhile.
+	var killed bool
+	if err := db.Pool().QueryRow(ctx, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN '||$1`, store.ChangesChannel).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate the listener's backend: %v, %v", killed, err)
+	}
+	if err := state(); err == nil {
+		t.Fatal("the listener lost its connection and reported no error")
+	} else {
+		t.Logf("the listener reported: %v", err)
+	}
+	if err := state(); err != nil {
+		t.Fatalf("after a lost connection the listener reported %v, want connected again", err)
+	}
+	select {
+	case table := <-changes:
+		if table != "" {
+			t.Fatalf("after reconnecting the listener reported %q, want \"\" (anything may have changed)", table)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh asked for after reconnecting")
 	}
 }
 
@@ -200,5 +233,50 @@ func TestLoadInvalidParentIsNamed(t *testing.T) {
 	}
 	if n, err := db.CountGrids(context.Background()); err != nil || n != 0 {
 		t.Fatalf("%d grid versions after a refused load, %v", n, err)
+	}
+}
+
+// A point PROJ cannot transform is the caller's coordinate, though PostGIS reports it as its
+// internal error (XX000), which anywhere else is a bug.
+func TestTransformOutsideTheProjection(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	lon, lat, err := db.Transform(ctx, 4547, []float64{500000}, []float64{3800000})
+	if err != nil || len(lon) != 1 || lon[0] < 113 || lon[0] > 115 || lat[0] < 34 || lat[0] > 35 {
+		t.Fatalf("EPSG:4547 (500000, 3800000) = %v, %v, %v; want a point near 114°E 34.3°N", lon, lat, err)
+	}
+	_, _, err = db.Transform(ctx, 4547, []float64{1e30}, []float64{1e30})
+	if gridline.ErrorCode(err) != gridline.EInvalidCoord {
+		t.Fatalf("EPSG:4547 (1e30, 1e30): %v, want %s", err, gridline.EInvalidCoord)
+	}
+}
+
+// The statement timeout and the pool size are what Options say, and settings PostgreSQL would
+// misread are refused.
+func TestOptions(t *testing.T) {
+	// Migrated first with the default timeout: creating the extensions can take seconds.
+	dbURL := storetest.New(t).URL()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbURL, store.Options{StatementTimeout: 1500 * time.Millisecond, MaxConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var timeout string
+	if err := db.Pool().QueryRow(ctx, `SHOW statement_timeout`).Scan(&timeout); err != nil || timeout != "1500ms" {
+		t.Fatalf("statement_timeout = %q, %v; want 1500ms", timeout, err)
+	}
+	if n := db.Pool().Config().MaxConns; n != 3 {
+		t.Fatalf("pool size = %d, want 3", n)
+	}
+	// A statement that runs past the timeout is cancelled by the server: an outage to the user.
+	if _, err := db.Pool().Exec(ctx, `SELECT pg_sleep(3)`); gridline.ErrorCode(store.Classify(err)) != gridline.EUnavailable {
+		t.Fatalf("a statement past the timeout: %v, want %s", err, gridline.EUnavailable)
+	}
+	for _, opt := range []store.Options{{StatementTimeout: 500 * time.Microsecond}, {StatementTimeout: -time.Second}, {MaxConns: -1}} {
+		if db, err := store.Open(ctx, dbURL, opt); err == nil {
+			db.Close()
+			t.Errorf("Open with %+v succeeded, want an error", opt)
+		}
 	}
 }

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
-
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gridline.dev/gridline"
 )
@@ -20,7 +22,7 @@ func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]floa
 		SELECT ST_Transform(ST_SetSRID(ST_MakePoint(x, y), $1), 4326) AS p, n
 		FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS t(x, y, n)) q ORDER BY n`, srid, xs, ys)
 	if err != nil {
-		return nil, nil, classify(err)
+		return nil, nil, transformError(srid, err)
 	}
 	defer rows.Close()
 	lon, lat := make([]float64, 0, len(xs)), make([]float64, 0, len(xs))
@@ -32,9 +34,21 @@ func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]floa
 		lon, lat = append(lon, x), append(lat, y)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, gridline.Errorf(gridline.EInvalidCoord, "cannot transform from EPSG:%d: %v", srid, err)
+		return nil, nil, transformError(srid, err)
 	}
 	return lon, lat, nil
+}
+
+// transformError is what a failed Transform query means. PostGIS refuses a point PROJ cannot
+// transform (outside the coordinate system's area, say) with XX000, which anywhere else is a bug:
+// here the transformation is the query's only PostGIS call, so XX000, like a data exception
+// (class 22), is the caller's coordinate. A lost connection or a timeout is the database's.
+func transformError(srid int, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "XX000" || strings.HasPrefix(pe.Code, "22")) {
+		return gridline.Errorf(gridline.EInvalidCoord, "cannot transform from EPSG:%d: %v", srid, err)
+	}
+	return classify(err)
 }
 
 // knownSRID fails with unknown_crs for an SRID that spatial_ref_sys lacks. Known ones are

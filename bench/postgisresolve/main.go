@@ -64,7 +64,7 @@ func run(ctx context.Context, addr string) error {
 	defer db.Close()
 	// The resolver is what assembles gridline's answers; its spatial index is not asked. The data
 	// do not change during the benchmark, so it does not listen for changes.
-	res := resolve.NewIncremental(db, loc)
+	res := resolve.NewIncremental(db, gridline.SystemClock{}, loc)
 	if err := res.Refresh(ctx); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (f fieldFlags) Set(v string) error {
 }
 
 // importCmd is `gridline import [flags] FILE...`: the same engine as POST /v1/imports.
-func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func importCmd(ctx context.Context, args []string, getenv func(string) string, clock gridline.Clock, stdout io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	apply := fs.Bool("apply", false, "write the changes (without it: a dry run that reports what would change)")
@@ -99,7 +99,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	opt.From = gridline.Today(loc)
+	opt.From = gridline.Today(clock, loc)
 	if *from != "" {
 		if opt.From, err = gridline.ParseDate("--from", *from); err != nil {
 			return err
@@ -214,7 +214,7 @@ func printReport(w io.Writer, rep *importers.Report, took time.Duration) {
 }
 
 // exportCmd is `gridline export --format F [-o FILE]`: the same engine as GET /v1/exports.
-func exportCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func exportCmd(ctx context.Context, args []string, getenv func(string) string, clock gridline.Clock, stdout io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	format := fs.String("format", "geojson", "one of "+strings.Join(importers.ExportFormats, ", "))
@@ -231,7 +231,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	date := gridline.Today(loc)
+	date := gridline.Today(clock, loc)
 	if *at != "" {
 		if date, err = gridline.ParseDate("--at", *at); err != nil {
 			return err

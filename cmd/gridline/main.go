@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -54,6 +56,10 @@ environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
   GRIDLINE_ADDR  listen address for serve
   GRIDLINE_TZ    the deployment's time zone, which decides "today" (default Asia/Shanghai)
+  GRIDLINE_STATEMENT_TIMEOUT  the longest a database statement may run, e.g. 60s or 5m
+                 (default 60s; a cancelled request does not stop its query, this does)
+  GRIDLINE_DB_MAX_CONNS  the most database connections the pool holds
+                 (default the larger of 4 and the number of CPUs)
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -63,9 +69,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("no command given")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The one clock: whatever asks what day it is asks it, so tests can set the time.
+	clock := gridline.SystemClock{}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, log)
+		return serve(ctx, args[1:], getenv, clock, stdout, log)
 	case "demo":
 		return demoCmd(ctx, args[1:], getenv, stdout)
 	case "migrate":
@@ -79,9 +87,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "tegola-config":
 		return tegolaConfig(ctx, args[1:], getenv, stdout)
 	case "import":
-		return importCmd(ctx, args[1:], getenv, stdout)
+		return importCmd(ctx, args[1:], getenv, clock, stdout)
 	case "export":
-		return exportCmd(ctx, args[1:], getenv, stdout)
+		return exportCmd(ctx, args[1:], getenv, clock, stdout)
 	case "token":
 		return tokenCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
@@ -97,22 +105,45 @@ func openDB(ctx context.Context, getenv func(string) string) (*store.DB, error) 
 	if url == "" {
 		return nil, errors.New("DATABASE_URL is not set: run `make run`, or set it to a PostGIS database")
 	}
-	var db *store.DB
-	var err error
-	// The database may still be starting: retry for a while before giving up.
-	for attempt := 0; attempt < 30; attempt++ {
-		db, err = store.Open(ctx, url, store.Options{})
-		if err == nil || ctx.Err() != nil || gridline.ErrorCode(err) == gridline.EInternal && !isConnRefused(err) {
-			break
-		}
-		time.Sleep(time.Second)
+	opt, err := dbOptions(getenv)
+	if err != nil {
+		return nil, err
 	}
-	return db, err
+	// The database may still be starting: retry for a while before giving up, unless the error
+	// is not an outage or the command is stopped.
+	for attempt := 1; ; attempt++ {
+		db, err := store.Open(ctx, url, opt)
+		if err == nil || gridline.ErrorCode(err) != gridline.EUnavailable || attempt == 30 {
+			return db, err
+		}
+		wait := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return nil, fmt.Errorf("stopped waiting for the database (%v): %w", err, ctx.Err())
+		case <-wait.C:
+		}
+	}
 }
 
-func isConnRefused(err error) bool {
-	var ne *net.OpError
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED)
+// dbOptions reads the database settings from the environment.
+func dbOptions(getenv func(string) string) (store.Options, error) {
+	var opt store.Options
+	if v := getenv("GRIDLINE_STATEMENT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d.Milliseconds() > math.MaxInt32 {
+			return opt, fmt.Errorf("GRIDLINE_STATEMENT_TIMEOUT %q: give a duration of at least 1ms and under 596h, such as 60s or 5m", v)
+		}
+		opt.StatementTimeout = d
+	}
+	if v := getenv("GRIDLINE_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return opt, fmt.Errorf("GRIDLINE_DB_MAX_CONNS %q: give the number of connections, a whole number of at least 1", v)
+		}
+		opt.MaxConns = int32(n)
+	}
+	return opt, nil
 }
 
 func location(getenv func(string) string) (*time.Location, error) {
@@ -127,7 +158,7 @@ func location(getenv func(string) string) (*time.Location, error) {
 	return loc, nil
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, clock gridline.Clock, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default $GRIDLINE_ADDR or 127.0.0.1:8080)")
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
@@ -160,23 +191,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
-	res := resolve.NewIncremental(db, loc)
+	res := resolve.NewIncremental(db, clock, loc)
 	// Every change to grids or staff, from this process or another on the same database, rebuilds
 	// the index. The listener is connected before the first build, so no change falls between.
 	lctx, cancelListen := context.WithCancel(ctx)
 	defer cancelListen()
 	listening := make(chan struct{})
 	var once sync.Once
-	go db.Listen(lctx, res.Changed, func(connected bool) {
-		res.SetLive(connected)
-		if connected {
+	go db.Listen(lctx, res.Changed, func(err error) {
+		res.SetLive(err == nil)
+		if err == nil {
 			once.Do(func() { close(listening) })
 		} else {
-			log.Warn("lost the database connection; resolving from the in-memory index until it returns")
+			log.Warn("lost the database connection; resolving from the in-memory index until it returns", "err", err)
 		}
 	})
 	select {
 	case <-listening:
+	case <-ctx.Done():
+		return nil // stopped before it began serving, as it would have been after
 	case <-time.After(10 * time.Second):
 		log.Warn("could not LISTEN for changes yet; building the index anyway")
 	}
@@ -195,7 +228,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { tileSvc.Tileset() })
 	srv := api.NewServer(db, res, log, api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20}),
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv))})
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
