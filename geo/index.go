@@ -33,9 +33,9 @@ import (
 // (gbox_float_round). That matters only within a rounding step of the box, where float arithmetic
 // (an underflowing side, say) can put a point outside the geometry "inside" it; it is reproduced too.
 //
-// Every float expression in these files that decides a boundary or a winding step is written exactly like
-// that, with each product wrapped in float64(...) so the compiler cannot fuse it into a multiply-add
-// (the Go spec allows fusing unless an explicit conversion rounds the product).
+// Every float expression in these files that decides a boundary or a winding step is written
+// exactly like that, with each product wrapped in float64(...) so the compiler cannot fuse it into a
+// multiply-add (the Go spec allows fusing unless an explicit conversion rounds the product).
 //
 // # How it is fast
 //
