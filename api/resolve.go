@@ -12,6 +12,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/batch"
 	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/resolve"
 )
@@ -187,13 +188,13 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := resolve.FormatJSON
+	in := batch.FormatJSON
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "text/csv", "application/csv":
-		in = resolve.FormatCSV
+		in = batch.FormatCSV
 	case "application/geo+json":
-		in = resolve.FormatGeoJSON
+		in = batch.FormatGeoJSON
 	case "application/json", "":
 	default:
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", mt))
@@ -202,9 +203,9 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	if f := q.Get("format"); f != "" {
 		in = f
 	}
-	out, ctype := resolve.OutNDJSON, "application/x-ndjson"
+	out, ctype := batch.OutNDJSON, "application/x-ndjson"
 	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("out") == "csv" {
-		out, ctype = resolve.OutCSV, "text/csv; charset=utf-8"
+		out, ctype = batch.OutCSV, "text/csv; charset=utf-8"
 	}
 	body := http.MaxBytesReader(w, r.Body, s.maxBatchBytes)
 	// A large batch takes longer than the server's default write timeout.
@@ -212,7 +213,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
-	_, started, err := s.resolver.Batch(r.Context(), body, sw, resolve.BatchOptions{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
+	_, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
 	if err == nil {
 		if !sw.started {
 			sw.start()
@@ -228,7 +229,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &mbe) {
 		err = gridline.Errorf(gridline.ETooLarge, "the request body is larger than the limit of %d bytes", mbe.Limit)
 	}
-	if out == resolve.OutCSV {
+	if out == batch.OutCSV {
 		w.Write([]byte("# error: " + gridline.ErrorCode(err) + ": " + gridline.ErrorMessage(err) + "\n"))
 	} else {
 		e := &gridline.Error{Code: gridline.ErrorCode(err), Message: gridline.ErrorMessage(err)}

@@ -1,4 +1,8 @@
-package resolve
+// Package batch is the wire side of batch resolution (POST /v1/resolve): it reads points as a JSON
+// array, a GeoJSON FeatureCollection or CSV, converts them to WGS84 a chunk at a time, locates them
+// in a resolve.GridIndex and writes one result per point as NDJSON or CSV, streaming both ways in
+// bounded memory. Locating a point is resolve's; this package knows the formats around it.
+package batch
 
 import (
 	"bufio"
@@ -18,6 +22,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
 )
 
 // Transformer converts points from an EPSG code to WGS84 (the store does it through PostGIS).
@@ -38,8 +43,8 @@ const (
 	OutCSV    = "csv"
 )
 
-// BatchOptions are what a batch applies to every point.
-type BatchOptions struct {
+// Options are what a batch applies to every point.
+type Options struct {
 	In, Out    string
 	DefaultCRS geo.CRS
 	At         time.Time
@@ -61,12 +66,12 @@ type record struct {
 // goes to PostGIS once per chunk, and memory stays bounded whatever the batch size.
 const chunkSize = 4096
 
-// Batch resolves every point read from in and writes one result per point to out, streaming, in
-// bounded memory. A record that cannot be read or resolved gets an error result in its place and
-// the batch goes on; input whose structure is broken (so nothing after it can be read) ends the
-// batch with an error. started tells whether any output was written before that error.
-func (r *Resolver) Batch(ctx context.Context, in io.Reader, out io.Writer, opt BatchOptions) (n int, started bool, err error) {
-	ix := r.cur.Load()
+// Resolve locates every point read from in with ix (the resolver's current index, nil before the
+// first build) and writes one result per point to out, streaming, in bounded memory. A record
+// that cannot be read or resolved gets an error result in its place and the batch goes on; input
+// whose structure is broken (so nothing after it can be read) ends the batch with an error.
+// started tells whether any output was written before that error.
+func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Writer, opt Options) (n int, started bool, err error) {
 	if ix == nil {
 		return 0, false, gridline.Errorf(gridline.EUnavailable, "the resolution index is not built yet")
 	}
@@ -83,7 +88,7 @@ func (r *Resolver) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 		return 0, false, err
 	}
 	bw := bufio.NewWriterSize(out, 256<<10)
-	w := &batchWriter{w: bw, csv: opt.Out == OutCSV, ix: ix, at: opt.At, layers: ix.layers}
+	w := &batchWriter{w: bw, csv: opt.Out == OutCSV, ix: ix, at: opt.At, layers: ix.Layers()}
 	chunk := make([]record, 0, chunkSize)
 	flush := func() error {
 		if len(chunk) == 0 {
@@ -141,7 +146,7 @@ func convert(ctx context.Context, recs []record, tr Transformer) error {
 		if rc.err != nil {
 			continue
 		}
-		if e := CheckCoordinate(rc.lon, rc.lat, rc.crs); e != nil {
+		if e := resolve.CheckCoordinate(rc.lon, rc.lat, rc.crs); e != nil {
 			rc.err = e.With("where", rc.where)
 			continue
 		}
@@ -180,29 +185,14 @@ func convert(ctx context.Context, recs []record, tr Transformer) error {
 	return nil
 }
 
-// CheckCoordinate rejects NaN, infinite and (for geographic systems) out-of-range coordinates.
-func CheckCoordinate(lon, lat float64, crs geo.CRS) *gridline.Error {
-	switch {
-	case math.IsNaN(lon) || math.IsInf(lon, 0):
-		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is not a finite number", lon).With("field", "lon")
-	case math.IsNaN(lat) || math.IsInf(lat, 0):
-		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is not a finite number", lat).With("field", "lat")
-	case crs.Geographic() && (lat < -90 || lat > 90):
-		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is out of range -90..90", lat).With("field", "lat")
-	case crs.Geographic() && (lon < -180 || lon > 180):
-		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is out of range -180..180", lon).With("field", "lon")
-	}
-	return nil
-}
-
 // batchWriter writes results as NDJSON or CSV, appending into one buffer to stay allocation-light.
 type batchWriter struct {
 	w      *bufio.Writer
 	csv    bool
-	ix     *GridIndex
+	ix     *resolve.GridIndex
 	at     time.Time
 	layers []gridline.Layer
-	loc    Location
+	loc    resolve.Location
 	buf    []byte
 	sc     []int32
 }
@@ -231,9 +221,9 @@ func (bw *batchWriter) write(rc *record) {
 			own = bw.loc.Deepest()
 		}
 		boundary = bw.ix.BoundaryDistance(rc.p, own)
-		if boundary <= NearBoundaryMetres {
-			if i, _, ok := bw.ix.Across(rc.p, own, bw.at, NearBoundaryMetres); ok {
-				near = bw.ix.grids[i].Code
+		if boundary <= resolve.NearBoundaryMetres {
+			if i, _, ok := bw.ix.Across(rc.p, own, bw.at, resolve.NearBoundaryMetres); ok {
+				near = bw.ix.Grid(i).Code
 			}
 		}
 	}
@@ -264,7 +254,7 @@ func (bw *batchWriter) write(rc *record) {
 		for _, i := range bw.loc.Chain {
 			b = append(b, ',')
 			if i >= 0 {
-				b = append(b, bw.ix.grids[i].Code...)
+				b = append(b, bw.ix.Grid(i).Code...)
 			}
 		}
 		b = append(b, ',')
@@ -272,17 +262,17 @@ func (bw *batchWriter) write(rc *record) {
 			if k > 0 {
 				b = append(b, ';')
 			}
-			b = append(b, bw.ix.grids[i].Code...)
+			b = append(b, bw.ix.Grid(i).Code...)
 		}
 		for _, l := range bw.layers {
 			b = append(b, ',')
 			first := true
 			for _, i := range bw.loc.Thematic {
-				if bw.ix.grids[i].Layer == l {
+				if bw.ix.Grid(i).Layer == l {
 					if !first {
 						b = append(b, ';')
 					}
-					b = append(b, bw.ix.grids[i].Code...)
+					b = append(b, bw.ix.Grid(i).Code...)
 					first = false
 				}
 			}
@@ -320,7 +310,7 @@ func (bw *batchWriter) write(rc *record) {
 			b = append(b, `,"`...)
 			b = append(b, levelKeys[r]...)
 			b = append(b, `":`...)
-			b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+			b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 		}
 	}
 	if len(bw.loc.Special) > 0 {
@@ -329,15 +319,15 @@ func (bw *batchWriter) write(rc *record) {
 			if k > 0 {
 				b = append(b, ',')
 			}
-			b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+			b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 		}
 		b = append(b, ']')
 	}
 	for _, i := range bw.loc.Thematic {
 		b = append(b, `,"`...)
-		b = append(b, bw.ix.grids[i].Layer...)
+		b = append(b, bw.ix.Grid(i).Layer...)
 		b = append(b, `":`...)
-		b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+		b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 	}
 	if boundary >= 0 {
 		b = append(b, `,"boundary_m":`...)
@@ -353,6 +343,9 @@ func (bw *batchWriter) write(rc *record) {
 }
 
 func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
+
+// roundCM rounds metres to the centimetre, as resolve's answers do.
+func roundCM(m float64) float64 { return math.Round(m*100) / 100 }
 
 func (rc *record) idJSON() []byte {
 	if len(rc.id) == 0 {
