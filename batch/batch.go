@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -197,10 +198,14 @@ type batchWriter struct {
 	sc     []int32
 }
 
-var levelKeys = [5]string{"district", "subdistrict", "community", "grid", "micro"}
-
+// header writes the CSV header: the point, a column per level (gridline.Levels), the special
+// grids, a column per thematic layer of the index, the boundary, and the error.
 func (bw *batchWriter) header() {
-	cols := []string{"id", "lon", "lat", "wgs84_lon", "wgs84_lat", "covered", "district", "subdistrict", "community", "grid", "micro", "special"}
+	cols := []string{"id", "lon", "lat", "wgs84_lon", "wgs84_lat", "covered"}
+	for _, l := range gridline.Levels {
+		cols = append(cols, string(l))
+	}
+	cols = append(cols, "special")
 	for _, l := range bw.layers {
 		cols = append(cols, string(l))
 	}
@@ -255,11 +260,16 @@ func (bw *batchWriter) appendCSV(b []byte, rc *record, boundary float64, near st
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, rc.lat, 'f', -1, 64)
 	if rc.err != nil {
-		b = append(b, ",,,,,,,,,,"...)
+		// Every column of header is empty up to the error.
+		b = append(b, ",,,"...)
+		for range gridline.Levels {
+			b = append(b, ',')
+		}
+		b = append(b, ',')
 		for range bw.layers {
 			b = append(b, ',')
 		}
-		b = append(b, ",,"...)
+		b = append(b, ",,,"...)
 		b = appendCSVField(b, rc.err.Code+": "+rc.err.Message)
 		return append(b, '\n')
 	}
@@ -324,7 +334,7 @@ func (bw *batchWriter) appendNDJSON(b []byte, rc *record, boundary float64, near
 	for r, i := range bw.loc.Chain {
 		if i >= 0 {
 			b = append(b, `,"`...)
-			b = append(b, levelKeys[r]...)
+			b = append(b, gridline.Levels[r]...)
 			b = append(b, `":`...)
 			b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 		}
@@ -621,12 +631,24 @@ func elementError(n int, msg string, args ...any) *gridline.Error {
 	return gridline.Errorf(gridline.EInvalid, "element %d: "+msg, append([]any{n}, args...)...).With("element", n)
 }
 
+// decodeError is an error of json.Unmarshal into a jsonPoint or a geoFeature as encoding/json
+// words it, except that it names the type as it was named while the batch formats lived in
+// package resolve (resolve.jsonPoint): the message reaches clients in the element's error, and
+// moving the code was not to change any answer.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Struct == "" && te.Field == "" && te.Type != nil && te.Type.PkgPath() == reflect.TypeFor[jsonPoint]().PkgPath() {
+		return fmt.Errorf("json: cannot unmarshal %s into Go value of type resolve.%s", te.Value, te.Type.Name())
+	}
+	return err
+}
+
 // fromFeature reads element n of a FeatureCollection: a Point feature, its id from the feature's
 // id or else properties.id, and its coordinate system from properties.crs.
 func (rc *record) fromFeature(raw []byte, n int) {
 	var f geoFeature
 	if err := json.Unmarshal(raw, &f); err != nil {
-		rc.err = elementError(n, "not a GeoJSON Feature: %v", err)
+		rc.err = elementError(n, "not a GeoJSON Feature: %v", decodeError(err))
 		return
 	}
 	rc.id, rc.idIsJSON = f.ID, true
@@ -667,7 +689,7 @@ func (rc *record) fromPair(raw []byte, n int) {
 func (rc *record) fromObject(raw []byte, n int) {
 	var jp jsonPoint
 	if err := json.Unmarshal(raw, &jp); err != nil {
-		rc.err = elementError(n, "expected {\"id\":..,\"lon\":..,\"lat\":..}: %v", err)
+		rc.err = elementError(n, "expected {\"id\":..,\"lon\":..,\"lat\":..}: %v", decodeError(err))
 		return
 	}
 	rc.id, rc.idIsJSON = jp.ID, true

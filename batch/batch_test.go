@@ -39,6 +39,9 @@ func TestBatchFormats(t *testing.T) {
 		{"json point without lat", `[{"id":"x","lon":1}]`, batch.FormatJSON, batch.OutNDJSON, 1, []string{`element 1: lon and lat are required`}, ""},
 		{"json bad crs", `[{"id":"x","lon":1,"lat":2,"crs":"mars"}]`, batch.FormatJSON, batch.OutNDJSON, 1, []string{`unknown_crs`}, ""},
 		{"json EPSG without transformer", `[{"id":"x","lon":1,"lat":2,"crs":"EPSG:3857"}]`, batch.FormatJSON, batch.OutNDJSON, 1, []string{`unknown_crs`}, ""},
+		// encoding/json's message names the Go type; it stays as it was in package resolve (decodeError).
+		{"json element neither object nor pair", `[[113.6,34.7],"s"]`, batch.FormatJSON, batch.OutNDJSON, 2,
+			[]string{`"covered":true`, `element 2: expected {\"id\":..,\"lon\":..,\"lat\":..}: json: cannot unmarshal string into Go value of type resolve.jsonPoint`}, ""},
 		{"json truncated", `[{"id":"x","lon":113.6,"lat":34.7}`, batch.FormatJSON, batch.OutNDJSON, 1, []string{`"covered":true`}, "not closed"},
 		{"json syntax error", `[{"id":"x","lon":113.6,"lat":34.7},{"id":]`, batch.FormatJSON, batch.OutNDJSON, 1, []string{`"covered":true`}, "invalid JSON"},
 		{"csv with header and crs", "id,lon,lat,crs\np,113.6115341,34.7042628,gcj02\n", batch.FormatCSV, batch.OutNDJSON, 1, []string{`"micro":"410103001001001001"`}, ""},
@@ -50,6 +53,8 @@ func TestBatchFormats(t *testing.T) {
 		{"csv bare quote", "a,113.6055,34.7055\nb\"x,1,2\n", batch.FormatCSV, batch.OutNDJSON, 2, []string{`"covered":true`, `line 2`}, ""},
 		{"geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"f"},"geometry":{"type":"Point","coordinates":[113.625,34.71]}},{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]}`,
 			batch.FormatGeoJSON, batch.OutNDJSON, 2, []string{`"community":"410103002001"`, `must be a Point`}, ""},
+		{"geojson feature not an object", `{"type":"FeatureCollection","features":[7]}`, batch.FormatGeoJSON, batch.OutNDJSON, 1,
+			[]string{`element 1: not a GeoJSON Feature: json: cannot unmarshal number into Go value of type resolve.geoFeature`}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -296,25 +296,6 @@ func (db *DB) rehearse(ctx context.Context, apply bool, fn func(pgx.Tx) error) (
 	return true, nil
 }
 
-// levelExpr turns the usual ways files write a level (English, Chinese, the rank 0..4) into a
-// gridline level; anything else stays as written so that the problem names it.
-const levelExpr = `CASE lower(btrim(%[1]s))
-	WHEN 'district' THEN 'district' WHEN '0' THEN 'district' WHEN '区' THEN 'district' WHEN '县' THEN 'district' WHEN '区县' THEN 'district'
-	WHEN 'subdistrict' THEN 'subdistrict' WHEN '1' THEN 'subdistrict' WHEN '街道' THEN 'subdistrict' WHEN '乡镇' THEN 'subdistrict' WHEN '乡' THEN 'subdistrict' WHEN '镇' THEN 'subdistrict'
-	WHEN 'community' THEN 'community' WHEN '2' THEN 'community' WHEN '社区' THEN 'community' WHEN '村' THEN 'community'
-	WHEN 'grid' THEN 'grid' WHEN '3' THEN 'grid' WHEN '网格' THEN 'grid' WHEN '基础网格' THEN 'grid'
-	WHEN 'micro' THEN 'micro' WHEN '4' THEN 'micro' WHEN '微网格' THEN 'micro'
-	ELSE btrim(%[1]s) END`
-
-// parentRule is the hierarchy rule of checkGrids written as a condition on candidate parent p of
-// child c, used only to find a parent by containment; checkGrids still decides.
-const parentRule = `CASE
-	WHEN c.layer = 'comprehensive' THEN p.layer = 'comprehensive'
-		AND array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) = array_position(ARRAY['district','subdistrict','community','grid','micro'], c.level) - 1
-	WHEN c.layer = 'special' THEN p.layer = 'comprehensive' AND p.level = 'community'
-	ELSE (p.layer = c.layer AND array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) < array_position(ARRAY['district','subdistrict','community','grid','micro'], c.level))
-		OR (p.layer = 'comprehensive' AND p.level = 'district') END`
-
 // ImportGrids reads a staged file of grids, checks it and writes it in one transaction: grids
 // whose code is new are added, grids whose attributes or geometry differ get a new version from
 // plan.From, grids the file holds unchanged are left alone (so importing the same file twice
@@ -387,8 +368,8 @@ var featureChecks = []struct{ field, fails, message string }{
 	{"code", `code !~ '^[0-9A-Za-z]{1,32}$'`, `format('code %s must be 1 to 32 letters or digits', code)`},
 	{"name", `name IS NULL`, `'has no name'`},
 	{"level", `level IS NULL`, `'has no level: map a level column or give the level of the whole file'`},
-	{"level", `level NOT IN ('district','subdistrict','community','grid','micro')`,
-		`format('level %s is not one of district, subdistrict, community, grid, micro', level)`},
+	{"level", `level NOT IN (` + levelList + `)`,
+		`format(` + sqlLiteral("level %s is not one of "+levelNames) + `, level)`},
 	{"layer", `layer !~ '^[a-z][a-z0-9_]{0,39}$'`, `format('layer %s must be a lower-case name such as comprehensive, special or police', layer)`},
 	{"kind", `layer = 'special' AND kind = ''`, `'a special grid needs a kind (school, hospital, market ...)'`},
 	{"households", `hh_raw IS NOT NULL AND households IS NULL`, `format('households %s is not a whole number', hh_raw)`},
@@ -429,7 +410,7 @@ func (im *importRun) run(ctx context.Context) error {
 	tx, p := im.tx, im.plan
 	im.step("")
 	c := p.Columns
-	level := fmt.Sprintf("coalesce("+levelExpr+", $2::text)", col(c.Level, "NULL::text"))
+	level := "coalesce(" + levelExpr(col(c.Level, "NULL::text")) + ", $2::text)"
 	// Stage 1: read every feature into imp0, typed. The geometries stay in the staging table
 	// (joined by idx = ogc_fid when needed): copying 100,000 of them into each temporary table
 	// cost more than the checks. Only a repaired geometry is kept here (fixed); the geometry a
@@ -517,8 +498,8 @@ func (im *importRun) run(ctx context.Context) error {
 			SELECT g.id, g.level, g.layer, g.geom FROM grids g WHERE g.geom && ST_PointOnSurface(fg.geom)
 				AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
 				AND NOT EXISTS (SELECT 1 FROM imp0 y WHERE y.code = g.code)) p
-			WHERE ST_Covers(p.geom, ST_PointOnSurface(fg.geom)) AND p.id <> c.gid AND ` + parentRule + `
-			ORDER BY p.layer = c.layer DESC, array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) DESC LIMIT 1)`
+			WHERE ST_Covers(p.geom, ST_PointOnSurface(fg.geom)) AND p.id <> c.gid AND ` + parentRule("c.layer", "c.level", "p.layer", "p.level") + `
+			ORDER BY p.layer = c.layer DESC, ` + levelRank("p.level") + ` DESC LIMIT 1)`
 	}
 	_, err = tx.Exec(ctx, `CREATE TEMP TABLE imp ON COMMIT DROP AS
 		SELECT b.idx, b.code, b.name, b.level, b.layer, b.kind, b.parent_code, b.fixed, b.gid, b.old_vid, b.old_from, b.old_to,

@@ -1,0 +1,4 @@
+package store
+
+// LevelExpr lets the tests of package store_test run levelExpr against the database.
+var LevelExpr = levelExpr
