@@ -36,7 +36,7 @@ func newServerLog(t testing.TB, log *slog.Logger) http.Handler {
 	if err := res.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return api.Wire(db, res, api.Options{MaxBatchBytes: 1 << 16}, tiles.Options{}, importers.Config{}).Handler()
+	return api.Wire(db, res, log, api.Options{MaxBatchBytes: 1 << 16}, tiles.Options{}, importers.Config{}).Handler()
 }
 
 // FuzzQueries: no query string, path or body makes a handler panic or answer 500, and every

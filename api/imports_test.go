@@ -33,7 +33,7 @@ func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 		t.Fatal(err)
 	}
 	res := resolve.NewIncremental(fixtureStore{}, gridline.SystemClock{}, shanghai(t))
-	srv := wire(db, res, Options{}, tiles.Options{}, importers.Config{MaxBytes: 2000})
+	srv := wire(db, res, nil, Options{}, tiles.Options{}, importers.Config{MaxBytes: 2000})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, db, token

@@ -13,6 +13,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/batch"
 	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/resolve"
 )
@@ -176,13 +177,13 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := resolve.FormatJSON
+	in := batch.FormatJSON
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "text/csv", "application/csv":
-		in = resolve.FormatCSV
+		in = batch.FormatCSV
 	case "application/geo+json":
-		in = resolve.FormatGeoJSON
+		in = batch.FormatGeoJSON
 	case "application/json", "":
 	default:
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", mt))
@@ -191,9 +192,9 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	if f := q.Get("format"); f != "" {
 		in = f
 	}
-	out, ctype := resolve.OutNDJSON, "application/x-ndjson"
+	out, ctype := batch.OutNDJSON, "application/x-ndjson"
 	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("out") == "csv" {
-		out, ctype = resolve.OutCSV, "text/csv; charset=utf-8"
+		out, ctype = batch.OutCSV, "text/csv; charset=utf-8"
 	}
 	body := http.MaxBytesReader(w, r.Body, s.maxBatchBytes)
 	// A large batch takes longer than the server's default write timeout. Socket deadlines are on
@@ -202,7 +203,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
-	n, started, err := s.resolver.Batch(r.Context(), body, sw, resolve.BatchOptions{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
+	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
 	if err == nil {
 		if !sw.started {
 			sw.start()
@@ -227,7 +228,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "batch failed after its answer started", "method", r.Method, "path", r.URL.Path, "records", n, "code", gridline.ErrorCode(err), "err", err)
-	if out == resolve.OutCSV {
+	if out == batch.OutCSV {
 		w.Write([]byte("# error: " + gridline.ErrorCode(err) + ": " + gridline.ErrorMessage(err) + "\n"))
 	} else {
 		e := &gridline.Error{Code: gridline.ErrorCode(err), Message: gridline.ErrorMessage(err)}

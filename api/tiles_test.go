@@ -41,7 +41,7 @@ func tileServer(t *testing.T, opt tiles.Options) *httptest.Server {
 	if err := res.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := wire(nil, res, Options{}, opt, importers.Config{})
+	srv := wire(nil, res, nil, Options{}, opt, importers.Config{})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts
@@ -424,7 +424,7 @@ func TestTileCacheFollowsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	go res.Run(ctx, nil)
-	srv := wire(db, res, Options{}, tiles.Options{}, importers.Config{})
+	srv := wire(db, res, nil, Options{}, tiles.Options{}, importers.Config{})
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -554,7 +554,7 @@ func BenchmarkTileCached(b *testing.B) {
 	if err := res.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	h := wire(nil, res, Options{}, tiles.Options{}, importers.Config{}).Handler()
+	h := wire(nil, res, nil, Options{}, tiles.Options{}, importers.Config{}).Handler()
 	for _, gz := range []bool{false, true} {
 		b.Run(map[bool]string{false: "identity", true: "gzip"}[gz], func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, tilePath("subdistricts,communities,grids", 12, centre, ""), nil)

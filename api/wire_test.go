@@ -16,13 +16,16 @@ import (
 // wire builds a Server the way cmd/gridline does: the tile service over res, with the server's
 // tile headers kept in its cache and brought up to date on every index swap, and the import
 // engine on db (which may be nil for tests that import nothing). Logs are discarded.
-func wire(db *store.DB, res *resolve.Resolver, opt Options, topt tiles.Options, icfg importers.Config) *Server {
+func wire(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options, topt tiles.Options, icfg importers.Config) *Server {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	topt.Annotate = AnnotateTile
 	svc := tiles.NewService(res, topt)
 	res.OnSwap(func() { svc.Tileset() })
 	opt.Tiles = svc
 	opt.Imports = importers.New(db, icfg)
-	return NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), opt)
+	return NewServer(db, res, log, opt)
 }
 
 // fixtureStore serves the storetest fixture to a resolver without a database: every version as

@@ -363,19 +363,48 @@ type specialGrid struct {
 // district assembles the grids in ID order, names and codes them, describes their four bounds and
 // staffs them.
 func (b *erqiBuild) district() *District {
-	p := b.plan
-	var grids []gridline.Grid
-	add := func(g gridline.Grid) int64 {
-		g.ID = int64(len(grids) + 1)
-		g.VersionID = g.ID
-		g.Version = 1
-		g.ValidFrom = b.validFrom
-		grids = append(grids, g)
-		return g.ID
-	}
-	pr := p.proj
+	a := &erqiAssembly{b: b, p: b.plan, pr: b.plan.proj}
+	a.households()
+	a.sequences()
+	a.comprehensiveGrids()
+	a.specialGrids()
+	a.policeGrids()
+	people, asg := staff(a.grids, b.seed, b.validFrom, defaultStaff)
+	return &District{Grids: a.grids, People: people, Assignments: asg}
+}
 
-	// Households, bottom up.
+// erqiAssembly is the district's list of grids while district assembles it.
+type erqiAssembly struct {
+	b     *erqiBuild
+	p     *erqiPlan
+	pr    proj
+	grids []gridline.Grid
+
+	// Households and population of each grid of each level, by its index in the plan.
+	basicHH, basicPop, commHH, commPop, subHH, subPop []int
+	distHH, distPop                                   int
+	// The sequence numbers in the codes of basic and micro grids, and the short names of the
+	// communities that basic grids' names start with.
+	basicSeq, microSeq []int
+	commShort          []string
+	// The IDs of the district and of the communities, which special and police grids hang under.
+	distID int64
+	commID []int64
+}
+
+// add appends g as version 1 from validFrom and returns its ID.
+func (a *erqiAssembly) add(g gridline.Grid) int64 {
+	g.ID = int64(len(a.grids) + 1)
+	g.VersionID = g.ID
+	g.Version = 1
+	g.ValidFrom = a.b.validFrom
+	a.grids = append(a.grids, g)
+	return g.ID
+}
+
+// households sums households and population bottom up, from the micro grids of the plan.
+func (a *erqiAssembly) households() {
+	p := a.p
 	basicHH, basicPop := make([]int, len(p.basics)), make([]int, len(p.basics))
 	for bi, bp := range p.basics {
 		for _, m := range bp.micros {
@@ -400,8 +429,13 @@ func (b *erqiBuild) district() *District {
 		distHH += subHH[i]
 		distPop += subPop[i]
 	}
+	a.basicHH, a.basicPop, a.commHH, a.commPop, a.subHH, a.subPop, a.distHH, a.distPop = basicHH, basicPop, commHH, commPop, subHH, subPop, distHH, distPop
+}
 
-	// Codes of basic and micro grids: west to east, north to south (see rowOrder).
+// sequences numbers basic and micro grids within their parents for their codes: west to east,
+// north to south (see rowOrder); and shortens the communities' names for their grids' names.
+func (a *erqiAssembly) sequences() {
+	b, p, pr := a.b, a.p, a.pr
 	basicSeq := make([]int, len(p.basics))
 	for ci, cp := range p.comms {
 		for n, k := range orderWithin(cp.basics, b.basicGeom, b.commGeom[ci], pr) {
@@ -417,19 +451,34 @@ func (b *erqiBuild) district() *District {
 			microSeq[k] = n + 1
 		}
 	}
-
-	// Names.
 	commShort := make([]string, len(p.comms))
 	for ci, cp := range p.comms {
 		commShort[ci] = communityShortName(cp.div.Name, cp.rural)
 	}
-	basicName := func(bi int) string {
-		return commShort[p.basics[bi].comm] + "第" + strconv.Itoa(basicSeq[bi]) + "网格"
-	}
-	microName := func(m int) string {
-		return basicName(p.micros[m].basic) + "第" + strconv.Itoa(microSeq[m]) + "微网格"
-	}
-	basicCode := func(bi int) string { return p.comms[p.basics[bi].comm].div.Code + fmt.Sprintf("%03d", basicSeq[bi]) }
+	a.basicSeq, a.microSeq, a.commShort = basicSeq, microSeq, commShort
+}
+
+// basicName is the name of basic grid bi of the plan.
+func (a *erqiAssembly) basicName(bi int) string {
+	return a.commShort[a.p.basics[bi].comm] + "第" + strconv.Itoa(a.basicSeq[bi]) + "网格"
+}
+
+// microName is the name of micro grid m of the plan.
+func (a *erqiAssembly) microName(m int) string {
+	return a.basicName(a.p.micros[m].basic) + "第" + strconv.Itoa(a.microSeq[m]) + "微网格"
+}
+
+// basicCode is the code of basic grid bi of the plan: its community's and its sequence number.
+func (a *erqiAssembly) basicCode(bi int) string {
+	return a.p.comms[a.p.basics[bi].comm].div.Code + fmt.Sprintf("%03d", a.basicSeq[bi])
+}
+
+// comprehensiveGrids adds the comprehensive layer level by level, each level in code order, with
+// the four bounds of each grid among its siblings (the grids of the same parent).
+func (a *erqiAssembly) comprehensiveGrids() {
+	b, p, pr, add := a.b, a.p, a.pr, a.add
+	basicHH, basicPop, commHH, commPop, subHH, subPop := a.basicHH, a.basicPop, a.commHH, a.commPop, a.subHH, a.subPop
+	basicName, microName, basicCode, microSeq := a.basicName, a.microName, a.basicCode, a.microSeq
 
 	// Four bounds at each level: siblings share a parent.
 	subs := p.divs.Subdistricts
@@ -440,7 +489,7 @@ func (b *erqiBuild) district() *District {
 
 	distID := add(gridline.Grid{
 		Code: p.divs.District.Code, Name: p.divs.District.Name, Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive,
-		Households: distHH, Population: distPop, Bounds: erqiFourBounds, Geometry: b.outline,
+		Households: a.distHH, Population: a.distPop, Bounds: erqiFourBounds, Geometry: b.outline,
 	})
 	subID := make([]int64, len(subs))
 	for i, s := range subs {
@@ -480,8 +529,12 @@ func (b *erqiBuild) district() *District {
 			})
 		}
 	}
+	a.distID, a.commID = distID, commID
+}
 
-	// Special grids: community code + 901, 902 ... in the same row order.
+// specialGrids adds the special grids: community code + 901, 902 ... in the same row order.
+func (a *erqiAssembly) specialGrids() {
+	b, p, pr := a.b, a.p, a.pr
 	byComm := map[int][]int{}
 	for i, s := range b.special {
 		byComm[s.comm] = append(byComm[s.comm], i)
@@ -493,14 +546,19 @@ func (b *erqiBuild) district() *District {
 	for _, ci := range sortedKeys(byComm) {
 		for n, i := range orderWithin(byComm[ci], specialGeoms, b.commGeom[ci], pr) {
 			s := b.special[i]
-			add(gridline.Grid{
+			a.add(gridline.Grid{
 				Code: p.comms[ci].div.Code + strconv.Itoa(901+n), Name: s.name, Level: gridline.LevelGrid, Layer: gridline.LayerSpecial, Kind: s.kind,
-				ParentID: commID[ci], Geometry: s.geom,
+				ParentID: a.commID[ci], Geometry: s.geom,
 			})
 		}
 	}
+}
 
-	// Police grids: 410103JW001 ... in row order over the district.
+// policeGrids adds the police grids: 410103JW001 ... in row order over the district, each named
+// after its subdistrict.
+func (a *erqiAssembly) policeGrids() {
+	b, p, pr := a.b, a.p, a.pr
+	subs := p.divs.Subdistricts
 	all := make([]int, len(b.policeGeom))
 	for i := range all {
 		all[i] = i
@@ -515,14 +573,11 @@ func (b *erqiBuild) district() *District {
 	}
 	policeFB := boundsOf(b.policeGeom, pr, func(i, j int) bool { return true }, func(j int) string { return policeName[j] })
 	for n, k := range order {
-		add(gridline.Grid{
+		a.add(gridline.Grid{
 			Code: p.divs.District.Code + "JW" + fmt.Sprintf("%03d", n+1), Name: policeName[k], Level: gridline.LevelGrid, Layer: gridline.LayerPolice,
-			ParentID: distID, Households: b.policeHH[k], Population: b.policePop[k], Bounds: policeFB[k], Geometry: b.policeGeom[k],
+			ParentID: a.distID, Households: b.policeHH[k], Population: b.policePop[k], Bounds: policeFB[k], Geometry: b.policeGeom[k],
 		})
 	}
-
-	people, asg := staff(grids, b.seed, b.validFrom, defaultStaff)
-	return &District{Grids: grids, People: people, Assignments: asg}
 }
 
 // erqiFourBounds are the districts around 二七区, from the DataV outlines of all Zhengzhou districts

@@ -3,7 +3,9 @@ package demo
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -127,7 +129,67 @@ func (l synLattice) staircase(i0, i1, iStep, j0, j1, jLast int) orb.MultiPolygon
 	return orb.MultiPolygon{{r}}
 }
 
+// synthetic builds the region of Synthetic and SyntheticWithMicro: the lattice, then the grids
+// level by level, the sums of households and population, the four bounds and the staff.
 func synthetic(n int, seed int64, opts Options, micro bool) (*District, error) {
+	b, err := newSynBuild(n, seed, micro)
+	if err != nil {
+		return nil, err
+	}
+	b.validFrom = opts.validFrom()
+	b.rng = newRand(seed, 20)
+	nGrids := 2 + n + n/syntheticBlock/syntheticBlock*2 + 64
+	if micro {
+		nGrids += syntheticMicroRows * syntheticMicroCols * n
+	}
+	b.grids = make([]gridline.Grid, 0, nGrids)
+	b.dist = b.add(gridline.Grid{Code: syntheticDistrict, Name: "合成示例区", Level: gridline.LevelDistrict, Geometry: b.block(0, b.rows, 0, b.cols)})
+	// Levels are built breadth first, so parents come before children and each level's grids are
+	// in code order.
+	b.subdistricts()
+	b.communities()
+	b.basicGrids()
+	if micro {
+		b.microGrids()
+	}
+	b.sumUp()
+	b.fourBounds()
+	people, asg := staff(b.grids, seed, b.validFrom, defaultStaff)
+	return &District{Grids: b.grids, People: people, Assignments: asg}, nil
+}
+
+// synBuild is a synthetic region while it is built.
+type synBuild struct {
+	n          int
+	rows, cols int // the lattice of basic grids
+	lastCols   int // basic grids in the last row, 1..cols
+	a          int // communities per subdistrict side
+	fr, fc     int // fine cells per basic grid, down and across
+	fh, fw     int // the fine lattice's rows and columns
+	l          synLattice
+
+	validFrom time.Time
+	rng       *rand.Rand
+	grids     []gridline.Grid
+	dist      int // the district's position in grids
+	// The grids of each level below the district, in the order built: the basic rows and columns
+	// each covers, and (Idx) their positions in grids.
+	subs, comms, basics                 []synNode
+	subIdx, commIdx, basicIdx, microIdx []int
+	// owner[L] says which grid of level L (its position in that level's list) each fine cell
+	// belongs to, -1 where the lattice is not filled: the four bounds are read off it.
+	owner [4][]int32
+}
+
+// synNode is a grid of a synthetic region and the basic rows [r0, r1) and columns [c0, c1) it
+// covers.
+type synNode struct {
+	grid           int // index into grids
+	r0, r1, c0, c1 int // basic rows and columns
+}
+
+// newSynBuild sizes the lattice for n basic grids and jitters it with seed.
+func newSynBuild(n int, seed int64, micro bool) (*synBuild, error) {
 	if n < 1 || n > syntheticMaxN {
 		return nil, fmt.Errorf("synthetic region of %d basic grids: n must be 1 to %d (three-digit code sequences)", n, syntheticMaxN)
 	}
@@ -157,166 +219,180 @@ func synthetic(n int, seed int64, opts Options, micro bool) (*District, error) {
 		jx: jitterM / mPerDegLon,
 		jy: jitterM / metresPerDegLat,
 	}
-	// block is the polygon of basic rows [r0, r1) x columns [c0, c1), clipped to the filled cells.
-	block := func(r0, r1, c0, c1 int) orb.MultiPolygon {
-		r1, c1 = min(r1, rows), min(c1, cols)
-		switch {
-		case r1 < rows || lastCols >= c1: // no short row in the block
-		case r0 == rows-1: // only the short row
-			c1 = lastCols
-		case lastCols <= c0: // the short row does not reach the block
-			r1--
-		default:
-			return l.staircase(r0*fr, r1*fr, (r1-1)*fr, c0*fc, c1*fc, lastCols*fc)
-		}
-		return l.rect(r0*fr, r1*fr, c0*fc, c1*fc)
-	}
-	filled := func(r, c int) bool { return r < rows-1 || (r == rows-1 && c < lastCols) }
+	return &synBuild{n: n, rows: rows, cols: cols, lastCols: lastCols, a: a, fr: fr, fc: fc, fh: rows * fr, fw: cols * fc, l: l}, nil
+}
 
-	// owner[L] says which grid of level L (its position in that level's list) each fine cell
-	// belongs to, -1 where the lattice is not filled: the four bounds are read off it.
-	fh, fw := rows*fr, cols*fc
-	var owner [4][]int32
-	own := func(L, r0, r1, c0, c1 int, k int) { // basic rows and columns
-		if owner[L] == nil {
-			owner[L] = make([]int32, fh*fw)
-			for i := range owner[L] {
-				owner[L][i] = -1
+// block is the polygon of basic rows [r0, r1) x columns [c0, c1), clipped to the filled cells.
+func (b *synBuild) block(r0, r1, c0, c1 int) orb.MultiPolygon {
+	rows, cols, lastCols, fr, fc, l := b.rows, b.cols, b.lastCols, b.fr, b.fc, b.l
+	r1, c1 = min(r1, rows), min(c1, cols)
+	switch {
+	case r1 < rows || lastCols >= c1: // no short row in the block
+	case r0 == rows-1: // only the short row
+		c1 = lastCols
+	case lastCols <= c0: // the short row does not reach the block
+		r1--
+	default:
+		return l.staircase(r0*fr, r1*fr, (r1-1)*fr, c0*fc, c1*fc, lastCols*fc)
+	}
+	return l.rect(r0*fr, r1*fr, c0*fc, c1*fc)
+}
+
+// filled reports whether the lattice has a basic grid at row r, column c.
+func (b *synBuild) filled(r, c int) bool {
+	return r < b.rows-1 || (r == b.rows-1 && c < b.lastCols)
+}
+
+// ownerOf is owner[L], made (every cell -1) when first needed.
+func (b *synBuild) ownerOf(L int) []int32 {
+	if b.owner[L] == nil {
+		b.owner[L] = make([]int32, b.fh*b.fw)
+		for i := range b.owner[L] {
+			b.owner[L][i] = -1
+		}
+	}
+	return b.owner[L]
+}
+
+// own records grid k of level L as the owner of the fine cells of the filled basic grids in rows
+// [r0, r1) and columns [c0, c1).
+func (b *synBuild) own(L, r0, r1, c0, c1 int, k int) {
+	owner, fr, fc, fw := b.ownerOf(L), b.fr, b.fc, b.fw
+	for r := r0; r < min(r1, b.rows); r++ {
+		for c := c0; c < min(c1, b.cols); c++ {
+			if !b.filled(r, c) {
+				continue
+			}
+			for i := r * fr; i < (r+1)*fr; i++ {
+				for j := c * fc; j < (c+1)*fc; j++ {
+					owner[i*fw+j] = int32(k)
+				}
 			}
 		}
-		for r := r0; r < min(r1, rows); r++ {
-			for c := c0; c < min(c1, cols); c++ {
-				if !filled(r, c) {
-					continue
-				}
-				for i := r * fr; i < (r+1)*fr; i++ {
-					for j := c * fc; j < (c+1)*fc; j++ {
-						owner[L][i*fw+j] = int32(k)
-					}
-				}
-			}
-		}
 	}
+}
 
-	validFrom := opts.validFrom()
-	rng := newRand(seed, 20)
-	nGrids := 2 + n + n/syntheticBlock/syntheticBlock*2 + 64
-	if micro {
-		nGrids += syntheticMicroRows * syntheticMicroCols * n
-	}
-	grids := make([]gridline.Grid, 0, nGrids)
-	add := func(g gridline.Grid) int {
-		g.ID = int64(len(grids) + 1)
-		g.VersionID, g.Version, g.ValidFrom, g.Layer = g.ID, 1, validFrom, gridline.LayerComprehensive
-		grids = append(grids, g)
-		return len(grids) - 1
-	}
-	dist := add(gridline.Grid{Code: syntheticDistrict, Name: "合成示例区", Level: gridline.LevelDistrict, Geometry: block(0, rows, 0, cols)})
+// add appends g, current from validFrom in the comprehensive layer, and returns its position.
+func (b *synBuild) add(g gridline.Grid) int {
+	g.ID = int64(len(b.grids) + 1)
+	g.VersionID, g.Version, g.ValidFrom, g.Layer = g.ID, 1, b.validFrom, gridline.LayerComprehensive
+	b.grids = append(b.grids, g)
+	return len(b.grids) - 1
+}
 
-	// Levels are built breadth first, so parents come before children and each level's grids are
-	// in code order.
-	type node struct {
-		grid           int // index into grids
-		r0, r1, c0, c1 int // basic rows and columns
-	}
-	var subs, comms, basics []node
-	var subIdx, commIdx, basicIdx, microIdx []int
-	side := syntheticBlock * a
+// subdistricts adds the subdistricts: blocks of a x a communities.
+func (b *synBuild) subdistricts() {
+	dist := b.grids[b.dist]
+	side := syntheticBlock * b.a
 	seq := 0
-	for br := 0; br*side < rows; br++ {
-		for bc := 0; bc*side < cols; bc++ {
+	for br := 0; br*side < b.rows; br++ {
+		for bc := 0; bc*side < b.cols; bc++ {
 			r0, c0 := br*side, bc*side
-			if !filled(r0, c0) {
+			if !b.filled(r0, c0) {
 				continue
 			}
 			seq++
-			g := add(gridline.Grid{Code: grids[dist].Code + fmt.Sprintf("%03d", seq), Name: "第" + strconv.Itoa(seq) + "街道", Level: gridline.LevelSubdistrict,
-				ParentID: grids[dist].ID, Geometry: block(r0, r0+side, c0, c0+side)})
-			subs = append(subs, node{g, r0, min(r0+side, rows), c0, min(c0+side, cols)})
-			own(0, r0, r0+side, c0, c0+side, len(subIdx))
-			subIdx = append(subIdx, g)
+			g := b.add(gridline.Grid{Code: dist.Code + fmt.Sprintf("%03d", seq), Name: "第" + strconv.Itoa(seq) + "街道", Level: gridline.LevelSubdistrict,
+				ParentID: dist.ID, Geometry: b.block(r0, r0+side, c0, c0+side)})
+			b.subs = append(b.subs, synNode{g, r0, min(r0+side, b.rows), c0, min(c0+side, b.cols)})
+			b.own(0, r0, r0+side, c0, c0+side, len(b.subIdx))
+			b.subIdx = append(b.subIdx, g)
 		}
 	}
-	for _, s := range subs {
+}
+
+// communities adds the communities of each subdistrict: blocks of 3 x 3 basic grids.
+func (b *synBuild) communities() {
+	for _, s := range b.subs {
 		seq := 0
 		for r0 := s.r0; r0 < s.r1; r0 += syntheticBlock {
 			for c0 := s.c0; c0 < s.c1; c0 += syntheticBlock {
-				if !filled(r0, c0) {
+				if !b.filled(r0, c0) {
 					continue
 				}
 				seq++
-				g := add(gridline.Grid{Code: grids[s.grid].Code + fmt.Sprintf("%03d", seq), Name: grids[s.grid].Name + "第" + strconv.Itoa(seq) + "社区",
-					Level: gridline.LevelCommunity, ParentID: grids[s.grid].ID, Geometry: block(r0, r0+syntheticBlock, c0, c0+syntheticBlock)})
-				comms = append(comms, node{g, r0, min(r0+syntheticBlock, s.r1), c0, min(c0+syntheticBlock, s.c1)})
-				own(1, r0, min(r0+syntheticBlock, s.r1), c0, min(c0+syntheticBlock, s.c1), len(commIdx))
-				commIdx = append(commIdx, g)
+				parent := &b.grids[s.grid] // read before add appends
+				g := b.add(gridline.Grid{Code: parent.Code + fmt.Sprintf("%03d", seq), Name: parent.Name + "第" + strconv.Itoa(seq) + "社区",
+					Level: gridline.LevelCommunity, ParentID: parent.ID, Geometry: b.block(r0, r0+syntheticBlock, c0, c0+syntheticBlock)})
+				b.comms = append(b.comms, synNode{g, r0, min(r0+syntheticBlock, s.r1), c0, min(c0+syntheticBlock, s.c1)})
+				b.own(1, r0, min(r0+syntheticBlock, s.r1), c0, min(c0+syntheticBlock, s.c1), len(b.commIdx))
+				b.commIdx = append(b.commIdx, g)
 			}
 		}
 	}
-	for _, c := range comms {
+}
+
+// basicGrids adds the basic grids of each community, one per lattice cell, with their households
+// and population.
+func (b *synBuild) basicGrids() {
+	rng := b.rng
+	for _, c := range b.comms {
 		seq := 0
 		for r := c.r0; r < c.r1; r++ {
 			for col := c.c0; col < c.c1; col++ {
-				if !filled(r, col) {
+				if !b.filled(r, col) {
 					continue
 				}
 				seq++
 				hh := 300 + rng.IntN(201)
 				pop := int(math.Round(float64(hh) * (peoplePerHousehold + peopleSpread*rng.Float64())))
 				pop = clampInt(pop, int(math.Ceil(float64(hh)*peoplePerHousehold)), int(math.Floor(float64(hh)*(peoplePerHousehold+peopleSpread))))
-				g := add(gridline.Grid{Code: grids[c.grid].Code + fmt.Sprintf("%03d", seq), Name: grids[c.grid].Name + "第" + strconv.Itoa(seq) + "网格",
-					Level: gridline.LevelGrid, ParentID: grids[c.grid].ID, Households: hh, Population: pop,
-					Geometry: block(r, r+1, col, col+1)})
-				basics = append(basics, node{g, r, r + 1, col, col + 1})
-				own(2, r, r+1, col, col+1, len(basicIdx))
-				basicIdx = append(basicIdx, g)
+				parent := &b.grids[c.grid] // read before add appends
+				g := b.add(gridline.Grid{Code: parent.Code + fmt.Sprintf("%03d", seq), Name: parent.Name + "第" + strconv.Itoa(seq) + "网格",
+					Level: gridline.LevelGrid, ParentID: parent.ID, Households: hh, Population: pop,
+					Geometry: b.block(r, r+1, col, col+1)})
+				b.basics = append(b.basics, synNode{g, r, r + 1, col, col + 1})
+				b.own(2, r, r+1, col, col+1, len(b.basicIdx))
+				b.basicIdx = append(b.basicIdx, g)
 			}
 		}
 	}
-	if micro {
-		for _, b := range basics {
-			// Merge 0, 1 or 2 side by side pairs of the 2 x 4 cells: (row 0, cols 0-1), (row 1, cols 2-3).
-			merges := rng.IntN(3)
-			type cell struct{ i, j0, j1 int }
-			var cells []cell
-			for i := 0; i < fr; i++ {
-				for j := 0; j < fc; {
-					if (i == 0 && j == 0 && merges >= 1) || (i == 1 && j == 2 && merges >= 2) {
-						cells = append(cells, cell{i, j, j + 2})
-						j += 2
-						continue
-					}
-					cells = append(cells, cell{i, j, j + 1})
-					j++
-				}
-			}
-			w := make([]float64, len(cells))
-			for k, c := range cells {
-				w[k] = float64(c.j1-c.j0) * (0.7 + 0.6*rng.Float64())
-			}
-			parent := grids[b.grid]
-			hh := splitInt(parent.Households, w)
-			pop := splitInt(parent.Population, w)
-			for k, c := range cells {
-				i0, j0, j1 := b.r0*fr+c.i, b.c0*fc+c.j0, b.c0*fc+c.j1
-				g := add(gridline.Grid{Code: parent.Code + fmt.Sprintf("%03d", k+1), Name: parent.Name + "第" + strconv.Itoa(k+1) + "微网格",
-					Level: gridline.LevelMicro, ParentID: parent.ID, Households: hh[k], Population: pop[k],
-					Geometry: l.rect(i0, i0+1, j0, j1)})
-				if owner[3] == nil {
-					owner[3] = make([]int32, fh*fw)
-					for i := range owner[3] {
-						owner[3][i] = -1
-					}
-				}
-				for j := j0; j < j1; j++ {
-					owner[3][i0*fw+j] = int32(len(microIdx))
-				}
-				microIdx = append(microIdx, g)
-			}
-		}
-	}
+}
 
-	// Parents sum their children, bottom up (IDs are 1-based indices + 1).
+// microGrids cuts each basic grid into its 2 x 4 fine cells, some side by side pairs merged, and
+// shares its households and population among them.
+func (b *synBuild) microGrids() {
+	rng, fr, fc, fw, l := b.rng, b.fr, b.fc, b.fw, b.l
+	for _, bg := range b.basics {
+		// Merge 0, 1 or 2 side by side pairs of the 2 x 4 cells: (row 0, cols 0-1), (row 1, cols 2-3).
+		merges := rng.IntN(3)
+		type cell struct{ i, j0, j1 int }
+		var cells []cell
+		for i := 0; i < fr; i++ {
+			for j := 0; j < fc; {
+				if (i == 0 && j == 0 && merges >= 1) || (i == 1 && j == 2 && merges >= 2) {
+					cells = append(cells, cell{i, j, j + 2})
+					j += 2
+					continue
+				}
+				cells = append(cells, cell{i, j, j + 1})
+				j++
+			}
+		}
+		w := make([]float64, len(cells))
+		for k, c := range cells {
+			w[k] = float64(c.j1-c.j0) * (0.7 + 0.6*rng.Float64())
+		}
+		parent := b.grids[bg.grid]
+		hh := splitInt(parent.Households, w)
+		pop := splitInt(parent.Population, w)
+		for k, c := range cells {
+			i0, j0, j1 := bg.r0*fr+c.i, bg.c0*fc+c.j0, bg.c0*fc+c.j1
+			g := b.add(gridline.Grid{Code: parent.Code + fmt.Sprintf("%03d", k+1), Name: parent.Name + "第" + strconv.Itoa(k+1) + "微网格",
+				Level: gridline.LevelMicro, ParentID: parent.ID, Households: hh[k], Population: pop[k],
+				Geometry: l.rect(i0, i0+1, j0, j1)})
+			owner := b.ownerOf(3)
+			for j := j0; j < j1; j++ {
+				owner[i0*fw+j] = int32(len(b.microIdx))
+			}
+			b.microIdx = append(b.microIdx, g)
+		}
+	}
+}
+
+// sumUp makes parents sum their children, bottom up (IDs are 1-based indices + 1).
+func (b *synBuild) sumUp() {
+	grids := b.grids
 	for i := len(grids) - 1; i > 0; i-- {
 		if grids[i].Level == gridline.LevelGrid || grids[i].Level == gridline.LevelCommunity || grids[i].Level == gridline.LevelSubdistrict {
 			p := &grids[grids[i].ParentID-1]
@@ -324,15 +400,19 @@ func synthetic(n int, seed int64, opts Options, micro bool) (*District, error) {
 			p.Population += grids[i].Population
 		}
 	}
+}
 
-	// Four bounds, level by level, from the owner of every fine cell and of its neighbours.
-	pr := projFor(grids[dist].Geometry)
+// fourBounds writes the four bounds, level by level, from the owner of every fine cell and of its
+// neighbours.
+func (b *synBuild) fourBounds() {
+	grids, l := b.grids, b.l
+	pr := projFor(grids[b.dist].Geometry)
 	sideLen := func(i0, j0, i1, j1 int) float64 { return pr.fwd(l.vertex(i0, j0)).sub(pr.fwd(l.vertex(i1, j1))).norm() }
-	for L, level := range [][]int{subIdx, commIdx, basicIdx, microIdx} {
+	for L, level := range [][]int{b.subIdx, b.commIdx, b.basicIdx, b.microIdx} {
 		if len(level) == 0 {
 			continue
 		}
-		nbs := latticeNeighbours(owner[L], fh, fw, len(level), sideLen)
+		nbs := latticeNeighbours(b.owner[L], b.fh, b.fw, len(level), sideLen)
 		for k, g := range level {
 			t := fourBounds(k, nbs[k],
 				func(j int) bool { return grids[level[j]].ParentID == grids[g].ParentID },
@@ -340,10 +420,7 @@ func synthetic(n int, seed int64, opts Options, micro bool) (*District, error) {
 			grids[g].Bounds = gridline.FourBounds{East: t[0], South: t[1], West: t[2], North: t[3]}
 		}
 	}
-	grids[dist].Bounds = gridline.FourBounds{East: fourBoundsText(0, districtLine), South: fourBoundsText(1, districtLine), West: fourBoundsText(2, districtLine), North: fourBoundsText(3, districtLine)}
-
-	people, asg := staff(grids, seed, validFrom, defaultStaff)
-	return &District{Grids: grids, People: people, Assignments: asg}, nil
+	grids[b.dist].Bounds = gridline.FourBounds{East: fourBoundsText(0, districtLine), South: fourBoundsText(1, districtLine), West: fourBoundsText(2, districtLine), North: fourBoundsText(3, districtLine)}
 }
 
 // latticeNeighbours lists, for each of n grids that own the cells of a fh x fw lattice (owner -1

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/geo"
 )
 
 // Answer is the full resolution of one point: what GET /v1/resolve returns.
@@ -255,4 +256,19 @@ func (r *Resolver) answer(ix *GridIndex, sp *answerSpace, in InputPoint, p orb.P
 		}
 	}
 	return a
+}
+
+// CheckCoordinate rejects NaN, infinite and (for geographic systems) out-of-range coordinates.
+func CheckCoordinate(lon, lat float64, crs geo.CRS) *gridline.Error {
+	switch {
+	case math.IsNaN(lon) || math.IsInf(lon, 0):
+		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is not a finite number", lon).With("field", "lon")
+	case math.IsNaN(lat) || math.IsInf(lat, 0):
+		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is not a finite number", lat).With("field", "lat")
+	case crs.Geographic() && (lat < -90 || lat > 90):
+		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is out of range -90..90", lat).With("field", "lat")
+	case crs.Geographic() && (lon < -180 || lon > 180):
+		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is out of range -180..180", lon).With("field", "lon")
+	}
+	return nil
 }

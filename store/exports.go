@@ -24,7 +24,7 @@ func (db *DB) StageExport(ctx context.Context, name string, f ExportFilter) (int
 		return 0, err
 	}
 	tag, err := db.pool.Exec(ctx, `CREATE UNLOGGED TABLE `+t+` AS
-		SELECT row_number() OVER (ORDER BY array_position(ARRAY['district','subdistrict','community','grid','micro'], g.level), g.layer, g.code)::int AS ogc_fid,
+		SELECT row_number() OVER (ORDER BY `+levelRank("g.level")+`, g.layer, g.code)::int AS ogc_fid,
 			g.code, g.name, g.level, g.layer, g.kind, coalesce(p.code, '') AS parent,
 			g.households, g.population, g.valid_from::text AS valid_from, coalesce(g.valid_to::text, '') AS valid_to,
 			g.bound_east AS b_east, g.bound_south AS b_south, g.bound_west AS b_west, g.bound_north AS b_north,

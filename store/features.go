@@ -26,7 +26,7 @@ func (db *DB) Collections(ctx context.Context, at time.Time) ([]Collection, erro
 	rows, err := db.pool.Query(ctx, `SELECT g.layer, g.level, count(*) FILTER (WHERE `+validAt(1)+`),
 		ST_XMin(ST_Extent(g.geom)), ST_YMin(ST_Extent(g.geom)), ST_XMax(ST_Extent(g.geom)), ST_YMax(ST_Extent(g.geom)), min(g.valid_from)
 		FROM grids g GROUP BY g.layer, g.level
-		ORDER BY g.layer <> 'comprehensive', g.layer, array_position(ARRAY['district','subdistrict','community','grid','micro'], g.level)`, at)
+		ORDER BY g.layer <> 'comprehensive', g.layer, `+levelRank("g.level"), at)
 	if err != nil {
 		return nil, classify(err)
 	}

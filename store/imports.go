@@ -296,25 +296,6 @@ func (db *DB) rehearse(ctx context.Context, apply bool, fn func(pgx.Tx) error) (
 	return true, nil
 }
 
-// levelExpr turns the usual ways files write a level (English, Chinese, the rank 0..4) into a
-// gridline level; anything else stays as written so that the problem names it.
-const levelExpr = `CASE lower(btrim(%[1]s))
-	WHEN 'district' THEN 'district' WHEN '0' THEN 'district' WHEN '区' THEN 'district' WHEN '县' THEN 'district' WHEN '区县' THEN 'district'
-	WHEN 'subdistrict' THEN 'subdistrict' WHEN '1' THEN 'subdistrict' WHEN '街道' THEN 'subdistrict' WHEN '乡镇' THEN 'subdistrict' WHEN '乡' THEN 'subdistrict' WHEN '镇' THEN 'subdistrict'
-	WHEN 'community' THEN 'community' WHEN '2' THEN 'community' WHEN '社区' THEN 'community' WHEN '村' THEN 'community'
-	WHEN 'grid' THEN 'grid' WHEN '3' THEN 'grid' WHEN '网格' THEN 'grid' WHEN '基础网格' THEN 'grid'
-	WHEN 'micro' THEN 'micro' WHEN '4' THEN 'micro' WHEN '微网格' THEN 'micro'
-	ELSE btrim(%[1]s) END`
-
-// parentRule is the hierarchy rule of checkGrids written as a condition on candidate parent p of
-// child c, used only to find a parent by containment; checkGrids still decides.
-const parentRule = `CASE
-	WHEN c.layer = 'comprehensive' THEN p.layer = 'comprehensive'
-		AND array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) = array_position(ARRAY['district','subdistrict','community','grid','micro'], c.level) - 1
-	WHEN c.layer = 'special' THEN p.layer = 'comprehensive' AND p.level = 'community'
-	ELSE (p.layer = c.layer AND array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) < array_position(ARRAY['district','subdistrict','community','grid','micro'], c.level))
-		OR (p.layer = 'comprehensive' AND p.level = 'district') END`
-
 // ImportGrids reads a staged file of grids, checks it and writes it in one transaction: grids
 // whose code is new are added, grids whose attributes or geometry differ get a new version from
 // plan.From, grids the file holds unchanged are left alone (so importing the same file twice
@@ -387,8 +368,8 @@ var featureChecks = []struct{ field, fails, message string }{
 	{"code", `code !~ '^[0-9A-Za-z]{1,32}$'`, `format('code %s must be 1 to 32 letters or digits', code)`},
 	{"name", `name IS NULL`, `'has no name'`},
 	{"level", `level IS NULL`, `'has no level: map a level column or give the level of the whole file'`},
-	{"level", `level NOT IN ('district','subdistrict','community','grid','micro')`,
-		`format('level %s is not one of district, subdistrict, community, grid, micro', level)`},
+	{"level", `level NOT IN (` + levelList + `)`,
+		`format(` + sqlLiteral("level %s is not one of "+levelNames) + `, level)`},
 	{"layer", `layer !~ '^[a-z][a-z0-9_]{0,39}$'`, `format('layer %s must be a lower-case name such as comprehensive, special or police', layer)`},
 	{"kind", `layer = 'special' AND kind = ''`, `'a special grid needs a kind (school, hospital, market ...)'`},
 	{"households", `hh_raw IS NOT NULL AND households IS NULL`, `format('households %s is not a whole number', hh_raw)`},
@@ -425,15 +406,32 @@ func featureGeom(row, staged string) string {
 	return `coalesce(` + row + `.fixed, ST_Multi(ST_SetSRID(` + staged + `.geom, 4326)))::geometry(MultiPolygon, 4326)`
 }
 
+// run is the import inside its transaction, one step after another: read the staged features,
+// check each on its own, match them with the stored grids and find their parents, find the grids
+// to retire, check the parents and dates, write, check by the store's rules, and summarise. A step
+// that finds problems records them in the report and returns errImportProblems, which ends the
+// run and rolls the transaction back.
 func (im *importRun) run(ctx context.Context) error {
-	tx, p := im.tx, im.plan
 	im.step("")
+	for _, step := range []func(context.Context) error{im.readFeatures, im.checkFeatures, im.match, im.findRetired, im.checkParents, im.write} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	err := im.summarise(ctx)
+	im.step("summarise")
+	return err
+}
+
+// readFeatures reads every staged feature into imp0, typed, with the stored grid whose code it
+// has; a file with no features is a problem.
+func (im *importRun) readFeatures(ctx context.Context) error {
+	tx, p := im.tx, im.plan
 	c := p.Columns
-	level := fmt.Sprintf("coalesce("+levelExpr+", $2::text)", col(c.Level, "NULL::text"))
-	// Stage 1: read every feature into imp0, typed. The geometries stay in the staging table
-	// (joined by idx = ogc_fid when needed): copying 100,000 of them into each temporary table
-	// cost more than the checks. Only a repaired geometry is kept here (fixed); the geometry a
-	// feature is written with is featureGeom.
+	level := "coalesce(" + levelExpr(col(c.Level, "NULL::text")) + ", $2::text)"
+	// The geometries stay in the staging table (joined by idx = ogc_fid when needed): copying
+	// 100,000 of them into each temporary table cost more than the checks. Only a repaired
+	// geometry is kept here (fixed); the geometry a feature is written with is featureGeom.
 	q := fmt.Sprintf(`CREATE TEMP TABLE imp0 ON COMMIT DROP AS
 		SELECT idx, f.code, f.name, f.level, f.layer, f.kind, parent_code, hh_raw, pop_raw, east, south, west, north,
 			gtype, valid, src IS NULL AS nogeom,
@@ -473,6 +471,13 @@ func (im *importRun) run(ctx context.Context) error {
 		return err
 	}
 	im.step("index")
+	return nil
+}
+
+// checkFeatures runs the checks of each feature on its own (featureChecks) and finds the codes
+// the file holds more than once, then lists the geometries it repaired.
+func (im *importRun) checkFeatures(ctx context.Context) error {
+	p := im.plan
 	problems, err := im.problems(ctx, featureChecksSQL+`
 		UNION ALL
 		SELECT idx, code, 'code', format('code %s appears %s times in the file (features %s)', code, n, list)
@@ -490,16 +495,18 @@ func (im *importRun) run(ctx context.Context) error {
 	}
 	// A file that mixes points and polygons is reported per feature above; one that is
 	// entirely in the wrong system gets one clear message too, in the problems.
-	if err := im.repaired(ctx); err != nil {
-		return err
-	}
+	return im.repaired(ctx)
+}
 
-	// Stage 2: the parents (by code in the file or stored; by containment when there is no code),
-	// the attributes a file does not carry kept from the stored version, and what differs. One
-	// statement that makes a new table: UPDATEs of every row cost a rewrite each.
+// containmentSearch is the SQL of match that finds the parent of a feature c (its geometry fg)
+// that names none: of the grids in the file or stored that cover the point on the feature's
+// surface and that parentRule allows (checkGrids still decides), one of the feature's own layer
+// first, then the lowest level.
+func (im *importRun) containmentSearch(ctx context.Context) (string, error) {
+	tx := im.tx
 	var spatial bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM imp0 WHERE parent_code IS NULL AND level <> 'district')`).Scan(&spatial); err != nil {
-		return err
+		return "", err
 	}
 	// Without a feature that needs its parent found by containment, the spatial search is not
 	// even planned; with one, the file's geometries get a table and an index of their own.
@@ -509,7 +516,7 @@ func (im *importRun) run(ctx context.Context) error {
 			SELECT c.gid, c.code, c.level, c.layer, `+featureGeom("c", "s")+` AS geom
 			FROM imp0 c JOIN `+im.staging+` s ON s.ogc_fid = c.idx;
 			CREATE INDEX ON impg USING gist (geom); ANALYZE impg`); err != nil {
-			return err
+			return "", err
 		}
 		byContainment = `(SELECT p.id FROM (
 			SELECT x.gid AS id, x.level, x.layer, x.geom FROM impg x WHERE x.geom && ST_PointOnSurface(fg.geom)
@@ -517,8 +524,23 @@ func (im *importRun) run(ctx context.Context) error {
 			SELECT g.id, g.level, g.layer, g.geom FROM grids g WHERE g.geom && ST_PointOnSurface(fg.geom)
 				AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
 				AND NOT EXISTS (SELECT 1 FROM imp0 y WHERE y.code = g.code)) p
-			WHERE ST_Covers(p.geom, ST_PointOnSurface(fg.geom)) AND p.id <> c.gid AND ` + parentRule + `
-			ORDER BY p.layer = c.layer DESC, array_position(ARRAY['district','subdistrict','community','grid','micro'], p.level) DESC LIMIT 1)`
+			WHERE ST_Covers(p.geom, ST_PointOnSurface(fg.geom)) AND p.id <> c.gid AND ` + parentRule("c.layer", "c.level", "p.layer", "p.level") + `
+			ORDER BY p.layer = c.layer DESC, ` + levelRank("p.level") + ` DESC LIMIT 1)`
+	}
+	return byContainment, nil
+}
+
+// match makes imp: each feature with its parent, the attributes it does not carry taken from the
+// stored version, and what it does to the stored grid (add, change, same).
+func (im *importRun) match(ctx context.Context) error {
+	tx, p := im.tx, im.plan
+	c := p.Columns
+	// The parents (by code in the file or stored; by containment when there is no code),
+	// the attributes a file does not carry kept from the stored version, and what differs. One
+	// statement that makes a new table: UPDATEs of every row cost a rewrite each.
+	byContainment, err := im.containmentSearch(ctx)
+	if err != nil {
+		return err
 	}
 	_, err = tx.Exec(ctx, `CREATE TEMP TABLE imp ON COMMIT DROP AS
 		SELECT b.idx, b.code, b.name, b.level, b.layer, b.kind, b.parent_code, b.fixed, b.gid, b.old_vid, b.old_from, b.old_to,
@@ -556,14 +578,26 @@ func (im *importRun) run(ctx context.Context) error {
 		return err
 	}
 	im.step("match")
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE ret ON COMMIT DROP AS
+	return nil
+}
+
+// findRetired makes ret: with plan.Retire, the grids of the file's levels and layers that the
+// file no longer holds; none without it.
+func (im *importRun) findRetired(ctx context.Context) error {
+	tx, p := im.tx, im.plan
+	_, err := tx.Exec(ctx, `CREATE TEMP TABLE ret ON COMMIT DROP AS
 		SELECT g.version_id, g.id, g.code, g.name, g.level, g.layer, g.valid_from FROM grids g
 		WHERE $2 AND g.valid_from <= $1 AND (g.valid_to IS NULL OR g.valid_to > $1)
 		AND (g.layer, g.level) IN (SELECT DISTINCT layer, level FROM imp)
-		AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.code = g.code)`, p.From, p.Retire); err != nil {
-		return err
-	}
-	problems, err = im.problems(ctx, `
+		AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.code = g.code)`, p.From, p.Retire)
+	return err
+}
+
+// checkParents reports the parents that cannot be found, the new versions that would not start
+// after the stored ones, and the retirements that cannot be done.
+func (im *importRun) checkParents(ctx context.Context) error {
+	p := im.plan
+	problems, err := im.problems(ctx, `
 		SELECT idx, code, 'parent', format('parent code %s is neither in the file nor a grid valid on %s', parent_code, $1::date)
 		FROM imp WHERE parent_code IS NOT NULL AND parent_id IS NULL
 		UNION ALL
@@ -593,8 +627,13 @@ func (im *importRun) run(ctx context.Context) error {
 	if len(problems) > 0 {
 		return im.fail(ctx, problems)
 	}
+	return nil
+}
 
-	// Stage 3: write, then check by the store's rules.
+// write ends the changed and retired versions on plan.From, inserts the new grids and versions,
+// and checks them by the store's rules.
+func (im *importRun) write(ctx context.Context) error {
+	tx, p := im.tx, im.plan
 	if _, err := tx.Exec(ctx, `UPDATE grids g SET valid_to = $1 FROM imp i WHERE i.action = 'change' AND g.version_id = i.old_vid`, p.From); err != nil {
 		return err
 	}
@@ -620,32 +659,40 @@ func (im *importRun) run(ctx context.Context) error {
 		return err
 	}
 	if len(vids) > 0 {
-		if err := checkGrids(ctx, tx, vids, p.Tolerance, true); err != nil {
-			var ge *gridline.Error
-			if !errors.As(err, &ge) {
-				return err
-			}
-			list, _ := ge.Details["problems"].([]map[string]any)
-			if len(list) == 0 {
-				return im.fail(ctx, []ImportProblem{{Message: ge.Message}})
-			}
-			var ps []ImportProblem
-			for _, m := range list {
-				code, _ := m["code"].(string)
-				field, _ := m["field"].(string)
-				msg, _ := m["message"].(string)
-				ps = append(ps, ImportProblem{Code: code, Field: field, Message: msg})
-			}
-			if err := im.indexByCode(ctx, ps); err != nil {
-				return err
-			}
-			return im.fail(ctx, ps)
+		if err := im.checkRules(ctx, vids); err != nil {
+			return err
 		}
 		im.step("checkGrids")
 	}
-	err = im.summarise(ctx)
-	im.step("summarise")
-	return err
+	return nil
+}
+
+// checkRules runs checkGrids on the versions just written, vids, and turns the problems it finds
+// into the report's, each with the index of its feature.
+func (im *importRun) checkRules(ctx context.Context, vids []int64) error {
+	err := checkGrids(ctx, im.tx, vids, im.plan.Tolerance, true)
+	if err == nil {
+		return nil
+	}
+	var ge *gridline.Error
+	if !errors.As(err, &ge) {
+		return err
+	}
+	list, _ := ge.Details["problems"].([]map[string]any)
+	if len(list) == 0 {
+		return im.fail(ctx, []ImportProblem{{Message: ge.Message}})
+	}
+	var ps []ImportProblem
+	for _, m := range list {
+		code, _ := m["code"].(string)
+		field, _ := m["field"].(string)
+		msg, _ := m["message"].(string)
+		ps = append(ps, ImportProblem{Code: code, Field: field, Message: msg})
+	}
+	if err := im.indexByCode(ctx, ps); err != nil {
+		return err
+	}
+	return im.fail(ctx, ps)
 }
 
 func nullIfEmpty(s string) *string {

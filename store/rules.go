@@ -51,7 +51,7 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 	if err := checkOverlaps(ctx, tx, versionIDs); err != nil {
 		return err
 	}
-	const q = `
+	q := `
 	WITH c AS MATERIALIZED (
 		SELECT version_id, id, version, code, level, layer, parent_id, valid_from,
 			$3::boolean OR ST_IsValid(geom) AS valid, NOT $3::boolean AND ST_IsEmpty(geom) AS empty
@@ -66,7 +66,6 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 		FROM c LEFT JOIN LATERAL (SELECT p.version_id, p.code, p.level, p.layer FROM grids p
 			WHERE p.id = c.parent_id AND p.valid_from <= c.valid_from AND (p.valid_to IS NULL OR p.valid_to > c.valid_from)
 			LIMIT 1) p ON c.parent_id IS NOT NULL),
-	lv AS (SELECT ARRAY['district','subdistrict','community','grid','micro'] AS l),
 	problems AS (
 		SELECT c.code, 'geometry', 'geometry is not valid: ' || ST_IsValidReason(g.geom)
 		FROM c JOIN grids g ON g.version_id = c.version_id WHERE NOT c.valid
@@ -91,13 +90,8 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 			CASE WHEN cp.layer = 'comprehensive' THEN 'its parent must be one level up in the comprehensive layer'
 			     WHEN cp.layer = 'special' THEN 'a special grid hangs under a community'
 			     ELSE 'a thematic grid hangs under a higher level of its own layer or under the district' END)
-		FROM cp, lv
-		WHERE cp.pvid IS NOT NULL AND NOT CASE
-			WHEN cp.layer = 'comprehensive' THEN cp.player = 'comprehensive'
-				AND array_position(lv.l, cp.plevel) = array_position(lv.l, cp.level) - 1
-			WHEN cp.layer = 'special' THEN cp.player = 'comprehensive' AND cp.plevel = 'community'
-			ELSE (cp.player = cp.layer AND array_position(lv.l, cp.plevel) < array_position(lv.l, cp.level))
-				OR (cp.player = 'comprehensive' AND cp.plevel = 'district') END
+		FROM cp
+		WHERE cp.pvid IS NOT NULL AND NOT ` + parentRule("cp.layer", "cp.level", "cp.player", "cp.plevel") + `
 		UNION ALL
 		SELECT cp.code, 'geometry', format('lies %s m² outside its parent %s (tolerance %s m²)',
 			round(ST_Area(ST_Difference(g.geom, pg.geom)::geography)::numeric, 1), cp.pcode, $2::float8)

@@ -56,12 +56,6 @@ func (db *DB) DistrictExtent(ctx context.Context) (b orb.Bound, ok bool, err err
 	return orb.Bound{Min: orb.Point{*x0, *y0}, Max: orb.Point{*x1, *y1}}, true, nil
 }
 
-// sqlLiteral quotes s as an SQL string literal. The tegola configuration needs literals (it has
-// no parameters); the names quoted are layer and level names, which the grids table's CHECK
-// constraints keep to lower-case letters, digits and underscores, so the doubling of quotes is
-// only a safeguard.
-func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // tileLayerCond is the condition on a grids row (columns prefixed with prefix: "" or "g.") that
 // selects the features of layer l.
 func tileLayerCond(prefix string, l TileLayer) string {

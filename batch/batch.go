@@ -1,4 +1,8 @@
-package resolve
+// Package batch is the wire side of batch resolution (POST /v1/resolve): it reads points as a JSON
+// array, a GeoJSON FeatureCollection or CSV, converts them to WGS84 a chunk at a time, locates them
+// in a resolve.GridIndex and writes one result per point as NDJSON or CSV, streaming both ways in
+// bounded memory. Locating a point is resolve's; this package knows the formats around it.
+package batch
 
 import (
 	"bufio"
@@ -10,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +23,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
 )
 
 // Transformer converts points from an EPSG code to WGS84 (the store does it through PostGIS).
@@ -38,8 +44,8 @@ const (
 	OutCSV    = "csv"
 )
 
-// BatchOptions are what a batch applies to every point.
-type BatchOptions struct {
+// Options are what a batch applies to every point.
+type Options struct {
 	In, Out    string
 	DefaultCRS geo.CRS
 	At         time.Time
@@ -61,12 +67,12 @@ type record struct {
 // goes to PostGIS once per chunk, and memory stays bounded whatever the batch size.
 const chunkSize = 4096
 
-// Batch resolves every point read from in and writes one result per point to out, streaming, in
-// bounded memory. A record that cannot be read or resolved gets an error result in its place and
-// the batch goes on; input whose structure is broken (so nothing after it can be read) ends the
-// batch with an error. started tells whether any output was written before that error.
-func (r *Resolver) Batch(ctx context.Context, in io.Reader, out io.Writer, opt BatchOptions) (n int, started bool, err error) {
-	ix := r.cur.Load()
+// Resolve locates every point read from in with ix (the resolver's current index, nil before the
+// first build) and writes one result per point to out, streaming, in bounded memory. A record
+// that cannot be read or resolved gets an error result in its place and the batch goes on; input
+// whose structure is broken (so nothing after it can be read) ends the batch with an error.
+// started tells whether any output was written before that error.
+func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Writer, opt Options) (n int, started bool, err error) {
 	if ix == nil {
 		return 0, false, gridline.Errorf(gridline.EUnavailable, "the resolution index is not built yet")
 	}
@@ -83,7 +89,7 @@ func (r *Resolver) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 		return 0, false, err
 	}
 	bw := bufio.NewWriterSize(out, 256<<10)
-	w := &batchWriter{w: bw, csv: opt.Out == OutCSV, ix: ix, at: opt.At, layers: ix.layers}
+	w := &batchWriter{w: bw, csv: opt.Out == OutCSV, ix: ix, at: opt.At, layers: ix.Layers()}
 	chunk := make([]record, 0, chunkSize)
 	flush := func() error {
 		if len(chunk) == 0 {
@@ -141,7 +147,7 @@ func convert(ctx context.Context, recs []record, tr Transformer) error {
 		if rc.err != nil {
 			continue
 		}
-		if e := CheckCoordinate(rc.lon, rc.lat, rc.crs); e != nil {
+		if e := resolve.CheckCoordinate(rc.lon, rc.lat, rc.crs); e != nil {
 			rc.err = e.With("where", rc.where)
 			continue
 		}
@@ -180,37 +186,26 @@ func convert(ctx context.Context, recs []record, tr Transformer) error {
 	return nil
 }
 
-// CheckCoordinate rejects NaN, infinite and (for geographic systems) out-of-range coordinates.
-func CheckCoordinate(lon, lat float64, crs geo.CRS) *gridline.Error {
-	switch {
-	case math.IsNaN(lon) || math.IsInf(lon, 0):
-		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is not a finite number", lon).With("field", "lon")
-	case math.IsNaN(lat) || math.IsInf(lat, 0):
-		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is not a finite number", lat).With("field", "lat")
-	case crs.Geographic() && (lat < -90 || lat > 90):
-		return gridline.Errorf(gridline.EInvalidCoord, "lat %v is out of range -90..90", lat).With("field", "lat")
-	case crs.Geographic() && (lon < -180 || lon > 180):
-		return gridline.Errorf(gridline.EInvalidCoord, "lon %v is out of range -180..180", lon).With("field", "lon")
-	}
-	return nil
-}
-
 // batchWriter writes results as NDJSON or CSV, appending into one buffer to stay allocation-light.
 type batchWriter struct {
 	w      *bufio.Writer
 	csv    bool
-	ix     *GridIndex
+	ix     *resolve.GridIndex
 	at     time.Time
 	layers []gridline.Layer
-	loc    Location
+	loc    resolve.Location
 	buf    []byte
 	sc     []int32
 }
 
-var levelKeys = [5]string{"district", "subdistrict", "community", "grid", "micro"}
-
+// header writes the CSV header: the point, a column per level (gridline.Levels), the special
+// grids, a column per thematic layer of the index, the boundary, and the error.
 func (bw *batchWriter) header() {
-	cols := []string{"id", "lon", "lat", "wgs84_lon", "wgs84_lat", "covered", "district", "subdistrict", "community", "grid", "micro", "special"}
+	cols := []string{"id", "lon", "lat", "wgs84_lon", "wgs84_lat", "covered"}
+	for _, l := range gridline.Levels {
+		cols = append(cols, string(l))
+	}
+	cols = append(cols, "special")
 	for _, l := range bw.layers {
 		cols = append(cols, string(l))
 	}
@@ -218,96 +213,117 @@ func (bw *batchWriter) header() {
 	bw.w.WriteString(strings.Join(cols, ",") + "\n")
 }
 
+// write writes the result for one record: it locates the point, then appends the line in the
+// output format to the reused buffer and hands it to the buffered writer.
 func (bw *batchWriter) write(rc *record) {
-	b := bw.buf[:0]
+	boundary, near := bw.locate(rc)
+	var b []byte
+	if bw.csv {
+		b = bw.appendCSV(bw.buf[:0], rc, boundary, near)
+	} else {
+		b = bw.appendNDJSON(bw.buf[:0], rc, boundary, near)
+	}
+	bw.w.Write(b)
+	bw.buf = b
+}
+
+// locate fills bw.loc with the grids covering a readable record's point and, when a
+// comprehensive grid covers it, measures the distance to the boundary of its basic grid (or of
+// the deepest grid found) and names the grid across that boundary when it is near enough.
+// boundary is -1 and near empty when there is nothing to measure.
+func (bw *batchWriter) locate(rc *record) (boundary float64, near string) {
 	if rc.err == nil {
 		bw.sc = bw.ix.Locate(rc.p, bw.at, &bw.loc, bw.sc)
 	}
-	var boundary float64 = -1
-	var near string
+	boundary = -1
 	if rc.err == nil && bw.loc.Covered() {
 		own := bw.loc.Chain[gridline.LevelGrid.Rank()]
 		if own < 0 {
 			own = bw.loc.Deepest()
 		}
 		boundary = bw.ix.BoundaryDistance(rc.p, own)
-		if boundary <= NearBoundaryMetres {
-			if i, _, ok := bw.ix.Across(rc.p, own, bw.at, NearBoundaryMetres); ok {
-				near = bw.ix.grids[i].Code
+		if boundary <= resolve.NearBoundaryMetres {
+			if i, _, ok := bw.ix.Across(rc.p, own, bw.at, resolve.NearBoundaryMetres); ok {
+				near = bw.ix.Grid(i).Code
 			}
 		}
 	}
-	if bw.csv {
-		b = appendCSVField(b, string(rc.idText()))
-		b = append(b, ',')
-		b = strconv.AppendFloat(b, rc.lon, 'f', -1, 64)
-		b = append(b, ',')
-		b = strconv.AppendFloat(b, rc.lat, 'f', -1, 64)
-		if rc.err != nil {
-			b = append(b, ",,,,,,,,,,"...)
-			for range bw.layers {
-				b = append(b, ',')
-			}
-			b = append(b, ",,"...)
-			b = appendCSVField(b, rc.err.Code+": "+rc.err.Message)
-			b = append(b, '\n')
-			bw.w.Write(b)
-			bw.buf = b
-			return
-		}
-		b = append(b, ',')
-		b = strconv.AppendFloat(b, round7(rc.p[0]), 'f', -1, 64)
-		b = append(b, ',')
-		b = strconv.AppendFloat(b, round7(rc.p[1]), 'f', -1, 64)
-		b = append(b, ',')
-		b = strconv.AppendBool(b, bw.loc.Covered())
-		for _, i := range bw.loc.Chain {
+	return boundary, near
+}
+
+// appendCSV appends the record's CSV line, with the columns of header: the point as given, then
+// either the error in the last column or what locate found.
+func (bw *batchWriter) appendCSV(b []byte, rc *record, boundary float64, near string) []byte {
+	b = appendCSVField(b, string(rc.idText()))
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, rc.lon, 'f', -1, 64)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, rc.lat, 'f', -1, 64)
+	if rc.err != nil {
+		// Every column of header is empty up to the error.
+		b = append(b, ",,,"...)
+		for range gridline.Levels {
 			b = append(b, ',')
-			if i >= 0 {
-				b = append(b, bw.ix.grids[i].Code...)
-			}
 		}
 		b = append(b, ',')
-		for k, i := range bw.loc.Special {
-			if k > 0 {
-				b = append(b, ';')
-			}
-			b = append(b, bw.ix.grids[i].Code...)
-		}
-		for _, l := range bw.layers {
+		for range bw.layers {
 			b = append(b, ',')
-			first := true
-			for _, i := range bw.loc.Thematic {
-				if bw.ix.grids[i].Layer == l {
-					if !first {
-						b = append(b, ';')
-					}
-					b = append(b, bw.ix.grids[i].Code...)
-					first = false
+		}
+		b = append(b, ",,,"...)
+		b = appendCSVField(b, rc.err.Code+": "+rc.err.Message)
+		return append(b, '\n')
+	}
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, round7(rc.p[0]), 'f', -1, 64)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, round7(rc.p[1]), 'f', -1, 64)
+	b = append(b, ',')
+	b = strconv.AppendBool(b, bw.loc.Covered())
+	for _, i := range bw.loc.Chain {
+		b = append(b, ',')
+		if i >= 0 {
+			b = append(b, bw.ix.Grid(i).Code...)
+		}
+	}
+	b = append(b, ',')
+	for k, i := range bw.loc.Special {
+		if k > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, bw.ix.Grid(i).Code...)
+	}
+	for _, l := range bw.layers {
+		b = append(b, ',')
+		first := true
+		for _, i := range bw.loc.Thematic {
+			if bw.ix.Grid(i).Layer == l {
+				if !first {
+					b = append(b, ';')
 				}
+				b = append(b, bw.ix.Grid(i).Code...)
+				first = false
 			}
 		}
-		b = append(b, ',')
-		if boundary >= 0 {
-			b = strconv.AppendFloat(b, roundCM(boundary), 'f', -1, 64)
-		}
-		b = append(b, ',')
-		b = append(b, near...)
-		b = append(b, ",\n"...)
-		bw.w.Write(b)
-		bw.buf = b
-		return
 	}
+	b = append(b, ',')
+	if boundary >= 0 {
+		b = strconv.AppendFloat(b, roundCM(boundary), 'f', -1, 64)
+	}
+	b = append(b, ',')
+	b = append(b, near...)
+	return append(b, ",\n"...)
+}
+
+// appendNDJSON appends the record's JSON line: its id, then either the error or what locate
+// found, leaving out the levels and layers that no grid covers.
+func (bw *batchWriter) appendNDJSON(b []byte, rc *record, boundary float64, near string) []byte {
 	b = append(b, `{"id":`...)
 	b = append(b, rc.idJSON()...)
 	if rc.err != nil {
 		b = append(b, `,"error":`...)
 		e, _ := json.Marshal(rc.err)
 		b = append(b, e...)
-		b = append(b, "}\n"...)
-		bw.w.Write(b)
-		bw.buf = b
-		return
+		return append(b, "}\n"...)
 	}
 	b = append(b, `,"lon":`...)
 	b = strconv.AppendFloat(b, round7(rc.p[0]), 'f', -1, 64)
@@ -318,9 +334,9 @@ func (bw *batchWriter) write(rc *record) {
 	for r, i := range bw.loc.Chain {
 		if i >= 0 {
 			b = append(b, `,"`...)
-			b = append(b, levelKeys[r]...)
+			b = append(b, gridline.Levels[r]...)
 			b = append(b, `":`...)
-			b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+			b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 		}
 	}
 	if len(bw.loc.Special) > 0 {
@@ -329,15 +345,15 @@ func (bw *batchWriter) write(rc *record) {
 			if k > 0 {
 				b = append(b, ',')
 			}
-			b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+			b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 		}
 		b = append(b, ']')
 	}
 	for _, i := range bw.loc.Thematic {
 		b = append(b, `,"`...)
-		b = append(b, bw.ix.grids[i].Layer...)
+		b = append(b, bw.ix.Grid(i).Layer...)
 		b = append(b, `":`...)
-		b = strconv.AppendQuote(b, bw.ix.grids[i].Code)
+		b = strconv.AppendQuote(b, bw.ix.Grid(i).Code)
 	}
 	if boundary >= 0 {
 		b = append(b, `,"boundary_m":`...)
@@ -347,12 +363,13 @@ func (bw *batchWriter) write(rc *record) {
 		b = append(b, `,"near_grid":`...)
 		b = strconv.AppendQuote(b, near)
 	}
-	b = append(b, "}\n"...)
-	bw.w.Write(b)
-	bw.buf = b
+	return append(b, "}\n"...)
 }
 
 func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
+
+// roundCM rounds metres to the centimetre, as resolve's answers do.
+func roundCM(m float64) float64 { return math.Round(m*100) / 100 }
 
 func (rc *record) idJSON() []byte {
 	if len(rc.id) == 0 {
@@ -497,138 +514,196 @@ type geoFeature struct {
 func jsonReader(in io.Reader) (func() (*record, error), error) {
 	dec := json.NewDecoder(in)
 	dec.UseNumber()
-	fail := func(err error) error {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %v", se.Offset, se).With("offset", se.Offset)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %s must be %s", te.Offset, te.Field, te.Type).With("offset", te.Offset)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return gridline.Errorf(gridline.EInvalid, "the JSON ends early at byte %d (truncated input?)", dec.InputOffset()).With("offset", dec.InputOffset())
-		}
-		// Not the client's JSON but the reading itself (a body over the limit, a dropped
-		// connection): keep the cause for the caller to classify.
-		return fmt.Errorf("reading the body at byte %d: %w", dec.InputOffset(), err)
+	jr := &jsonRecords{dec: dec}
+	if err := jr.open(); err != nil {
+		return nil, err
 	}
+	return jr.next, nil
+}
+
+// jsonRecords reads the records of a JSON batch one element at a time.
+type jsonRecords struct {
+	dec     *json.Decoder
+	geojson bool // the elements are GeoJSON Features
+	n       int  // the elements read so far
+	done    bool
+}
+
+// fail turns an error of the decoder into the error that ends the batch: the client's broken
+// JSON says where it broke; a failure to read the body keeps its cause.
+func (jr *jsonRecords) fail(err error) error {
+	dec := jr.dec
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %v", se.Offset, se).With("offset", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %s must be %s", te.Offset, te.Field, te.Type).With("offset", te.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return gridline.Errorf(gridline.EInvalid, "the JSON ends early at byte %d (truncated input?)", dec.InputOffset()).With("offset", dec.InputOffset())
+	}
+	// Not the client's JSON but the reading itself (a body over the limit, a dropped
+	// connection): keep the cause for the caller to classify.
+	return fmt.Errorf("reading the body at byte %d: %w", dec.InputOffset(), err)
+}
+
+// open reads up to the first element: past the array's '[', or through a FeatureCollection's
+// members up to and into its "features" array.
+func (jr *jsonRecords) open() error {
+	dec := jr.dec
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, fail(err)
+		return jr.fail(err)
 	}
-	geojson := false
 	switch tok {
 	case json.Delim('['):
 	case json.Delim('{'):
 		// A FeatureCollection: find "features" and step into its array.
-		geojson = true
+		jr.geojson = true
 		for {
 			kt, err := dec.Token()
 			if err != nil {
-				return nil, fail(err)
+				return jr.fail(err)
 			}
 			if kt == json.Delim('}') {
-				return nil, gridline.Errorf(gridline.EInvalid, "the JSON object has no \"features\" array: send a GeoJSON FeatureCollection of Points, a JSON array, or CSV")
+				return gridline.Errorf(gridline.EInvalid, "the JSON object has no \"features\" array: send a GeoJSON FeatureCollection of Points, a JSON array, or CSV")
 			}
 			key, _ := kt.(string)
 			if key == "features" {
 				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-					return nil, gridline.Errorf(gridline.EInvalid, "\"features\" must be an array")
+					return gridline.Errorf(gridline.EInvalid, "\"features\" must be an array")
 				}
 				break
 			}
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return nil, fail(err)
+				return jr.fail(err)
 			}
 		}
 	default:
-		return nil, gridline.Errorf(gridline.EInvalid, "a batch must be a JSON array, a GeoJSON FeatureCollection, or CSV")
+		return gridline.Errorf(gridline.EInvalid, "a batch must be a JSON array, a GeoJSON FeatureCollection, or CSV")
 	}
-	n := 0
-	done := false
-	return func() (*record, error) {
-		if done || !dec.More() {
-			done = true
-			// Consume the closing bracket so truncated input is noticed.
-			t, err := dec.Token()
-			if err != nil && err != io.EOF {
-				return nil, fail(err)
-			}
-			if t != json.Delim(']') {
-				return nil, gridline.Errorf(gridline.EInvalid, "the array of points is not closed (truncated input?) after element %d", n).With("element", n)
-			}
-			return nil, io.EOF
+	return nil
+}
+
+// next reads the next element as a record, io.EOF after the closing bracket. An element that
+// cannot be read as a point is a record with an error; JSON that breaks off is the batch's error.
+func (jr *jsonRecords) next() (*record, error) {
+	dec := jr.dec
+	if jr.done || !dec.More() {
+		jr.done = true
+		// Consume the closing bracket so truncated input is noticed.
+		t, err := dec.Token()
+		if err != nil && err != io.EOF {
+			return nil, jr.fail(err)
 		}
-		n++
-		rc := &record{where: fmt.Sprintf("element %d", n)}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fail(err)
+		if t != json.Delim(']') {
+			return nil, gridline.Errorf(gridline.EInvalid, "the array of points is not closed (truncated input?) after element %d", jr.n).With("element", jr.n)
 		}
-		bad := func(msg string, args ...any) (*record, error) {
-			rc.err = gridline.Errorf(gridline.EInvalid, "element %d: "+msg, append([]any{n}, args...)...).With("element", n)
-			return rc, nil
-		}
-		raw = bytes.TrimSpace(raw)
-		if geojson {
-			var f geoFeature
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return bad("not a GeoJSON Feature: %v", err)
-			}
-			rc.id, rc.idIsJSON = f.ID, true
-			if len(rc.id) == 0 {
-				rc.id = f.Properties["id"]
-			}
-			var xy []float64
-			if f.Geometry == nil || f.Geometry.Type != "Point" || json.Unmarshal(f.Geometry.Coordinates, &xy) != nil || len(xy) < 2 {
-				return bad("the feature's geometry must be a Point with [lon, lat]")
-			}
-			rc.lon, rc.lat = xy[0], xy[1]
-			if c, ok := f.Properties["crs"]; ok {
-				var s string
-				if json.Unmarshal(c, &s) == nil && s != "" {
-					crs, err := geo.ParseCRS(s)
-					if err != nil {
-						rc.err = gridline.Errorf(gridline.EInvalidCRS, "element %d: %v", n, err).With("element", n)
-						return rc, nil
-					}
-					rc.crs = crs
-				}
-			}
-			return rc, nil
-		}
-		if len(raw) > 0 && raw[0] == '[' {
-			var pair []float64
-			if err := json.Unmarshal(raw, &pair); err != nil || len(pair) < 2 {
-				return bad("a point given as an array must be [lon, lat]")
-			}
-			rc.lon, rc.lat = pair[0], pair[1]
-			rc.id, rc.idIsJSON = []byte(strconv.Itoa(n)), true
-			return rc, nil
-		}
-		var jp jsonPoint
-		if err := json.Unmarshal(raw, &jp); err != nil {
-			return bad("expected {\"id\":..,\"lon\":..,\"lat\":..}: %v", err)
-		}
-		rc.id, rc.idIsJSON = jp.ID, true
-		if jp.Lon == nil || jp.Lat == nil {
-			rc.err = gridline.Errorf(gridline.EInvalidCoord, "element %d: lon and lat are required", n).With("element", n)
-			return rc, nil
-		}
-		rc.lon, rc.lat = *jp.Lon, *jp.Lat
-		if jp.CRS != "" {
-			crs, err := geo.ParseCRS(jp.CRS)
+		return nil, io.EOF
+	}
+	jr.n++
+	n := jr.n
+	rc := &record{where: fmt.Sprintf("element %d", n)}
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, jr.fail(err)
+	}
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case jr.geojson:
+		rc.fromFeature(raw, n)
+	case len(raw) > 0 && raw[0] == '[':
+		rc.fromPair(raw, n)
+	default:
+		rc.fromObject(raw, n)
+	}
+	return rc, nil
+}
+
+// elementError is the error of a record that element n of a JSON batch could not give.
+func elementError(n int, msg string, args ...any) *gridline.Error {
+	return gridline.Errorf(gridline.EInvalid, "element %d: "+msg, append([]any{n}, args...)...).With("element", n)
+}
+
+// decodeError is an error of json.Unmarshal into a jsonPoint or a geoFeature as encoding/json
+// words it, except that it names the type as it was named while the batch formats lived in
+// package resolve (resolve.jsonPoint): the message reaches clients in the element's error, and
+// moving the code was not to change any answer.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Struct == "" && te.Field == "" && te.Type != nil && te.Type.PkgPath() == reflect.TypeFor[jsonPoint]().PkgPath() {
+		return fmt.Errorf("json: cannot unmarshal %s into Go value of type resolve.%s", te.Value, te.Type.Name())
+	}
+	return err
+}
+
+// fromFeature reads element n of a FeatureCollection: a Point feature, its id from the feature's
+// id or else properties.id, and its coordinate system from properties.crs.
+func (rc *record) fromFeature(raw []byte, n int) {
+	var f geoFeature
+	if err := json.Unmarshal(raw, &f); err != nil {
+		rc.err = elementError(n, "not a GeoJSON Feature: %v", decodeError(err))
+		return
+	}
+	rc.id, rc.idIsJSON = f.ID, true
+	if len(rc.id) == 0 {
+		rc.id = f.Properties["id"]
+	}
+	var xy []float64
+	if f.Geometry == nil || f.Geometry.Type != "Point" || json.Unmarshal(f.Geometry.Coordinates, &xy) != nil || len(xy) < 2 {
+		rc.err = elementError(n, "the feature's geometry must be a Point with [lon, lat]")
+		return
+	}
+	rc.lon, rc.lat = xy[0], xy[1]
+	if c, ok := f.Properties["crs"]; ok {
+		var s string
+		if json.Unmarshal(c, &s) == nil && s != "" {
+			crs, err := geo.ParseCRS(s)
 			if err != nil {
 				rc.err = gridline.Errorf(gridline.EInvalidCRS, "element %d: %v", n, err).With("element", n)
-				return rc, nil
+				return
 			}
 			rc.crs = crs
 		}
-		return rc, nil
-	}, nil
+	}
+}
+
+// fromPair reads element n of a JSON array given as [lon, lat]: its id is n.
+func (rc *record) fromPair(raw []byte, n int) {
+	var pair []float64
+	if err := json.Unmarshal(raw, &pair); err != nil || len(pair) < 2 {
+		rc.err = elementError(n, "a point given as an array must be [lon, lat]")
+		return
+	}
+	rc.lon, rc.lat = pair[0], pair[1]
+	rc.id, rc.idIsJSON = []byte(strconv.Itoa(n)), true
+}
+
+// fromObject reads element n of a JSON array given as {"id":..,"lon":..,"lat":..,"crs":..}.
+func (rc *record) fromObject(raw []byte, n int) {
+	var jp jsonPoint
+	if err := json.Unmarshal(raw, &jp); err != nil {
+		rc.err = elementError(n, "expected {\"id\":..,\"lon\":..,\"lat\":..}: %v", decodeError(err))
+		return
+	}
+	rc.id, rc.idIsJSON = jp.ID, true
+	if jp.Lon == nil || jp.Lat == nil {
+		rc.err = gridline.Errorf(gridline.EInvalidCoord, "element %d: lon and lat are required", n).With("element", n)
+		return
+	}
+	rc.lon, rc.lat = *jp.Lon, *jp.Lat
+	if jp.CRS != "" {
+		crs, err := geo.ParseCRS(jp.CRS)
+		if err != nil {
+			rc.err = gridline.Errorf(gridline.EInvalidCRS, "element %d: %v", n, err).With("element", n)
+			return
+		}
+		rc.crs = crs
+	}
 }
