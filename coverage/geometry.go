@@ -1,0 +1,310 @@
+package coverage
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/paulmach/orb"
+
+	"gridline.dev/gridline"
+)
+
+// Measurer measures, in PostGIS, what is wrong with families whose edges do not cancel.
+type Measurer interface {
+	// Measure returns, for each family, every gap (parent minus the union of its children), every
+	// sibling overlap (ST_Relate '2********'), every child's part outside its parent, of more than
+	// minAreaM2 m² each, and every invalid geometry. Invalid geometries are measured after
+	// ST_MakeValid. Areas are on the spheroid, widths twice the radius of the largest inscribed
+	// circle in metres.
+	Measure(ctx context.Context, families []Family, minAreaM2 float64) ([]Piece, error)
+}
+
+// Family is a parent and its children of one layer, with their geometries (EPSG:4326).
+type Family struct {
+	Parent   Member
+	Children []Member
+}
+
+// Member is one grid version of a family: Pos is its position in the index.
+type Member struct {
+	Pos      int32
+	Geometry orb.MultiPolygon
+}
+
+// Kinds of pieces.
+const (
+	PieceGap     = "gap"
+	PieceOverlap = "overlap"
+	PieceOutside = "outside"
+	PieceInvalid = "invalid"
+)
+
+// Piece is one measured problem of a family.
+type Piece struct {
+	Kind   string // PieceGap, PieceOverlap, PieceOutside or PieceInvalid
+	Family int    // index into the families measured
+	A, B   int32  // positions: the child outside, invalid, or the first of an overlap; the second; -1
+	AreaM2 float64
+	WidthM float64
+	Reason string       // why a geometry is invalid
+	Around []int32      // for a gap: the children within a centimetre of it
+	Geom   orb.Geometry // the piece
+}
+
+// family is a parent and the positions of its children in one layer.
+type family struct {
+	parent   int32
+	layer    gridline.Layer
+	children []int32
+}
+
+// families lists, in scope, every parent with children in a covering layer.
+func (s *scope) families(layers []gridline.Layer) []family {
+	var out []family
+	for _, p := range s.members {
+		cs := s.children[p]
+		if len(cs) == 0 {
+			continue
+		}
+		for _, l := range layers {
+			var f family
+			for _, c := range cs {
+				if s.grid(c).Layer == l {
+					f.children = append(f.children, c)
+				}
+			}
+			if len(f.children) > 0 {
+				f.parent, f.layer = p, l
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// segment is a directed edge; edges are counted under their canonical direction (the smaller end
+// first) with +1 for that direction and -1 for the other.
+type segment struct{ ax, ay, bx, by float64 }
+
+// edgeCounter sums the oriented edges of a family's children minus its parent's.
+type edgeCounter struct{ m map[segment]int32 }
+
+// add counts every ring of mp, walked with the interior on the left (outer rings
+// counter-clockwise, holes clockwise, whatever their stored order), with sign w.
+func (e *edgeCounter) add(mp orb.MultiPolygon, w int32) {
+	for _, poly := range mp {
+		for ri, ring := range poly {
+			if len(ring) < 2 {
+				continue
+			}
+			// Outer rings counter-clockwise (positive area), holes clockwise.
+			rev := (ringArea2(ring) < 0) == (ri == 0)
+			for k := 0; k+1 < len(ring); k++ {
+				a, b := ring[k], ring[k+1]
+				if rev {
+					a, b = b, a
+				}
+				if a == b {
+					continue
+				}
+				sign := w
+				if b[0] < a[0] || (b[0] == a[0] && b[1] < a[1]) {
+					a, b, sign = b, a, -w
+				}
+				key := segment{a[0], a[1], b[0], b[1]}
+				if v := e.m[key] + sign; v == 0 {
+					delete(e.m, key)
+				} else {
+					e.m[key] = v
+				}
+			}
+		}
+	}
+}
+
+func ringArea2(r orb.Ring) float64 {
+	var s float64
+	for k := 0; k+1 < len(r); k++ {
+		s += r[k][0]*r[k+1][1] - r[k+1][0]*r[k][1]
+	}
+	return s
+}
+
+// clean reports whether the family's children tile its parent exactly: every edge of a child is
+// matched by the opposite edge of a sibling or by the same edge of the parent, and every edge of
+// the parent by a child. Then the children's indicator functions sum to the parent's (the chain
+// of their boundaries is the parent's boundary), so there is no gap, no overlap and no child
+// outside, for valid polygons. A family with the same borders digitised with different vertices
+// is not clean here and is measured by PostGIS.
+func (e *edgeCounter) clean(s *scope, f family) bool {
+	clear(e.m)
+	for _, c := range f.children {
+		e.add(s.grid(c).Geometry, 1)
+	}
+	e.add(s.grid(f.parent).Geometry, -1)
+	return len(e.m) == 0
+}
+
+// candidates keeps the families whose edges do not cancel, checking them on every core.
+func candidates(ctx context.Context, s *scope, fams []family) ([]family, error) {
+	dirty := make([]bool, len(fams))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(fams)/16))
+	var wg sync.WaitGroup
+	next := make(chan int, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := &edgeCounter{m: map[segment]int32{}}
+			for k := range next {
+				dirty[k] = !e.clean(s, fams[k])
+			}
+		}()
+	}
+	var err error
+	for k := range fams {
+		if k%256 == 0 {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+		}
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	var out []family
+	for k, f := range fams {
+		if dirty[k] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// geometry runs the geometry rules: candidates in Go, measurement of the candidates in PostGIS,
+// in batches of at most opt.BatchMembers geometries.
+func (a *Auditor) geometry(ctx context.Context, s *scope, layers []gridline.Layer, opt Options, c *collector, want func(...string) bool) error {
+	fams := s.families(layers)
+	c.report.Summary.Families = len(fams)
+	cands, err := candidates(ctx, s, fams)
+	if err != nil {
+		return err
+	}
+	c.report.Summary.Candidates = len(cands)
+	for start := 0; start < len(cands); {
+		end, members := start, 0
+		for end < len(cands) && (end == start || members+len(cands[end].children)+1 <= opt.BatchMembers) {
+			members += len(cands[end].children) + 1
+			end++
+		}
+		pieces, err := a.measureBatch(ctx, s, cands[start:end], opt)
+		if err != nil {
+			return err
+		}
+		for _, p := range pieces {
+			report(s, cands[start+p.Family], p, opt, c, want)
+		}
+		start = end
+	}
+	return nil
+}
+
+// measureBatch measures families; when PostGIS refuses a batch's geometry (a GEOS topology
+// error: the store's rule_violation) it measures them one by one, and a family that fails alone
+// becomes an invalid_geometry finding rather than failing the audit.
+func (a *Auditor) measureBatch(ctx context.Context, s *scope, fams []family, opt Options) ([]Piece, error) {
+	pieces, err := a.measure.Measure(ctx, toFamilies(s, fams), opt.MinAreaM2)
+	if err == nil || ctx.Err() != nil || gridline.ErrorCode(err) != gridline.ERule {
+		return pieces, err
+	}
+	if len(fams) == 1 {
+		return []Piece{{Kind: PieceInvalid, A: fams[0].parent, B: -1, Reason: fmt.Sprintf("PostGIS could not measure this family: %v", err)}}, nil
+	}
+	var out []Piece
+	for k := range fams {
+		ps, err := a.measureBatch(ctx, s, fams[k:k+1], opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			p.Family = k
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func toFamilies(s *scope, fams []family) []Family {
+	out := make([]Family, len(fams))
+	for k, f := range fams {
+		out[k].Parent = Member{Pos: f.parent, Geometry: s.grid(f.parent).Geometry}
+		out[k].Children = make([]Member, len(f.children))
+		for j, ch := range f.children {
+			out[k].Children[j] = Member{Pos: ch, Geometry: s.grid(ch).Geometry}
+		}
+	}
+	return out
+}
+
+// report turns a measured piece into a finding.
+func report(s *scope, f family, p Piece, opt Options, c *collector, want func(...string) bool) {
+	pg := s.grid(f.parent)
+	level := gridline.Level("")
+	if len(f.children) > 0 {
+		level = s.grid(f.children[0]).Level
+	}
+	fd := Finding{Severity: SeverityError, Level: level, Layer: f.layer, ParentCode: pg.Code,
+		AreaM2: round(p.AreaM2, 2), WidthM: round(p.WidthM, 2), Geometry: p.Geom}
+	if p.Geom != nil {
+		fd.Bound = p.Geom.Bound()
+	}
+	codes := func(ps ...int32) []string {
+		var out []string
+		for _, i := range ps {
+			if i >= 0 {
+				out = append(out, s.grid(i).Code)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	switch p.Kind {
+	case PieceInvalid:
+		fd.Rule, fd.Codes = RuleInvalidGeometry, codes(p.A)
+		g := s.grid(p.A)
+		fd.Level, fd.Layer, fd.Bound = g.Level, g.Layer, g.Geometry.Bound()
+		fd.Geometry = fd.Bound.Center()
+		fd.ParentCode = ""
+		if pp := s.parent(p.A); pp >= 0 {
+			fd.ParentCode = s.grid(pp).Code
+		}
+		fd.Message = fmt.Sprintf("grid %s: %s", g.Code, p.Reason)
+	case PieceOutside:
+		fd.Rule, fd.Codes = RuleOutsideParent, codes(p.A)
+		fd.Message = fmt.Sprintf("grid %s lies %.1f m² outside its parent %s", s.grid(p.A).Code, p.AreaM2, pg.Code)
+	case PieceGap, PieceOverlap:
+		fd.Rule = p.Kind
+		if p.Kind == PieceGap {
+			fd.Codes = codes(p.Around...)
+			fd.Message = fmt.Sprintf("%.1f m² of %s (%.2f m wide) is covered by none of its children", p.AreaM2, pg.Code, p.WidthM)
+		} else {
+			fd.Codes = codes(p.A, p.B)
+			fd.Message = fmt.Sprintf("%s and %s share %.1f m² (%.2f m wide)", fd.Codes[0], fd.Codes[1], p.AreaM2, p.WidthM)
+		}
+		if p.WidthM < opt.SliverWidthM {
+			fd.Rule, fd.Kind, fd.Severity = RuleSliver, p.Kind, SeverityWarning
+			fd.Message = fmt.Sprintf("sliver %s: %s", p.Kind, fd.Message)
+		}
+	default:
+		return
+	}
+	if want(fd.Rule) {
+		c.add(fd)
+	}
+}
