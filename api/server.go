@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -31,6 +32,7 @@ type Server struct {
 	postgisEngine bool
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
+	coverage      *coverage.Auditor // GET /v1/coverage (api/coverage.go); nil: not configured
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -49,6 +51,8 @@ type Options struct {
 	WebMap *webmap.Map
 	// MaxImportBytes bounds an upload to POST /v1/imports (default 512 MiB).
 	MaxImportBytes int64
+	// Coverage runs coverage audits (GET /v1/coverage); nil answers them 503.
+	Coverage *coverage.Auditor
 }
 
 // NewServer wires the routes.
@@ -75,6 +79,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.imports = importers.New(db, importers.Config{MaxBytes: opt.MaxImportBytes})
 	s.routeImports(r)
 	s.routeOGC(r)
+	s.coverage = opt.Coverage
+	s.routeCoverage(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

@@ -12,7 +12,7 @@ import (
 	"gridline.dev/gridline"
 )
 
-// Measurer measures, in PostGIS, what is wrong with families whose edges do not cancel.
+// Measurer measures in PostGIS: what is wrong with families whose edges do not cancel, and areas.
 type Measurer interface {
 	// Measure returns, for each family, every gap (parent minus the union of its children), every
 	// sibling overlap (ST_Relate '2********'), every child's part outside its parent, of more than
@@ -20,6 +20,8 @@ type Measurer interface {
 	// ST_MakeValid. Areas are on the spheroid, widths twice the radius of the largest inscribed
 	// circle in metres.
 	Measure(ctx context.Context, families []Family, minAreaM2 float64) ([]Piece, error)
+	// Areas measures areas on the spheroid (m²), in order.
+	Areas(ctx context.Context, geoms []orb.MultiPolygon) ([]float64, error)
 }
 
 // Family is a parent and its children of one layer, with their geometries (EPSG:4326).

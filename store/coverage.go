@@ -110,6 +110,22 @@ func (db *DB) Measure(ctx context.Context, families []coverage.Family, minAreaM2
 	return out, classify(rows.Err())
 }
 
+// Areas implements coverage.Measurer: areas on the spheroid, in order.
+func (db *DB) Areas(ctx context.Context, geoms []orb.MultiPolygon) ([]float64, error) {
+	ws := make([][]byte, len(geoms))
+	for k, g := range geoms {
+		w, err := wkb.Marshal(g)
+		if err != nil {
+			return nil, fmt.Errorf("encode geometry %d: %w", k, err)
+		}
+		ws[k] = w
+	}
+	var out []float64
+	err := db.Pool.QueryRow(ctx, `SELECT coalesce(array_agg(ST_Area(ST_GeomFromWKB(w, 4326)::geography) ORDER BY n), '{}')
+		FROM unnest($1::bytea[]) WITH ORDINALITY AS u(w, n)`, ws).Scan(&out)
+	return out, classify(err)
+}
+
 // PlainFinding is one gap or overlap as the plain PostGIS SQL finds it.
 type PlainFinding struct {
 	Kind       string // gap or overlap
