@@ -376,3 +376,18 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// gridSlice is an Index over grids held by the caller, without staff.
+type gridSlice []gridline.Grid
+
+func (g gridSlice) Len() int                       { return len(g) }
+func (g gridSlice) Grid(i int32) *gridline.Grid    { return &g[i] }
+func (g gridSlice) StaffOf(int64) []gridline.Staff { return nil }
+
+// AuditGrids audits grids that need not be in the index: a draft's or an import's (the parent
+// and the children it touches, each with ParentID naming its parent's ID), measured the same way.
+// Staffing rules see no staff.
+func (a *Auditor) AuditGrids(ctx context.Context, grids []gridline.Grid, req Request) (*Report, error) {
+	b := &Auditor{index: func() Index { return gridSlice(grids) }, measure: a.measure}
+	return b.Audit(ctx, req)
+}

@@ -142,7 +142,11 @@ func ringArea2(r orb.Ring) float64 {
 // outside, for valid polygons. A family with the same borders digitised with different vertices
 // is not clean here and is measured by PostGIS.
 func (e *edgeCounter) clean(s *scope, f family) bool {
-	clear(e.m)
+	if len(e.m) != 0 {
+		// Left over from a family that was not clean. A fresh map rather than clear: clear costs
+		// the capacity the map once grew to, on every family.
+		e.m = make(map[segment]int32, 256)
+	}
 	for _, c := range f.children {
 		e.add(s.grid(c).Geometry, 1)
 	}
@@ -160,7 +164,7 @@ func candidates(ctx context.Context, s *scope, fams []family) ([]family, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := &edgeCounter{m: map[segment]int32{}}
+			e := &edgeCounter{m: make(map[segment]int32, 256)}
 			for k := range next {
 				dirty[k] = !e.clean(s, fams[k])
 			}

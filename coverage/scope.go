@@ -28,8 +28,8 @@ func validOn(g *gridline.Grid, at time.Time) bool {
 
 // newScope finds the versions valid on at and the subtree of the grid with code scopeCode.
 func newScope(ix Index, scopeCode string, at time.Time) (*scope, error) {
-	s := &scope{ix: ix, at: at, root: -1, byID: map[int64]int32{}, children: map[int32][]int32{}, firstFrom: map[int64]time.Time{}}
 	n := ix.Len()
+	s := &scope{ix: ix, at: at, root: -1, byID: make(map[int64]int32, n), children: map[int32][]int32{}, firstFrom: make(map[int64]time.Time, n)}
 	for i := 0; i < n; i++ {
 		g := ix.Grid(int32(i))
 		if f, ok := s.firstFrom[g.ID]; !ok || g.ValidFrom.Before(f) {

@@ -32,6 +32,7 @@ func (s *scope) holder(i int32, post gridline.Post) *gridline.Staff {
 func staffing(s *scope, opt Options, c *collector, want func(...string) bool) {
 	gridsOf := map[int64][]int32{} // person -> grid positions
 	names := map[int64]string{}
+	chief := map[int32]bool{} // whether a grid chief holds a post on the grid or above it
 	for _, i := range s.members {
 		g := s.grid(i)
 		if want(RuleTooManyPosts) {
@@ -47,15 +48,17 @@ func staffing(s *scope, opt Options, c *collector, want func(...string) bool) {
 		if want(RuleVacantPost) {
 			vacancy(s, i, c)
 		}
-		if want(RuleNoChief) && g.Level != gridline.LevelDistrict {
-			found := false
-			for p, steps := i, 0; p >= 0 && steps <= maxFallbackSteps; p, steps = s.parent(p), steps+1 {
-				if s.holder(p, gridline.PostGridChief) != nil {
-					found = true
-					break
+		if want(RuleNoChief) {
+			// Parents come before children, so a parent's answer is known.
+			ok := s.holder(i, gridline.PostGridChief) != nil
+			if p := s.parent(i); !ok && p >= 0 {
+				var known bool
+				if ok, known = chief[p]; !known { // the scope grid's parent, outside the scope
+					ok = s.chiefAtOrAbove(p)
 				}
 			}
-			if !found {
+			chief[i] = ok
+			if !ok && g.Level != gridline.LevelDistrict {
 				c.add(pointFinding(s, i, RuleNoChief, SeverityError,
 					fmt.Sprintf("grid %s has no grid chief, on it or above it", g.Code)))
 			}
@@ -124,4 +127,14 @@ func vacancy(s *scope, i int32, c *collector) {
 	f := pointFinding(s, i, RuleVacantPost, sev, msg)
 	f.Details = details
 	c.add(f)
+}
+
+// chiefAtOrAbove reports whether a grid chief holds a post on grid position i or above it.
+func (s *scope) chiefAtOrAbove(i int32) bool {
+	for p, steps := i, 0; p >= 0 && steps <= maxFallbackSteps; p, steps = s.parent(p), steps+1 {
+		if s.holder(p, gridline.PostGridChief) != nil {
+			return true
+		}
+	}
+	return false
 }
