@@ -1,8 +1,10 @@
 package coverage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -151,7 +153,113 @@ func (e *edgeCounter) clean(s *scope, f family) bool {
 		e.add(s.grid(c).Geometry, 1)
 	}
 	e.add(s.grid(f.parent).Geometry, -1)
-	return len(e.m) == 0
+	return len(e.m) == 0 || e.refine()
+}
+
+// maxRefine bounds the leftover edges refine compares pairwise.
+const maxRefine = 2000
+
+// collinearEps is how far (degrees, about 0.1 mm) a vertex may lie off an edge and still split it.
+const collinearEps = 1e-9
+
+// dirEdge is a leftover edge, directed so that it counts once.
+type dirEdge struct {
+	a, b orb.Point
+	gone bool
+}
+
+// refine cancels what is left when one side of a border has vertices the other lacks: a parent
+// drawn without the points where its children's borders meet it, or thematic borders meeting the
+// district line at vertices of their own. An edge is cancelled by edges running the other way
+// that lie on it (within collinearEps) and follow each other from its one end to the other. The
+// area this can overlook is under the edge's length times 0.1 mm. It reports whether nothing is
+// left; with more than maxRefine edges left it does not try (the family is measured).
+func (e *edgeCounter) refine() bool {
+	if len(e.m) > maxRefine {
+		return false
+	}
+	edges := make([]dirEdge, 0, len(e.m))
+	for k, v := range e.m {
+		a, b := orb.Point{k.ax, k.ay}, orb.Point{k.bx, k.by}
+		if v < 0 {
+			a, b, v = b, a, -v
+		}
+		if v != 1 {
+			return false // an edge left twice: not a matter of vertices
+		}
+		edges = append(edges, dirEdge{a: a, b: b})
+	}
+	// Longest first: a long edge is cancelled by the short ones on it.
+	slices.SortFunc(edges, func(x, y dirEdge) int { return cmp.Compare(sqLen(y), sqLen(x)) })
+	type piece struct{ t0, t1 float64 }
+	var pieces []piece
+	var used []int
+	for i := range edges {
+		L := &edges[i]
+		if L.gone {
+			continue
+		}
+		dx, dy := L.b[0]-L.a[0], L.b[1]-L.a[1]
+		l2 := dx*dx + dy*dy
+		l := math.Sqrt(l2)
+		pieces, used = pieces[:0], used[:0]
+		param := func(p orb.Point) (float64, bool) {
+			px, py := p[0]-L.a[0], p[1]-L.a[1]
+			if math.Abs(px*dy-py*dx)/l > collinearEps {
+				return 0, false
+			}
+			t := (px*dx + py*dy) / l2
+			tol := collinearEps / l
+			return t, t >= -tol && t <= 1+tol
+		}
+		for j := range edges {
+			c := &edges[j]
+			if j == i || c.gone {
+				continue
+			}
+			// Running the other way along L: from t1 back to t0.
+			t1, ok1 := param(c.a)
+			t0, ok0 := param(c.b)
+			if ok0 && ok1 && t0 < t1 {
+				pieces, used = append(pieces, piece{t0, t1}), append(used, j)
+			}
+		}
+		if len(pieces) < 2 {
+			continue
+		}
+		order := make([]int, len(pieces))
+		for k := range order {
+			order[k] = k
+		}
+		slices.SortFunc(order, func(x, y int) int { return cmp.Compare(pieces[x].t0, pieces[y].t0) })
+		tol := collinearEps / l
+		at, ok := 0.0, true
+		for _, k := range order {
+			if math.Abs(pieces[k].t0-at) > tol {
+				ok = false
+				break
+			}
+			at = pieces[k].t1
+		}
+		if !ok || math.Abs(at-1) > tol {
+			continue
+		}
+		L.gone = true
+		for _, j := range used {
+			edges[j].gone = true
+		}
+	}
+	for _, x := range edges {
+		if !x.gone {
+			return false
+		}
+	}
+	return true
+}
+
+func sqLen(e dirEdge) float64 {
+	dx, dy := e.b[0]-e.a[0], e.b[1]-e.a[1]
+	return dx*dx + dy*dy
 }
 
 // candidates keeps the families whose edges do not cancel, checking them on every core.
