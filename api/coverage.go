@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,8 +25,8 @@ func floatParam(q url.Values, name string) (float64, error) {
 		return 0, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || f != f {
-		return 0, gridline.Errorf(gridline.EInvalid, "%s %q is not a non-negative number", name, v).With("field", name)
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, gridline.Errorf(gridline.EInvalid, "%s %q is not a finite non-negative number", name, v).With("field", name)
 	}
 	return f, nil
 }
