@@ -26,10 +26,14 @@ type Measurer interface {
 	Areas(ctx context.Context, geoms []orb.MultiPolygon) ([]float64, error)
 }
 
-// Family is a parent and its children of one layer, with their geometries (EPSG:4326).
+// Family is a parent and its children of one layer, with their geometries (EPSG:4326). Every
+// gap, overlap and part outside lies within Window (the box of the edges that did not cancel):
+// only the children that reach into it are sent, and gaps are looked for in the parent's part
+// inside it.
 type Family struct {
 	Parent   Member
 	Children []Member
+	Window   orb.Bound
 }
 
 // Member is one grid version of a family: Pos is its position in the index.
@@ -58,11 +62,13 @@ type Piece struct {
 	Geom   orb.Geometry // the piece
 }
 
-// family is a parent and the positions of its children in one layer.
+// family is a parent and the positions of its children in one layer; window is the box of the
+// edges left over when it is not clean.
 type family struct {
 	parent   int32
 	layer    gridline.Layer
 	children []int32
+	window   orb.Bound
 }
 
 // families lists, in scope, every parent with children in a covering layer.
@@ -154,6 +160,22 @@ func (e *edgeCounter) clean(s *scope, f family) bool {
 	}
 	e.add(s.grid(f.parent).Geometry, -1)
 	return len(e.m) == 0 || e.refine()
+}
+
+// leftover is the box of the edges clean left (before refine cancelled any), grown by a
+// centimetre: every gap, overlap and part outside is bounded by these edges, so lies inside it.
+func (e *edgeCounter) leftover() orb.Bound {
+	first := true
+	var b orb.Bound
+	for k := range e.m {
+		kb := orb.Bound{Min: orb.Point{min(k.ax, k.bx), min(k.ay, k.by)}, Max: orb.Point{max(k.ax, k.bx), max(k.ay, k.by)}}
+		if first {
+			b, first = kb, false
+		} else {
+			b = b.Union(kb)
+		}
+	}
+	return b.Pad(1e-7)
 }
 
 // maxRefine bounds the leftover edges refine compares pairwise.
@@ -274,7 +296,9 @@ func candidates(ctx context.Context, s *scope, fams []family) ([]family, error) 
 			defer wg.Done()
 			e := &edgeCounter{m: make(map[segment]int32, 256)}
 			for k := range next {
-				dirty[k] = !e.clean(s, fams[k])
+				if dirty[k] = !e.clean(s, fams[k]); dirty[k] {
+					fams[k].window = e.leftover() // each worker writes its own families
+				}
 			}
 		}()
 	}
@@ -314,7 +338,7 @@ func (a *Auditor) geometry(ctx context.Context, s *scope, layers []gridline.Laye
 	for start := 0; start < len(cands); {
 		end, members := start, 0
 		for end < len(cands) && (end == start || members+len(cands[end].children)+1 <= opt.BatchMembers) {
-			members += len(cands[end].children) + 1
+			members += len(cands[end].children) + 1 // at most: only those in the window are sent
 			end++
 		}
 		pieces, err := a.measureBatch(ctx, s, cands[start:end], opt)
@@ -354,13 +378,16 @@ func (a *Auditor) measureBatch(ctx context.Context, s *scope, fams []family, opt
 	return out, nil
 }
 
+// toFamilies gives the measurer each family's parent and the children reaching into its window.
 func toFamilies(s *scope, fams []family) []Family {
 	out := make([]Family, len(fams))
 	for k, f := range fams {
 		out[k].Parent = Member{Pos: f.parent, Geometry: s.grid(f.parent).Geometry}
-		out[k].Children = make([]Member, len(f.children))
-		for j, ch := range f.children {
-			out[k].Children[j] = Member{Pos: ch, Geometry: s.grid(ch).Geometry}
+		out[k].Window = f.window
+		for _, ch := range f.children {
+			if g := s.grid(ch).Geometry; g.Bound().Intersects(f.window) {
+				out[k].Children = append(out[k].Children, Member{Pos: ch, Geometry: g})
+			}
 		}
 	}
 	return out

@@ -17,7 +17,8 @@ import (
 // it is written).
 //
 // $1 family, $2 index position, $3 whether the member is the family's parent, $4 WKB; $5 the area
-// (m²) under which a piece is noise. Invalid geometries are repaired with ST_MakeValid (keeping
+// (m²) under which a piece is noise; $6-$9 each family's window (xmin, ymin, xmax, ymax, by family
+// number + 1): gaps are looked for in the parent's part inside it (see coverage.Family). Invalid geometries are repaired with ST_MakeValid (keeping
 // their polygons) so that the rest is still measured, and reported with their reason. Areas are
 // on the spheroid (geography); widths are twice the radius of the largest inscribed circle in the
 // piece's UTM zone, as GEOS and QGIS measure slivers. A gap names the children within a
@@ -30,11 +31,13 @@ WITH m AS MATERIALIZED (
     LATERAL (SELECT ST_GeomFromWKB(u.w, 4326) AS g0) g,
     LATERAL (SELECT g.g0 AS g0, ST_IsValid(g.g0) AS ok) x
 ), par AS (
-    SELECT f, k, g FROM m WHERE p
+    SELECT f, k, g, ST_Intersection(g, ST_MakeEnvelope(($6::float8[])[f + 1], ($7::float8[])[f + 1],
+        ($8::float8[])[f + 1], ($9::float8[])[f + 1], 4326)) AS gw
+    FROM m WHERE p
 ), kids AS (
     SELECT f, k, g FROM m WHERE NOT p
 ), gaps AS (
-    SELECT par.f, -1 AS a, -1 AS b, (ST_Dump(ST_Difference(par.g, u.g))).geom AS g
+    SELECT par.f, -1 AS a, -1 AS b, (ST_Dump(ST_Difference(par.gw, u.g))).geom AS g
     FROM par CROSS JOIN LATERAL (SELECT ST_Union(kids.g) AS g FROM kids WHERE kids.f = par.f) u
     WHERE u.g IS NOT NULL
 ), pairs AS (
@@ -75,7 +78,10 @@ func (db *DB) Measure(ctx context.Context, families []coverage.Family, minAreaM2
 		fs, ks, ps, ws = append(fs, int32(f)), append(ks, m.Pos), append(ps, parent), append(ws, w)
 		return nil
 	}
+	xmin, ymin, xmax, ymax := make([]float64, len(families)), make([]float64, len(families)), make([]float64, len(families)), make([]float64, len(families))
 	for f, fam := range families {
+		w := fam.Window
+		xmin[f], ymin[f], xmax[f], ymax[f] = w.Min[0], w.Min[1], w.Max[0], w.Max[1]
 		if err := add(f, fam.Parent, true); err != nil {
 			return nil, err
 		}
@@ -85,7 +91,7 @@ func (db *DB) Measure(ctx context.Context, families []coverage.Family, minAreaM2
 			}
 		}
 	}
-	rows, err := db.Pool.Query(ctx, measureSQL, fs, ks, ps, ws, minAreaM2)
+	rows, err := db.Pool.Query(ctx, measureSQL, fs, ks, ps, ws, minAreaM2, xmin, ymin, xmax, ymax)
 	if err != nil {
 		return nil, classify(err)
 	}
