@@ -193,6 +193,9 @@ type Summary struct {
 	BySeverity map[string]int              `json:"by_severity"`
 	Balance    []Balance                   `json:"balance,omitempty"` // per level, then the five most uneven parents
 	ElapsedMS  float64                     `json:"elapsed_ms"`
+	// StepsMS splits ElapsedMS: scope (the versions on the date and their families), candidates
+	// (the edge matching in Go), measure (PostGIS), rules (everything else, in Go).
+	StepsMS map[string]float64 `json:"steps_ms"`
 }
 
 // Report is an audit's answer.
@@ -259,16 +262,25 @@ func (a *Auditor) Audit(ctx context.Context, req Request) (*Report, error) {
 	}
 	req.Rules = rules
 	opt := req.Options.withDefaults()
+	steps := map[string]float64{}
+	step := time.Now()
+	lap := func(name string) {
+		now := time.Now()
+		steps[name] += float64(now.Sub(step).Microseconds()) / 1000
+		step = now
+	}
 	s, err := newScope(ix, req.Scope, req.At)
 	if err != nil {
 		return nil, err
 	}
+	lap("scope")
 	layers := req.Layers
 	if layers == nil {
 		layers = s.thematicLayers()
 	}
 	r := &Report{Scope: req.Scope, AsOf: gridline.Date(req.At), Rules: req.Rules, Layers: layers, Options: opt}
-	c := &collector{report: r, max: opt.MaxFindings, asOf: r.AsOf}
+	r.Summary.StepsMS = steps
+	c := &collector{report: r, max: opt.MaxFindings, asOf: r.AsOf, lap: lap}
 	want := func(rules ...string) bool {
 		for _, x := range rules {
 			if slices.Contains(req.Rules, x) {
@@ -285,6 +297,7 @@ func (a *Auditor) Audit(ctx context.Context, req Request) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	step = time.Now()
 	if want(RuleCodePrefix, RuleCodeFormat, RuleDuplicateName, RuleFourBounds) {
 		hierarchy(s, opt, c, want)
 	}
@@ -294,6 +307,7 @@ func (a *Auditor) Audit(ctx context.Context, req Request) (*Report, error) {
 	if want(RuleWorkload) {
 		workload(s, opt, c)
 	}
+	lap("rules")
 	r.Summary.Grids = len(s.members)
 	r.Summary.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	c.sort()
@@ -305,6 +319,7 @@ type collector struct {
 	report *Report
 	max    int
 	asOf   string
+	lap    func(step string) // adds the time since the last lap to a step
 }
 
 func (c *collector) add(f Finding) {

@@ -330,10 +330,12 @@ func candidates(ctx context.Context, s *scope, fams []family) ([]family, error) 
 func (a *Auditor) geometry(ctx context.Context, s *scope, layers []gridline.Layer, opt Options, c *collector, want func(...string) bool) error {
 	fams := s.families(layers)
 	c.report.Summary.Families = len(fams)
+	c.lap("scope")
 	cands, err := candidates(ctx, s, fams)
 	if err != nil {
 		return err
 	}
+	c.lap("candidates")
 	c.report.Summary.Candidates = len(cands)
 	for start := 0; start < len(cands); {
 		end, members := start, 0
@@ -345,10 +347,12 @@ func (a *Auditor) geometry(ctx context.Context, s *scope, layers []gridline.Laye
 		if err != nil {
 			return err
 		}
+		c.lap("measure")
 		for _, p := range pieces {
 			report(s, cands[start+p.Family], p, opt, c, want)
 		}
 		start = end
+		c.lap("rules") // turning pieces into findings
 	}
 	return nil
 }

@@ -20,8 +20,10 @@ import (
 // (m²) under which a piece is noise; $6-$9 each family's window (xmin, ymin, xmax, ymax, by family
 // number + 1): gaps are looked for in the parent's part inside it (see coverage.Family). Invalid geometries are repaired with ST_MakeValid (keeping
 // their polygons) so that the rest is still measured, and reported with their reason. Areas are
-// on the spheroid (geography); widths are twice the radius of the largest inscribed circle in the
-// piece's UTM zone, as GEOS and QGIS measure slivers. A gap names the children within a
+// on the spheroid (geography); widths are twice the radius of the largest inscribed circle, as GEOS
+// and QGIS measure slivers, in metres: the piece scaled by the spheroid's metres per degree at a
+// point of it (exact to well under 1% over a piece's extent; ST_Transform to the UTM zone gave the
+// same widths at twice the cost of the whole measurement, PROJ's per-call overhead). A gap names the children within a
 // centimetre of it (1e-7 degrees).
 const measureSQL = `
 WITH m AS MATERIALIZED (
@@ -55,8 +57,9 @@ WITH m AS MATERIALIZED (
     SELECT pieces.*, ST_Area(pieces.g::geography) AS area FROM pieces WHERE NOT ST_IsEmpty(pieces.g)
 )
 SELECT kind, f, a, b, '' AS reason, area,
-    2 * (ST_MaximumInscribedCircle(ST_Transform(g,
-        CASE WHEN ST_Y(c) < 0 THEN 32700 ELSE 32600 END + least(60, floor((ST_X(c) + 180) / 6)::int + 1)))).radius,
+    2 * (ST_MaximumInscribedCircle(ST_Scale(g,
+        111412.84 * cos(radians(ST_Y(c))) - 93.5 * cos(3 * radians(ST_Y(c))),
+        111132.954 - 559.822 * cos(2 * radians(ST_Y(c))) + 1.175 * cos(4 * radians(ST_Y(c)))))).radius,
     ST_AsBinary(g),
     CASE WHEN kind = 'gap' THEN ARRAY(SELECT kids.k FROM kids WHERE kids.f = measured.f AND ST_DWithin(kids.g, measured.g, 1e-7) ORDER BY kids.k)
          ELSE '{}'::int[] END
