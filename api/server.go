@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -31,6 +32,7 @@ type Server struct {
 	maxBatchBytes int64
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
+	coverage      *coverage.Auditor // GET /v1/coverage (api/coverage.go); nil: not configured
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -50,6 +52,8 @@ type Options struct {
 	// Clock is the time answers are stamped with (default the system clock); "today" is the
 	// resolver's.
 	Clock gridline.Clock
+	// Coverage runs coverage audits (GET /v1/coverage); nil answers them 503.
+	Coverage *coverage.Auditor
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -75,6 +79,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeTiles(r)
 	s.routeImports(r)
 	s.routeOGC(r)
+	s.coverage = opt.Coverage
+	s.routeCoverage(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

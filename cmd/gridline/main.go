@@ -35,7 +35,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gridline:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -50,6 +50,8 @@ commands:
   import    import grids from GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV or FlatGeobuf
             (a dry run unless --apply; gridline import --help)
   export    export grids as geojson, shapefile, gpkg, csv, kml or fgb (gridline export --help)
+  audit     audit coverage, codes, staffing and workload (gridline audit --help);
+            exit 0 clean, 1 findings in --fail-on, 2 could not run
   token     API tokens for changing data: list, create [--admin] NAME, revoke ID
 
 environment:
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exportCmd(ctx, args[1:], getenv, clock, stdout)
 	case "token":
 		return tokenCmd(ctx, args[1:], getenv, stdout)
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, clock, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -228,7 +232,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { tileSvc.Tileset() })
 	srv := api.NewServer(db, res, log, api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20}),
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
+		Coverage: newAuditor(res, db), WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

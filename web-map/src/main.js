@@ -3,6 +3,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { wgs84ToGcj02, gcj02ToWgs84 } from './gcj02.js';
 import { t, lang, setLang, levelName, tileLayerName, layerName, roleName, kindName } from './i18n.js';
+import { initAudit } from './audit.js';
 
 const $ = (sel) => document.querySelector(sel);
 const FIXED = ['subdistricts', 'communities', 'grids', 'micros', 'special'];
@@ -387,6 +388,7 @@ function renderAll() {
   if (q) search(q);
   // Tree labels hold level names: rebuild the root.
   loadTreeRoot();
+  state.audit?.rerender();
 }
 
 let districts = [];
@@ -413,6 +415,7 @@ async function main() {
 
   const [style, dfc] = await Promise.all([buildStyle(config), api(`/v1/grids?level=district${crsQuery('&')}`)]);
   districts = dfc.features.map((f) => f.properties);
+  const districtBoxes = dfc.features.map((f) => ({ code: f.properties.code, bbox: bboxOf(f.geometry) }));
   let bounds = null;
   for (const f of dfc.features) {
     const b = bboxOf(f.geometry);
@@ -437,6 +440,7 @@ async function main() {
     renderLayers();
     renderLegend();
     loadTreeRoot();
+    state.audit = initAudit(map, { state, showCard, districts: () => districtBoxes });
     if (hash.sel) select(hash.sel, { fly: !hash.view });
     document.body.dataset.ready = '1';
   });
