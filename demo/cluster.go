@@ -47,76 +47,10 @@ const sampleSize = 10000
 // balancedKMeansWeights is balancedKMeans, returning the weights of the power diagram too.
 func balancedKMeansWeights(pts []vec, idx []int, shares []float64, centres []vec, fixed bool) ([]int, []vec, []float64) {
 	k := len(shares)
-	labels := make([]int, len(idx))
 	if k <= 1 {
-		return labels, []vec{centroidOf(pts, idx)}, []float64{0}
+		return make([]int, len(idx)), []vec{centroidOf(pts, idx)}, []float64{0}
 	}
-	c := append([]vec(nil), centres...)
-	var total float64
-	for _, s := range shares {
-		total += s
-	}
-	target := make([]float64, k)
-	for j, s := range shares {
-		target[j] = s / total * float64(len(idx))
-	}
-	w := make([]float64, k)
-	step := make([]float64, k)
-	lastSign := make([]int, k)
-	counts := make([]int, k)
-	sums := make([]vec, k)
-	assign := func() float64 {
-		clear(counts)
-		clear(sums)
-		var spread float64
-		for n, i := range idx {
-			p := pts[i]
-			best, bestD := 0, math.Inf(1)
-			for j := 0; j < k; j++ {
-				if d := p.dist2(c[j]) - w[j]; d < bestD {
-					best, bestD = j, d
-				}
-			}
-			labels[n] = best
-			counts[best]++
-			sums[best] = sums[best].add(p)
-			spread += p.dist2(c[best])
-		}
-		return spread / float64(len(idx))
-	}
-	// balanced reports whether every cluster is within 2% (or one point) of its target.
-	balanced := func() bool {
-		for j := range k {
-			if math.Abs(float64(counts[j])-target[j]) > math.Max(1, 0.02*target[j]) {
-				return false
-			}
-		}
-		return true
-	}
-	reweigh := func(spread float64) {
-		for j := range k {
-			err := target[j] - float64(counts[j])
-			sign := 0
-			switch {
-			case err > 0.5:
-				sign = 1
-			case err < -0.5:
-				sign = -1
-			}
-			switch {
-			case step[j] == 0:
-				step[j] = 0.05 * spread
-			case sign != 0 && sign == lastSign[j]:
-				step[j] *= 1.4
-			case sign != 0:
-				step[j] *= 0.5
-			}
-			w[j] += float64(sign) * step[j]
-			if sign != 0 {
-				lastSign[j] = sign
-			}
-		}
-	}
+	f := newPowerFit(pts, idx, shares, centres)
 	lloyd, settle := 20, 120
 	if fixed {
 		lloyd = 0
@@ -128,29 +62,119 @@ func balancedKMeansWeights(pts []vec, idx []int, shares []float64, centres []vec
 		for n := 0; n < len(idx); n += m {
 			sample = append(sample, idx[n])
 		}
-		_, c, w = balancedKMeansWeights(pts, sample, shares, c, fixed)
+		_, f.c, f.w = balancedKMeansWeights(pts, sample, shares, f.c, fixed)
 		lloyd = 0
-		for j := range step {
-			step[j] = 0
-		}
+		clear(f.step)
 	}
 	for it := 0; it < lloyd; it++ {
-		reweigh(assign())
+		f.reweigh(f.assign())
 		for j := range k {
-			if counts[j] > 0 {
-				c[j] = sums[j].scale(1 / float64(counts[j]))
+			if f.counts[j] > 0 {
+				f.c[j] = f.sums[j].scale(1 / float64(f.counts[j]))
 			}
 		}
 	}
 	for it := 0; it < settle; it++ {
-		spread := assign()
-		if balanced() {
+		spread := f.assign()
+		if f.balanced() {
 			break
 		}
-		reweigh(spread)
+		f.reweigh(spread)
 	}
-	assign()
-	return labels, c, w
+	f.assign()
+	return f.labels, f.c, f.w
+}
+
+// powerFit is the state of balancedKMeansWeights: the clusters' centres and weights, each
+// point's cluster, and what the last assignment counted.
+type powerFit struct {
+	pts    []vec
+	idx    []int
+	target []float64 // the number of points each cluster should have
+	c      []vec     // centres
+	w      []float64 // weights of the power diagram
+	labels []int     // the cluster of each point of idx
+
+	step     []float64 // how far each weight moves next
+	lastSign []int     // the sign of each weight's last move
+	counts   []int     // points per cluster, by the last assign
+	sums     []vec     // their sum, for the next centre
+}
+
+func newPowerFit(pts []vec, idx []int, shares []float64, centres []vec) *powerFit {
+	k := len(shares)
+	f := &powerFit{
+		pts: pts, idx: idx, target: make([]float64, k), c: append([]vec(nil), centres...), w: make([]float64, k),
+		labels: make([]int, len(idx)), step: make([]float64, k), lastSign: make([]int, k), counts: make([]int, k), sums: make([]vec, k),
+	}
+	var total float64
+	for _, s := range shares {
+		total += s
+	}
+	for j, s := range shares {
+		f.target[j] = s / total * float64(len(idx))
+	}
+	return f
+}
+
+// assign puts every point in the cell of the power diagram it falls in, counts the clusters and
+// returns the mean squared distance of a point from its centre.
+func (f *powerFit) assign() float64 {
+	clear(f.counts)
+	clear(f.sums)
+	var spread float64
+	for n, i := range f.idx {
+		p := f.pts[i]
+		best, bestD := 0, math.Inf(1)
+		for j := range f.target {
+			if d := p.dist2(f.c[j]) - f.w[j]; d < bestD {
+				best, bestD = j, d
+			}
+		}
+		f.labels[n] = best
+		f.counts[best]++
+		f.sums[best] = f.sums[best].add(p)
+		spread += p.dist2(f.c[best])
+	}
+	return spread / float64(len(f.idx))
+}
+
+// balanced reports whether every cluster is within 2% (or one point) of its target.
+func (f *powerFit) balanced() bool {
+	for j, t := range f.target {
+		if math.Abs(float64(f.counts[j])-t) > math.Max(1, 0.02*t) {
+			return false
+		}
+	}
+	return true
+}
+
+// reweigh moves each weight towards its cluster's target size: up while the cluster has too few
+// points, down while too many, by a step that starts at 5% of spread, grows while the sign holds
+// and halves when it flips.
+func (f *powerFit) reweigh(spread float64) {
+	for j, t := range f.target {
+		err := t - float64(f.counts[j])
+		sign := 0
+		switch {
+		case err > 0.5:
+			sign = 1
+		case err < -0.5:
+			sign = -1
+		}
+		switch {
+		case f.step[j] == 0:
+			f.step[j] = 0.05 * spread
+		case sign != 0 && sign == f.lastSign[j]:
+			f.step[j] *= 1.4
+		case sign != 0:
+			f.step[j] *= 0.5
+		}
+		f.w[j] += float64(sign) * f.step[j]
+		if sign != 0 {
+			f.lastSign[j] = sign
+		}
+	}
 }
 
 // kmeansPP picks k initial centres among the points idx by k-means++ (each next centre drawn with

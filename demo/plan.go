@@ -477,15 +477,41 @@ const mendCell = 40.0
 // a cluster but its largest goes to the cluster it borders most, and the cloud points in it follow.
 // labels (one per cloud point) are changed in place.
 func (p *erqiPlan) mendRegions(labels []int, centres []vec, weights []float64) {
+	r := p.powerRaster(centres, weights)
+	moved := r.moves(len(centres))
+	if len(moved) == 0 {
+		return
+	}
+	for i, v := range p.cloud {
+		x, y := int((v.x-r.lo.x)/mendCell), int((v.y-r.lo.y)/mendCell)
+		if x < 0 || y < 0 || x >= r.nx || y >= r.ny {
+			continue
+		}
+		if to, ok := moved[y*r.nx+x]; ok {
+			labels[i] = to
+		}
+	}
+}
+
+// mendRaster is the district on a raster of mendCell squares: the cluster of the power diagram
+// each cell's centre falls in, -1 outside the outline. Cell k is column k % nx, row k / nx.
+type mendRaster struct {
+	lo     vec // the south-west corner, projected
+	nx, ny int
+	cell   []int
+}
+
+// powerRaster rasterises the power diagram of centres and weights inside the outline.
+func (p *erqiPlan) powerRaster(centres []vec, weights []float64) *mendRaster {
 	b := p.outline.Bound()
 	lo, hi := p.proj.fwd(b.Min), p.proj.fwd(b.Max)
-	nx, ny := int((hi.x-lo.x)/mendCell)+1, int((hi.y-lo.y)/mendCell)+1
+	r := &mendRaster{lo: lo, nx: int((hi.x-lo.x)/mendCell) + 1, ny: int((hi.y-lo.y)/mendCell) + 1}
 	in := newPointIn(p.outline)
-	cell := make([]int, nx*ny) // cluster of each cell, -1 outside the outline
-	for y := 0; y < ny; y++ {
-		for x := 0; x < nx; x++ {
+	r.cell = make([]int, r.nx*r.ny)
+	for y := 0; y < r.ny; y++ {
+		for x := 0; x < r.nx; x++ {
 			c := vec{lo.x + (float64(x)+0.5)*mendCell, lo.y + (float64(y)+0.5)*mendCell}
-			cell[y*nx+x] = -1
+			r.cell[y*r.nx+x] = -1
 			if !in.contains(p.proj.inv(c)) {
 				continue
 			}
@@ -495,33 +521,40 @@ func (p *erqiPlan) mendRegions(labels []int, centres []vec, weights []float64) {
 					best, bestD = j, d
 				}
 			}
-			cell[y*nx+x] = best
+			r.cell[y*r.nx+x] = best
 		}
 	}
-	neighbours := func(k int) []int {
-		x, y := k%nx, k/nx
-		var out []int
-		if x > 0 {
-			out = append(out, k-1)
-		}
-		if x+1 < nx {
-			out = append(out, k+1)
-		}
-		if y > 0 {
-			out = append(out, k-nx)
-		}
-		if y+1 < ny {
-			out = append(out, k+nx)
-		}
-		return out
+	return r
+}
+
+// neighbours are the cells that share a side with cell k.
+func (r *mendRaster) neighbours(k int) []int {
+	x, y := k%r.nx, k/r.nx
+	var out []int
+	if x > 0 {
+		out = append(out, k-1)
 	}
-	// Pieces of each cluster, by flood fill.
-	piece := make([]int, len(cell))
+	if x+1 < r.nx {
+		out = append(out, k+1)
+	}
+	if y > 0 {
+		out = append(out, k-r.nx)
+	}
+	if y+1 < r.ny {
+		out = append(out, k+r.nx)
+	}
+	return out
+}
+
+// pieces are the connected pieces of every cluster, found by flood fill in cell order: each piece
+// is the list of its cells.
+func (r *mendRaster) pieces() [][]int {
+	piece := make([]int, len(r.cell))
 	for k := range piece {
 		piece[k] = -1
 	}
 	var pieces [][]int
-	for k, l := range cell {
+	for k, l := range r.cell {
 		if l < 0 || piece[k] >= 0 {
 			continue
 		}
@@ -532,36 +565,43 @@ func (p *erqiPlan) mendRegions(labels []int, centres []vec, weights []float64) {
 			q := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			members = append(members, q)
-			for _, r := range neighbours(q) {
-				if cell[r] == l && piece[r] < 0 {
-					piece[r] = id
-					stack = append(stack, r)
+			for _, n := range r.neighbours(q) {
+				if r.cell[n] == l && piece[n] < 0 {
+					piece[n] = id
+					stack = append(stack, n)
 				}
 			}
 		}
 		pieces = append(pieces, members)
 	}
-	largest := make([]int, len(centres)) // cluster -> its largest piece
+	return pieces
+}
+
+// moves gives every cell of a cluster's smaller pieces to the cluster that piece borders most (the
+// lowest-numbered on a tie): cell -> new cluster. clusters is the number of clusters.
+func (r *mendRaster) moves(clusters int) map[int]int {
+	pieces := r.pieces()
+	largest := make([]int, clusters) // cluster -> its largest piece
 	for j := range largest {
 		largest[j] = -1
 	}
 	for id, m := range pieces {
-		l := cell[m[0]]
+		l := r.cell[m[0]]
 		if largest[l] < 0 || len(m) > len(pieces[largest[l]]) {
 			largest[l] = id
 		}
 	}
-	moved := map[int]int{} // cell -> new cluster
+	moved := map[int]int{}
 	for id, m := range pieces {
-		l := cell[m[0]]
+		l := r.cell[m[0]]
 		if id == largest[l] {
 			continue
 		}
 		border := map[int]int{}
 		for _, q := range m {
-			for _, r := range neighbours(q) {
-				if cell[r] >= 0 && cell[r] != l {
-					border[cell[r]]++
+			for _, n := range r.neighbours(q) {
+				if r.cell[n] >= 0 && r.cell[n] != l {
+					border[r.cell[n]]++
 				}
 			}
 		}
@@ -578,16 +618,5 @@ func (p *erqiPlan) mendRegions(labels []int, centres []vec, weights []float64) {
 			moved[q] = to
 		}
 	}
-	if len(moved) == 0 {
-		return
-	}
-	for i, v := range p.cloud {
-		x, y := int((v.x-lo.x)/mendCell), int((v.y-lo.y)/mendCell)
-		if x < 0 || y < 0 || x >= nx || y >= ny {
-			continue
-		}
-		if to, ok := moved[y*nx+x]; ok {
-			labels[i] = to
-		}
-	}
+	return moved
 }
