@@ -199,9 +199,18 @@ func (b *erqiBuild) comprehensive(ctx context.Context, db PostGIS) error {
 	basicComm := func(m int) int { return p.basics[microBasic(m)].comm }
 	commSub := func(m int) int { return p.comms[basicComm(m)].sub }
 	makeContiguous(faces, adj, area, []func(int) int{commSub, basicComm, microBasic, func(m int) int { return m }})
+	alive, err := p.dropLostMicros(faces)
+	if err != nil {
+		return err
+	}
+	return b.unionLevels(ctx, db, faces, alive)
+}
 
-	// Micro grids that lost every face are gone; their households go to the smallest surviving
-	// micro grid of the same basic grid, so basic grids keep the households they were sized for.
+// dropLostMicros removes the micro grids that lost every face to makeContiguous, and the basic
+// grids left with none. A lost micro grid's households go to the smallest surviving micro grid of
+// the same basic grid, so basic grids keep the households they were sized for. It returns which
+// micro grids are alive; a community left with no basic grid is an error.
+func (p *erqiPlan) dropLostMicros(faces []face) ([]bool, error) {
 	alive := make([]bool, len(p.micros))
 	for _, f := range faces {
 		alive[f.owner] = true
@@ -237,12 +246,18 @@ func (b *erqiBuild) comprehensive(ctx context.Context, db PostGIS) error {
 			}
 		}
 		if len(keep) == 0 {
-			return fmt.Errorf("community %s %s ended with no basic grid", p.comms[ci].div.Code, p.comms[ci].div.Name)
+			return nil, fmt.Errorf("community %s %s ended with no basic grid", p.comms[ci].div.Code, p.comms[ci].div.Name)
 		}
 		p.comms[ci].basics = keep
 	}
+	return alive, nil
+}
 
-	// Unions, bottom up, in PostGIS.
+// unionLevels makes every grid of the comprehensive layer, and the district's outline, the union
+// of its faces, bottom up, in PostGIS: micro grids of their faces, each level above of its
+// children's. Only the micro grids alive, and the basic grids that kept one, take part.
+func (b *erqiBuild) unionLevels(ctx context.Context, db PostGIS, faces []face, alive []bool) error {
+	p := b.plan
 	polys := make([]orb.Polygon, len(faces))
 	owners := make([]int32, len(faces))
 	for i, f := range faces {
@@ -266,7 +281,7 @@ func (b *erqiBuild) comprehensive(ctx context.Context, db PostGIS) error {
 	b.commGeom = make([]orb.MultiPolygon, len(p.comms))
 	b.basicGeom = make([]orb.MultiPolygon, len(p.basics))
 	b.microGeom = make([]orb.MultiPolygon, len(p.micros))
-	err = db.UnionLevels(ctx, polys, owners, children, parents, func(level, id int, mp orb.MultiPolygon) {
+	err := db.UnionLevels(ctx, polys, owners, children, parents, func(level, id int, mp orb.MultiPolygon) {
 		switch level {
 		case 0:
 			b.outline = mp
