@@ -6,6 +6,7 @@ package gridline
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -37,6 +38,17 @@ func (l Level) Rank() int {
 
 // Valid reports whether l is one of Levels.
 func (l Level) Valid() bool { return l.Rank() >= 0 }
+
+// LevelNames lists the levels from the top down as messages name them: "district, subdistrict,
+// community, grid, micro". Messages that list the levels take them from here, so that the list is
+// written once.
+func LevelNames() string {
+	names := make([]string, len(Levels))
+	for i, l := range Levels {
+		names[i] = string(l)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Layer names a set of grids that tile (or mark) the district independently of the others.
 // "comprehensive" is the main layer (综合网格), "special" holds the grids drawn around one
@@ -99,7 +111,7 @@ func (g *Grid) Validate() error {
 	case g.Name == "":
 		return Errorf(EInvalid, "grid %s has no name", g.Code)
 	case !g.Level.Valid():
-		return Errorf(EInvalid, "grid %s: level %q is not one of district, subdistrict, community, grid, micro", g.Code, g.Level)
+		return Errorf(EInvalid, "grid %s: level %q is not one of %s", g.Code, g.Level, LevelNames())
 	case !g.Layer.Valid():
 		return Errorf(EInvalid, "grid %s: layer %q must be a lower-case name such as comprehensive, special or police", g.Code, g.Layer)
 	case g.Households < 0 || g.Population < 0:

@@ -128,7 +128,7 @@ func (s *Server) filterParams(q url.Values) (store.GridFilter, geo.CRS, error) {
 	if v := q.Get("level"); v != "" {
 		f.Level = gridline.Level(v)
 		if !f.Level.Valid() {
-			return f, c, gridline.Errorf(gridline.EInvalid, "level %q is not one of district, subdistrict, community, grid, micro", v).With("field", "level")
+			return f, c, gridline.Errorf(gridline.EInvalid, "level %q is not one of %s", v, gridline.LevelNames()).With("field", "level")
 		}
 	}
 	if v := q.Get("layer"); v != "" {

@@ -101,7 +101,7 @@ func ParseDivisionCSV(data []byte, encoding string) ([]store.DivisionRow, []stor
 			case d.Name == "":
 				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "name", Message: "has no name"})
 			case !d.Level.Valid():
-				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "level", Message: fmt.Sprintf("level %q is not one of district, subdistrict, community, grid, micro (or 区, 街道, 乡镇, 社区, 村)", lv)})
+				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: d.Code, Field: "level", Message: fmt.Sprintf("level %q is not one of %s (or 区, 街道, 乡镇, 社区, 村)", lv, gridline.LevelNames())})
 			default:
 				rows = append(rows, d)
 			}

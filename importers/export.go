@@ -73,7 +73,7 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 		return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", opt.Format, strings.Join(ExportFormats, ", ")).With("field", "format")
 	}
 	if opt.Level != "" && !opt.Level.Valid() {
-		return nil, gridline.Errorf(gridline.EInvalid, "level %q is not one of district, subdistrict, community, grid, micro", opt.Level).With("field", "level")
+		return nil, gridline.Errorf(gridline.EInvalid, "level %q is not one of %s", opt.Level, gridline.LevelNames()).With("field", "level")
 	}
 	if opt.Layer != "" && !opt.Layer.Valid() {
 		return nil, gridline.Errorf(gridline.EInvalid, "layer %q is not a layer name", opt.Layer).With("field", "layer")

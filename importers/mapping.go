@@ -77,7 +77,7 @@ func (m Mapping) Validate() error {
 		}
 	}
 	if m.Level != "" && !m.Level.Valid() {
-		return gridline.Errorf(gridline.EInvalid, "mapping: level %q is not one of district, subdistrict, community, grid, micro", m.Level).With("field", "level")
+		return gridline.Errorf(gridline.EInvalid, "mapping: level %q is not one of %s", m.Level, gridline.LevelNames()).With("field", "level")
 	}
 	if m.Layer != "" && !m.Layer.Valid() {
 		return gridline.Errorf(gridline.EInvalid, "mapping: layer %q must be a lower-case name such as comprehensive, special or police", m.Layer).With("field", "layer")

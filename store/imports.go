@@ -369,7 +369,7 @@ var featureChecks = []struct{ field, fails, message string }{
 	{"name", `name IS NULL`, `'has no name'`},
 	{"level", `level IS NULL`, `'has no level: map a level column or give the level of the whole file'`},
 	{"level", `level NOT IN (` + levelList + `)`,
-		`format(` + sqlLiteral("level %s is not one of "+levelNames) + `, level)`},
+		`format(` + sqlLiteral("level %s is not one of "+gridline.LevelNames()) + `, level)`},
 	{"layer", `layer !~ '^[a-z][a-z0-9_]{0,39}$'`, `format('layer %s must be a lower-case name such as comprehensive, special or police', layer)`},
 	{"kind", `layer = 'special' AND kind = ''`, `'a special grid needs a kind (school, hospital, market ...)'`},
 	{"households", `hh_raw IS NOT NULL AND households IS NULL`, `format('households %s is not a whole number', hh_raw)`},

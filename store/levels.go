@@ -26,14 +26,6 @@ var (
 		}
 		return strings.Join(lits, ",")
 	}()
-	// levelNames is the levels as a message lists them: district, subdistrict, ...
-	levelNames = func() string {
-		names := make([]string, len(gridline.Levels))
-		for i, l := range gridline.Levels {
-			names[i] = string(l)
-		}
-		return strings.Join(names, ", ")
-	}()
 )
 
 // sqlLiteral quotes s as an SQL string literal. It is for text the program itself holds (level
