@@ -33,7 +33,7 @@ func (s *Server) authorize(r *http.Request) error {
 	if !ok || strings.TrimSpace(tok) == "" {
 		return gridline.Errorf(gridline.EUnauthorized, "changing data needs an API token: send Authorization: Bearer <token> (the admin token is printed once when the server first starts)")
 	}
-	_, err := s.db.CheckToken(r.Context(), strings.TrimSpace(tok))
+	_, _, _, err := s.db.TokenAccount(r.Context(), strings.TrimSpace(tok))
 	return err
 }
 

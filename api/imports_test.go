@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -27,10 +28,7 @@ func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	token, err := db.CreateToken(ctx, "test", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := storetest.Token(t, db, "importer", storetest.Everywhere(accounts.Planner), storetest.Everywhere(accounts.Supervisor))
 	res := resolve.New(fixtureLoader, shanghai(t))
 	srv := NewServer(db, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{MaxImportBytes: 2000})
 	ts := httptest.NewServer(srv.Handler())

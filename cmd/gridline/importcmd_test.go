@@ -223,7 +223,11 @@ func TestImportExportHTTP(t *testing.T) {
 	if code, body := upload(t, a.base, "glt_nope", nil, path); code != 401 {
 		t.Fatalf("bad token: %d %v", code, body)
 	}
-	token, err := a.db.CreateToken(ctx, "test", false)
+	admin, err := a.db.AccountByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.db.CreateToken(ctx, admin.ID, "test", false)
 	if err != nil {
 		t.Fatal(err)
 	}
