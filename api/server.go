@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -31,6 +32,7 @@ type Server struct {
 	postgisEngine bool
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
+	accounts      *accounts.Service // sign-in, sessions and tokens (api/accounts.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -49,6 +51,9 @@ type Options struct {
 	WebMap *webmap.Map
 	// MaxImportBytes bounds an upload to POST /v1/imports (default 512 MiB).
 	MaxImportBytes int64
+	// Accounts signs people in and turns credentials into principals (nil: one over db with the
+	// default options).
+	Accounts *accounts.Service
 }
 
 // NewServer wires the routes.
@@ -75,6 +80,11 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.imports = importers.New(db, importers.Config{MaxBytes: opt.MaxImportBytes})
 	s.routeImports(r)
 	s.routeOGC(r)
+	s.accounts = opt.Accounts
+	if s.accounts == nil {
+		s.accounts = accounts.New(db, accounts.Options{})
+	}
+	s.routeAccounts(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
@@ -109,6 +119,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.serveTile(w, r, layers, z, x, y)
 			return
 		}
+	}
+	r, err := s.authenticate(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	s.router.ServeHTTP(w, r)
 }
