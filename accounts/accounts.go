@@ -95,6 +95,7 @@ type Session struct {
 	Secret    string
 	CSRF      string
 	Expires   time.Time
+	TTL       time.Duration // Expires less the sign-in time, for the cookie's Max-Age
 	Principal *Principal
 }
 
@@ -145,7 +146,7 @@ func (s *Service) SignIn(ctx context.Context, username, password, address string
 	}
 	p := NewPrincipal(a.ID, a.Username, a.PersonID, grants, AllPermissions)
 	p.SessionID = id
-	return &Session{Secret: secret, CSRF: CSRFToken(secret), Expires: expires, Principal: p}, nil
+	return &Session{Secret: secret, CSRF: CSRFToken(secret), Expires: expires, TTL: s.ttl, Principal: p}, nil
 }
 
 // FromSession is the principal of a session cookie's secret.
