@@ -47,7 +47,11 @@ commands:
   import    import grids from GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV or FlatGeobuf
             (a dry run unless --apply; gridline import --help)
   export    export grids as geojson, shapefile, gpkg, csv, kml or fgb (gridline export --help)
-  token     API tokens for changing data: list, create [--admin] NAME, revoke ID
+  token     API tokens for changing data: list, create [--admin] [--user USER] NAME, revoke ID
+  user      accounts: list, create, passwd, disable (gridline user for help)
+  grant     grant USERNAME ROLE SCOPE: a role on all, grid:ID|CODE or department:CODE
+  revoke    revoke GRANT_ID
+  audit-log audit-log verify: check the audit log's hash chain
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -83,6 +87,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exportCmd(ctx, args[1:], getenv, stdout)
 	case "token":
 		return tokenCmd(ctx, args[1:], getenv, stdout)
+	case "user":
+		return userCmd(ctx, args[1:], getenv, stdout)
+	case "grant", "revoke":
+		return grantCmd(ctx, args[0] == "revoke", args[1:], getenv, stdout)
+	case "audit-log":
+		return auditCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -25,6 +25,8 @@ type app struct {
 	base  string
 	dbURL string
 	db    *store.DB
+	// adminPassword is the first administrator's password, as serve printed it.
+	adminPassword string
 }
 
 // startApp loads the fixture into a fresh database, reached through proxy when it is not nil,
@@ -66,9 +68,13 @@ func startApp(t *testing.T, proxy *tcpProxy) *app {
 		}
 	})
 	line := make(chan string, 1)
+	password := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			if _, pw, ok := strings.Cut(sc.Text(), "as admin with password "); ok {
+				password <- pw
+			}
 			if strings.Contains(sc.Text(), "serving on") {
 				line <- sc.Text()
 			}
@@ -78,7 +84,12 @@ func startApp(t *testing.T, proxy *tcpProxy) *app {
 	case l := <-line:
 		base := l[strings.Index(l, "http://"):]
 		base = strings.Fields(base)[0]
-		return &app{base: base, dbURL: dbURL, db: db}
+		a := &app{base: base, dbURL: dbURL, db: db}
+		select {
+		case a.adminPassword = <-password:
+		default:
+		}
+		return a
 	case err := <-done:
 		t.Fatalf("server exited: %v", err)
 	case <-time.After(60 * time.Second):

@@ -55,6 +55,7 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
+	ctx = cliActor(ctx)
 	switch args[0] {
 	case "list":
 		ts, err := db.Tokens(ctx)
