@@ -88,7 +88,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
-	r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return opt.WebMap.Owns(r.URL.Path) }).Methods(http.MethodGet, http.MethodHead).Handler(opt.WebMap)
+	r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return opt.WebMap.Owns(r.URL.Path) }).Methods(http.MethodGet, http.MethodHead).Handler(withSecurityHeaders(opt.WebMap))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

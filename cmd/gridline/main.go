@@ -218,6 +218,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if !isLoopback(ln.Addr()) {
+		log.Warn("serving on a non-loopback address without TLS: passwords, session cookies and API tokens cross the network in clear text; put a TLS-terminating proxy in front, or listen on 127.0.0.1", "addr", ln.Addr().String())
+	}
 	fmt.Fprintf(stdout, "gridline serving on http://%s (ready %s after start)\n", ln.Addr(), time.Since(started).Round(time.Millisecond))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -287,4 +290,10 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
 	return nil
+}
+
+// isLoopback reports whether addr listens on loopback only.
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }

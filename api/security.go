@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	webmap "gridline.dev/gridline/web-map"
+)
+
+// mapCSP is the web map's Content-Security-Policy: its own scripts, styles, tiles and API and
+// nothing external, except the configured basemap's origin (images and the fetches MapLibre makes
+// for them). 'unsafe-inline' styles: the legend and MapLibre's controls set style attributes;
+// no inline script runs. MapLibre's worker is a module file from the server ('self'); blob:
+// images are its decoded tiles. frame-ancestors 'none': no other site may frame the map.
+func mapCSP(basemapOrigin string) string {
+	extra := ""
+	if basemapOrigin != "" {
+		extra = " " + basemapOrigin
+	}
+	return strings.Join([]string{
+		"default-src 'self'",
+		"script-src 'self'",
+		"style-src 'self' 'unsafe-inline'",
+		"img-src 'self' data: blob:" + extra,
+		"connect-src 'self'" + extra,
+		"worker-src 'self' blob:",
+		"child-src 'self' blob:",
+		"font-src 'self' data:",
+		"object-src 'none'",
+		"base-uri 'self'",
+		"form-action 'self'",
+		"frame-ancestors 'none'",
+	}, "; ")
+}
+
+// withSecurityHeaders sends the web map's pages with their security headers.
+func withSecurityHeaders(m *webmap.Map) http.Handler {
+	csp := mapCSP(m.BasemapOrigin())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		m.ServeHTTP(w, r)
+	})
+}
