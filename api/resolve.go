@@ -155,11 +155,17 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 0, 8192)
 		bp = &b
 	}
+	d, full, err := s.peopleDisclosure(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var buf []byte
 	if s.postgisEngine {
-		buf = s.resolver.AnswerCovering(in, p, at, ids).AppendJSON((*bp)[:0])
+		a := s.resolver.AnswerCovering(in, p, at, ids)
+		buf = a.AppendJSONAs((*bp)[:0], a.Disclosure(d, full))
 	} else {
-		buf = s.resolver.AppendAnswer((*bp)[:0], in, p, at)
+		buf = s.resolver.AppendAnswerAs((*bp)[:0], in, p, at, d, full)
 	}
 	buf = append(buf, '\n')
 	h := w.Header()

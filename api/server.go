@@ -33,6 +33,7 @@ type Server struct {
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	accounts      *accounts.Service // sign-in, sessions and tokens (api/accounts.go)
+	anonPeople    gridline.Disclosure
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -54,6 +55,9 @@ type Options struct {
 	// Accounts signs people in and turns credentials into principals (nil: one over db with the
 	// default options).
 	Accounts *accounts.Service
+	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
+	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
+	AnonymousPeople gridline.Disclosure
 }
 
 // NewServer wires the routes.
@@ -81,6 +85,10 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeImports(r)
 	s.routeOGC(r)
 	s.accounts = opt.Accounts
+	s.anonPeople = opt.AnonymousPeople
+	if s.anonPeople == "" {
+		s.anonPeople = gridline.DiscloseMasked
+	}
 	if s.accounts == nil {
 		s.accounts = accounts.New(db, accounts.Options{})
 	}

@@ -19,6 +19,7 @@ import (
 	_ "time/tzdata" // the deployment's time zone must load on machines without zoneinfo
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/resolve"
@@ -57,6 +58,7 @@ environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
   GRIDLINE_ADDR  listen address for serve
   GRIDLINE_TZ    the deployment's time zone, which decides "today" (default Asia/Shanghai)
+  GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -203,7 +205,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *tileCacheMB <= 0 {
 		tileOpt.CacheBytes = -1
 	}
+	people, err := gridline.ParseDisclosure(getenv("GRIDLINE_ANONYMOUS_PEOPLE"))
+	if err != nil {
+		return fmt.Errorf("GRIDLINE_ANONYMOUS_PEOPLE: %w", err)
+	}
 	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt, MaxImportBytes: *maxImportMB << 20,
+		Accounts: accounts.New(db, accounts.Options{}), AnonymousPeople: people,
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv))})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -84,7 +84,7 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
     await clickMap(113.608, 34.716);
     await page.locator('#card h2[data-code="410103001001001"]').waitFor();
     const card = await page.locator('#card').textContent();
-    for (const want of ['淮北街社区第1网格', '基础网格', '淮北街社区', '赵磊', '专职网格员', '400', '1000', '2024-01-01',
+    for (const want of ['淮北街社区第1网格', '基础网格', '淮北街社区', '赵*' /* masked for anonymous callers (issue #12) */, '专职网格员', '400', '1000', '2024-01-01',
       '四至', '东至', '淮北街社区第2网格', '南至', '陇海中路', '西至', '京广南路', '北至']) {
       assert.ok(card.includes(want), `card lacks ${want}: ${card}`);
     }
@@ -95,7 +95,7 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
     await clickMap(113.615, 34.716);
     await page.locator('#card h2[data-code="410103001001002"]').waitFor();
     const card = await page.locator('#card').textContent();
-    assert.ok(card.includes('主岗空缺') && card.includes('兜底') && card.includes('刘芳'), card);
+    assert.ok(card.includes('主岗空缺') && card.includes('兜底') && card.includes('刘*'), card); // anonymous: masked (issue #12)
   });
 
   await t.test('the cursor shows WGS84 and GCJ-02', async () => {
@@ -143,7 +143,8 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
     await page.locator('#card .here-title').waitFor({ timeout: 10000 });
     await page.waitForFunction(() => document.querySelector('#card').textContent.includes('410103001001901'));
     const card = await page.locator('#card').textContent();
-    for (const want of ['410103001001001001', '410103001001901', '410103JW001', '马超']) assert.ok(card.includes(want), `resolve card lacks ${want}: ${card}`);
+    // 马* and 138****1200: anonymous callers see people masked (issue #12; was 马超 in full).
+    for (const want of ['410103001001001001', '410103001001901', '410103JW001', '马*', '138****1200']) assert.ok(card.includes(want), `resolve card lacks ${want}: ${card}`);
   });
 
   await t.test('a link restores the view and the selection', async () => {
@@ -257,6 +258,7 @@ test('signing in shows who and what they may do, and the change history only to 
   await p.locator('#sign-in').waitFor();
   await openCard('410103001001002');
   assert.equal(await p.locator('#grid-history').count(), 0, 'anonymous callers see no change history');
+  assert.ok((await p.locator('#card').textContent()).includes('刘*'), 'anonymous callers see names masked');
 
   // A wrong password is refused with the server's message.
   await p.locator('#sign-in input[name=username]').fill('viewer');
@@ -269,6 +271,7 @@ test('signing in shows who and what they may do, and the change history only to 
   assert.match(await p.locator('#account-permissions').textContent(), /people\.read/);
   await openCard('410103001001002');
   assert.equal(await p.locator('#grid-history').count(), 0, 'a viewer sees no change history');
+  assert.ok((await p.locator('#card').textContent()).includes('刘芳'), 'a viewer with a role on the grid sees names in full');
   await p.locator('#sign-out').click();
   await p.locator('#sign-in').waitFor();
 
