@@ -185,3 +185,28 @@ func TestAuditAppendOnly(t *testing.T) {
 		t.Fatalf("verify after a removal: %+v %v, want row %d named", v, err, ids[3])
 	}
 }
+
+// TestLoadAfterFirstAdmin: the first serve creates the administrator (a person) before
+// --demo-if-empty loads the demo, whose people then move past that person's id.
+func TestLoadAfterFirstAdmin(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	if _, err := accounts.EnsureAdmin(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
+		t.Fatalf("load after the first administrator: %v", err)
+	}
+	a, err := db.AccountByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := db.Pool.QueryRow(ctx, `SELECT name FROM people WHERE id = $1`, a.PersonID).Scan(&name); err != nil || name != a.Name {
+		t.Fatalf("the administrator's person: %q %v", name, err)
+	}
+	staff, err := db.StaffOf(ctx, []int64{7}, storetest.FixtureFrom)
+	if err != nil || len(staff[7]) == 0 || staff[7][0].Name == a.Name {
+		t.Fatalf("staff of grid 7 after the shift: %+v %v", staff, err)
+	}
+}

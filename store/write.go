@@ -92,16 +92,22 @@ func (db *DB) Load(ctx context.Context, d *Dataset, tol float64) error {
 		if err := checkGrids(ctx, tx, ids, tol, false); err != nil {
 			return err
 		}
+		// People made before the load (the first administrator's person, made by the first
+		// serve) keep their ids: the dataset's people move up past them.
+		var shift int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM people`).Scan(&shift); err != nil {
+			return err
+		}
 		people := make([][]any, len(d.People))
 		for i, p := range d.People {
-			people[i] = []any{p.ID, p.Name, p.Phone, p.Note}
+			people[i] = []any{p.ID + shift, p.Name, p.Phone, p.Note}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"people"}, []string{"id", "name", "phone", "note"}, pgx.CopyFromRows(people)); err != nil {
 			return fmt.Errorf("copy people: %w", err)
 		}
 		as := make([][]any, len(d.Assignments))
 		for i, a := range d.Assignments {
-			as[i] = []any{a.ID, a.PersonID, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo}
+			as[i] = []any{a.ID, a.PersonID + shift, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"assignments"}, []string{"id", "person_id", "grid_id", "role", "valid_from", "valid_to"}, pgx.CopyFromRows(as)); err != nil {
 			return fmt.Errorf("copy assignments: %w", err)
