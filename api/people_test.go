@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/resolve"
+)
+
+func resolveHandler(tb testing.TB, d gridline.Disclosure) http.Handler {
+	res := resolve.New(fixtureLoader, shanghai(tb))
+	if err := res.Refresh(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{AnonymousPeople: d}).Handler()
+}
+
+// TestAnonymousPeople: what an anonymous caller sees of the people in a resolve answer, for each
+// setting (no database: anonymous requests never need one).
+func TestAnonymousPeople(t *testing.T) {
+	for _, c := range []struct {
+		d              gridline.Disclosure
+		name, phone    string
+		personIDIsZero bool
+	}{
+		// The API tests' fixture index carries no phone numbers (cmd/gridline's test checks a
+		// masked one through the whole program).
+		{gridline.DiscloseFull, "刘芳", "", false},
+		{gridline.DiscloseMasked, "刘*", "", true},
+		{gridline.DiscloseNone, "", "", true},
+	} {
+		t.Run(string(c.d), func(t *testing.T) {
+			w := httptest.NewRecorder()
+			resolveHandler(t, c.d).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/resolve?lon=113.615&lat=34.71", nil))
+			var body struct {
+				Chain []struct {
+					Code        string `json:"code"`
+					Responsible []struct {
+						Name     string `json:"name"`
+						Phone    string `json:"phone"`
+						PersonID int64  `json:"person_id"`
+						Fallback bool   `json:"fallback"`
+					} `json:"responsible"`
+				} `json:"chain"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || len(body.Chain) < 4 {
+				t.Fatalf("%d %s %v", w.Code, w.Body, err)
+			}
+			found := false
+			for _, p := range body.Chain[3].Responsible {
+				if p.Fallback {
+					found = true
+					if p.Name != c.name || p.Phone != c.phone || (p.PersonID == 0) != c.personIDIsZero {
+						t.Fatalf("fallback shown as %+v, want %s %s", p, c.name, c.phone)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no fallback in %s", w.Body)
+			}
+		})
+	}
+}
+
+func TestMasks(t *testing.T) {
+	for in, want := range map[string]string{"张三": "张*", "欧阳娜娜": "欧***", "李": "*", "": ""} {
+		if got := gridline.MaskName(in); got != want {
+			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"13812348768": "138****8768", "037167891234": "037*****1234", "12345": "***45", "": ""} {
+		if got := gridline.MaskPhone(in); got != want {
+			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// BenchmarkResolveOne is an anonymous GET /v1/resolve answered by the handler (no network), with
+// people in full, masked and left out: the masked and empty renderings are made once per day
+// with the full one, so the three should cost the same.
+func BenchmarkResolveOne(b *testing.B) {
+	for _, d := range []gridline.Disclosure{gridline.DiscloseFull, gridline.DiscloseMasked, gridline.DiscloseNone} {
+		b.Run(string(d), func(b *testing.B) {
+			h := resolveHandler(b, d)
+			req := httptest.NewRequest(http.MethodGet, "/v1/resolve?lon=113.615&lat=34.71", nil)
+			w := &discardWriter{h: http.Header{}}
+			h.ServeHTTP(w, req)
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+			}
+			if w.status != 200 && w.status != 0 {
+				b.Fatalf("status %d", w.status)
+			}
+		})
+	}
+}
