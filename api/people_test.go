@@ -102,3 +102,35 @@ func BenchmarkResolveOne(b *testing.B) {
 		})
 	}
 }
+
+// TestCORS: off unless configured; a configured origin gets its headers and its preflight.
+func TestCORS(t *testing.T) {
+	res := resolve.New(fixtureLoader, shanghai(t))
+	if err := res.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	off := NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{}).Handler()
+	on := NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{CORSOrigins: []string{"https://ops.example.org/"}}).Handler()
+	get := func(h http.Handler, method, origin string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "/v1/resolve?lon=113.615&lat=34.71", nil)
+		req.Header.Set("Origin", origin)
+		if method == http.MethodOptions {
+			req.Header.Set("Access-Control-Request-Method", "GET")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	if w := get(off, http.MethodGet, "https://ops.example.org"); w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS headers without configuration")
+	}
+	if w := get(on, http.MethodGet, "https://evil.example"); w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS headers for an origin not configured")
+	}
+	if w := get(on, http.MethodGet, "https://ops.example.org"); w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "https://ops.example.org" {
+		t.Fatalf("configured origin: %d %v", w.Code, w.Header())
+	}
+	if w := get(on, http.MethodOptions, "https://ops.example.org"); w.Code != 204 || w.Header().Get("Access-Control-Allow-Headers") == "" || w.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("preflight: %d %v", w.Code, w.Header())
+	}
+}

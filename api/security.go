@@ -45,3 +45,26 @@ func withSecurityHeaders(m *webmap.Map) http.Handler {
 		m.ServeHTTP(w, r)
 	})
 }
+
+// cors answers cross-origin requests from the configured origins (Options.CORSOrigins) and
+// reports whether it answered the request (a preflight). Without configured origins it is never
+// called: no CORS headers, so other sites' pages cannot read the API from a browser. Credentials
+// are not allowed across origins: another site's page uses an API token, never the session cookie.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !s.corsOrigins[origin] {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, X-Feature-Count, Content-Disposition")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}

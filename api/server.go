@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type Server struct {
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	accounts      *accounts.Service // sign-in, sessions and tokens (api/accounts.go)
 	anonPeople    gridline.Disclosure
+	corsOrigins   map[string]bool // nil: CORS off
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -55,6 +57,9 @@ type Options struct {
 	// Accounts signs people in and turns credentials into principals (nil: one over db with the
 	// default options).
 	Accounts *accounts.Service
+	// CORSOrigins are the origins (https://example.org) whose pages may call the API from a
+	// browser with an API token. None (the default): CORS is off.
+	CORSOrigins []string
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
@@ -86,6 +91,12 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeOGC(r)
 	s.accounts = opt.Accounts
 	s.anonPeople = opt.AnonymousPeople
+	for _, o := range opt.CORSOrigins {
+		if s.corsOrigins == nil {
+			s.corsOrigins = map[string]bool{}
+		}
+		s.corsOrigins[strings.TrimRight(o, "/")] = true
+	}
 	if s.anonPeople == "" {
 		s.anonPeople = gridline.DiscloseMasked
 	}
@@ -118,6 +129,9 @@ func (s *Server) Handler() http.Handler { return s.recoverer(http.HandlerFunc(s.
 // grids or answering a cached tile. The router would pick the same handlers for these methods and
 // paths: GET /v1/resolve, and GET or HEAD of a tile (see splitTilePath).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if s.corsOrigins != nil && s.cors(w, r) {
+		return
+	}
 	if r.Method == http.MethodGet && r.URL.Path == "/v1/resolve" {
 		s.resolveOne(w, r)
 		return

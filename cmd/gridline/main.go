@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -59,6 +60,7 @@ environment:
   GRIDLINE_ADDR  listen address for serve
   GRIDLINE_TZ    the deployment's time zone, which decides "today" (default Asia/Shanghai)
   GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
+  GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -210,7 +212,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("GRIDLINE_ANONYMOUS_PEOPLE: %w", err)
 	}
 	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt, MaxImportBytes: *maxImportMB << 20,
-		Accounts: accounts.New(db, accounts.Options{}), AnonymousPeople: people,
+		Accounts: accounts.New(db, accounts.Options{}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv))})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -303,4 +305,15 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 func isLoopback(addr net.Addr) bool {
 	ta, ok := addr.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
+}
+
+// corsOrigins splits GRIDLINE_CORS_ORIGINS.
+func corsOrigins(v string) []string {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
