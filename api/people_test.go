@@ -134,3 +134,26 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("preflight: %d %v", w.Code, w.Header())
 	}
 }
+
+// TestSignInToRead: with anonymous viewing off, reads need a credential, except the map's own
+// files, signing in and the health check.
+func TestSignInToRead(t *testing.T) {
+	res := resolve.New(fixtureLoader, shanghai(t))
+	if err := res.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := NewServer(nil, res, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{SignInToRead: true}).Handler()
+	for path, want := range map[string]int{"/v1/resolve?lon=113.615&lat=34.71": 401, "/tiles/grids/12/3375/1626.mvt": 401, "/v1/grids": 401, "/config.json": 200, "/": 0} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if want == 0 {
+			if w.Code == 401 {
+				t.Errorf("%s: 401, want the map's page", path)
+			}
+			continue
+		}
+		if w.Code != want {
+			t.Errorf("%s: %d, want %d", path, w.Code, want)
+		}
+	}
+}

@@ -68,3 +68,10 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	w.WriteHeader(http.StatusNoContent)
 	return true
 }
+
+// openPath reports whether r may be answered to anonymous callers when SignInToRead is on: the
+// map's own files (so that its sign-in form loads), signing in and out, and the health check.
+func (s *Server) openPath(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/v1/session" || p == "/healthz" || s.webMap.Owns(p)
+}

@@ -36,6 +36,9 @@ type Server struct {
 	accounts      *accounts.Service // sign-in, sessions and tokens (api/accounts.go)
 	anonPeople    gridline.Disclosure
 	corsOrigins   map[string]bool // nil: CORS off
+	secureCookies bool
+	signInToRead  bool
+	webMap        *webmap.Map
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -57,6 +60,12 @@ type Options struct {
 	// Accounts signs people in and turns credentials into principals (nil: one over db with the
 	// default options).
 	Accounts *accounts.Service
+	// SecureCookies marks the session cookie Secure on every request, for a server behind a
+	// TLS-terminating proxy (a request that arrives over TLS gets it anyway).
+	SecureCookies bool
+	// SignInToRead refuses every read to anonymous callers, except the map's own files, sign-in
+	// and /healthz: for a deployment that does not allow anonymous viewing. Off by default.
+	SignInToRead bool
 	// CORSOrigins are the origins (https://example.org) whose pages may call the API from a
 	// browser with an API token. None (the default): CORS is off.
 	CORSOrigins []string
@@ -91,6 +100,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeOGC(r)
 	s.accounts = opt.Accounts
 	s.anonPeople = opt.AnonymousPeople
+	s.secureCookies, s.signInToRead = opt.SecureCookies, opt.SignInToRead
 	for _, o := range opt.CORSOrigins {
 		if s.corsOrigins == nil {
 			s.corsOrigins = map[string]bool{}
@@ -107,6 +117,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
+	s.webMap = opt.WebMap
 	r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return opt.WebMap.Owns(r.URL.Path) }).Methods(http.MethodGet, http.MethodHead).Handler(withSecurityHeaders(opt.WebMap))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -131,6 +142,16 @@ func (s *Server) Handler() http.Handler { return s.recoverer(http.HandlerFunc(s.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if s.corsOrigins != nil && s.cors(w, r) {
 		return
+	}
+	if s.signInToRead && !s.openPath(r) {
+		var err error
+		if r, err = s.authenticate(w, r); err == nil && principalFrom(r) == nil {
+			err = gridline.Errorf(gridline.EUnauthorized, "this deployment does not allow anonymous reading: sign in (POST /v1/session, or on the map) or send an API token")
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	if r.Method == http.MethodGet && r.URL.Path == "/v1/resolve" {
 		s.resolveOne(w, r)

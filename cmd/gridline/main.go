@@ -61,6 +61,8 @@ environment:
   GRIDLINE_TZ    the deployment's time zone, which decides "today" (default Asia/Shanghai)
   GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
   GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
+  GRIDLINE_SECURE_COOKIES    true behind a TLS-terminating proxy: the session cookie is marked Secure
+  GRIDLINE_SIGN_IN_TO_READ   true: no anonymous viewing (everything but the map's files needs a sign-in)
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -213,6 +215,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := api.NewServer(db, res, log, api.Options{ResolveWithPostGIS: *engine == "postgis", Tiles: tileOpt, MaxImportBytes: *maxImportMB << 20,
 		Accounts: accounts.New(db, accounts.Options{}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
+		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv))})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

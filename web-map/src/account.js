@@ -67,6 +67,8 @@ export function render() {
     try {
       const s = await write('POST', '/v1/session', { username: f.get('username'), password: f.get('password') });
       message = '';
+      // A deployment without anonymous viewing could not load the map's data before: load it now.
+      if (document.body.dataset.ready !== '1') { location.reload(); return; }
       set(s);
     } catch (err) {
       message = `${w('failed')}: ${err.message}`;
