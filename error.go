@@ -18,6 +18,8 @@ const (
 	ETooLarge         = "too_large"            // a body over the limit
 	EUnavailable      = "database_unavailable" // the database cannot be reached right now
 	EUnauthorized     = "unauthorized"         // a write without a valid token
+	EForbidden        = "forbidden"            // signed in, but the grants do not reach what was asked
+	ETooMany          = "too_many_attempts"    // sign-in slowed down or locked after repeated failures
 	EInternal         = "internal"             // a bug: never a client's fault
 )
 

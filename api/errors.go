@@ -21,6 +21,8 @@ var statusOf = map[string]int{
 	gridline.ETooLarge:         http.StatusRequestEntityTooLarge,
 	gridline.EUnavailable:      http.StatusServiceUnavailable,
 	gridline.EUnauthorized:     http.StatusUnauthorized,
+	gridline.EForbidden:        http.StatusForbidden,
+	gridline.ETooMany:          http.StatusTooManyRequests,
 	gridline.EInternal:         http.StatusInternalServerError,
 	gridline.EMethodNotAllowed: http.StatusMethodNotAllowed,
 }

@@ -9,12 +9,17 @@ import (
 	"strconv"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
 )
 
 // getExport is GET /v1/exports?format=&level=&layer=&at=&crs=&encoding=: the grids valid on a
 // date as a file to download (geojson, shapefile as a .zip, gpkg, csv with WKT, kml, fgb).
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
+	if err := s.allowed(r, accounts.GridsExport, "exporting grids"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	at, err := s.dateParam(q, "at")
 	if err != nil {

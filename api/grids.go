@@ -273,7 +273,6 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) {
 	if own == nil {
 		own = []gridline.Staff{}
 	}
-	f.Properties["staff"] = own
 	primary := gridline.PrimaryPost(g.Level, g.Layer)
 	vacant := true
 	for _, st := range own {
@@ -281,10 +280,16 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) {
 			vacant = false
 		}
 	}
+	ids := make([]int64, 0, len(chain)+1)
+	for _, p := range chain {
+		ids = append(ids, p.ID)
+	}
+	d := s.disclosureOn(r, append(ids, g.ID))
+	f.Properties["staff"] = discloseStaff(own, d)
 	f.Properties["vacant"] = vacant
 	if ix := s.resolver.Index(); ix != nil {
 		if i := ix.Position(g.VersionID); i >= 0 {
-			f.Properties["responsible"] = ix.Responsible(i, at)
+			f.Properties["responsible"] = discloseContacts(ix.Responsible(i, at), d)
 		}
 	}
 	f.Properties["at"] = gridline.Date(at)

@@ -12,6 +12,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -28,10 +29,7 @@ func importServer(t *testing.T) (*httptest.Server, *store.DB, string) {
 	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
 		t.Fatal(err)
 	}
-	token, err := db.CreateToken(ctx, "test", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := storetest.Token(t, db, "importer", storetest.Everywhere(accounts.Planner), storetest.Everywhere(accounts.Supervisor))
 	res := resolve.NewIncremental(fixtureStore{}, gridline.SystemClock{}, shanghai(t))
 	srv := wire(db, res, nil, Options{}, tiles.Options{}, importers.Config{MaxBytes: 2000})
 	ts := httptest.NewServer(srv.Handler())
@@ -109,7 +107,7 @@ func TestImportRequests(t *testing.T) {
 }
 
 func TestExportRequests(t *testing.T) {
-	ts, _, _ := importServer(t)
+	ts, _, token := importServer(t)
 	for _, tc := range []struct {
 		query  string
 		status int
@@ -121,7 +119,7 @@ func TestExportRequests(t *testing.T) {
 		{"format=geojson&encoding=gbk", 400, "invalid_request"},
 		{"format=gpkg&at=2025-02-30", 400, "invalid_date"},
 	} {
-		resp, err := http.Get(ts.URL + "/v1/exports?" + tc.query)
+		resp, err := getAs(ts.URL+"/v1/exports?"+tc.query, token)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,8 +130,12 @@ func TestExportRequests(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tc.query, resp.StatusCode, body, tc.status, tc.code)
 		}
 	}
+	// An export needs grids.export: anonymous callers are asked to sign in.
+	if resp, err := http.Get(ts.URL + "/v1/exports?format=geojson"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("anonymous export: %v %v, want 401", resp, err)
+	}
 	// A real export: GeoJSON of the police layer in GCJ-02.
-	resp, err := http.Get(ts.URL + "/v1/exports?format=geojson&layer=police&at=2025-01-01&crs=gcj02")
+	resp, err := getAs(ts.URL+"/v1/exports?format=geojson&layer=police&at=2025-01-01&crs=gcj02", token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,4 +149,14 @@ func TestExportRequests(t *testing.T) {
 		!strings.Contains(resp.Header.Get("Content-Disposition"), "grids-police-2025-01-01.geojson") {
 		t.Fatalf("%d %v %v %s", resp.StatusCode, err, fc, resp.Header.Get("Content-Disposition"))
 	}
+}
+
+// getAs is a GET with an API token.
+func getAs(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultClient.Do(req)
 }

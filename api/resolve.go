@@ -150,7 +150,12 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 0, 8192)
 		bp = &b
 	}
-	buf := s.resolver.AppendAnswer((*bp)[:0], in, p, at)
+	d, full, err := s.peopleDisclosure(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	buf := s.resolver.AppendAnswerAs((*bp)[:0], in, p, at, d, full)
 	buf = append(buf, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
@@ -33,6 +35,12 @@ type Server struct {
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	coverage      *coverage.Auditor // GET /v1/coverage (api/coverage.go); nil: not configured
+	accounts      *accounts.Service // sign-in, sessions and tokens (api/accounts.go)
+	anonPeople    gridline.Disclosure
+	corsOrigins   map[string]bool // nil: CORS off
+	secureCookies bool
+	signInToRead  bool
+	webMap        *webmap.Map
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -54,12 +62,26 @@ type Options struct {
 	Clock gridline.Clock
 	// Coverage runs coverage audits (GET /v1/coverage); nil answers them 503.
 	Coverage *coverage.Auditor
+	// Accounts signs people in and turns credentials into principals (required).
+	Accounts *accounts.Service
+	// SecureCookies marks the session cookie Secure on every request, for a server behind a
+	// TLS-terminating proxy (a request that arrives over TLS gets it anyway).
+	SecureCookies bool
+	// SignInToRead refuses every read to anonymous callers, except the map's own files, sign-in
+	// and /healthz: for a deployment that does not allow anonymous viewing. Off by default.
+	SignInToRead bool
+	// CORSOrigins are the origins (https://example.org) whose pages may call the API from a
+	// browser with an API token. None (the default): CORS is off.
+	CORSOrigins []string
+	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
+	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
+	AnonymousPeople gridline.Disclosure
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
 func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options) *Server {
-	if opt.Tiles == nil || opt.Imports == nil {
-		panic("api.NewServer: Options.Tiles and Options.Imports are required")
+	if opt.Tiles == nil || opt.Imports == nil || opt.Accounts == nil {
+		panic("api.NewServer: Options.Tiles, Options.Imports and Options.Accounts are required")
 	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
@@ -81,10 +103,24 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeOGC(r)
 	s.coverage = opt.Coverage
 	s.routeCoverage(r)
+	s.accounts = opt.Accounts
+	s.anonPeople = opt.AnonymousPeople
+	s.secureCookies, s.signInToRead = opt.SecureCookies, opt.SignInToRead
+	for _, o := range opt.CORSOrigins {
+		if s.corsOrigins == nil {
+			s.corsOrigins = map[string]bool{}
+		}
+		s.corsOrigins[strings.TrimRight(o, "/")] = true
+	}
+	if s.anonPeople == "" {
+		s.anonPeople = gridline.DiscloseMasked
+	}
+	s.routeAccounts(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
-	r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return opt.WebMap.Owns(r.URL.Path) }).Methods(http.MethodGet, http.MethodHead).Handler(opt.WebMap)
+	s.webMap = opt.WebMap
+	r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return opt.WebMap.Owns(r.URL.Path) }).Methods(http.MethodGet, http.MethodHead).Handler(withSecurityHeaders(opt.WebMap))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -106,6 +142,19 @@ func (s *Server) Handler() http.Handler { return s.recoverer(http.HandlerFunc(s.
 // grids or answering a cached tile. The router would pick the same handlers for these methods and
 // paths: GET /v1/resolve, and GET or HEAD of a tile (see splitTilePath).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if s.corsOrigins != nil && s.cors(w, r) {
+		return
+	}
+	if s.signInToRead && !s.openPath(r) {
+		var err error
+		if r, err = s.authenticate(w, r); err == nil && principalFrom(r) == nil {
+			err = gridline.Errorf(gridline.EUnauthorized, "this deployment does not allow anonymous reading: sign in (POST /v1/session, or on the map) or send an API token")
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if r.Method == http.MethodGet && r.URL.Path == "/v1/resolve" {
 		s.resolveOne(w, r)
 		return
@@ -115,6 +164,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.serveTile(w, r, layers, z, x, y)
 			return
 		}
+	}
+	r, err := s.authenticate(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	s.router.ServeHTTP(w, r)
 }

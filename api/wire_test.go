@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -25,6 +26,9 @@ func wire(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options, to
 	res.OnSwap(func() { svc.Tileset() })
 	opt.Tiles = svc
 	opt.Imports = importers.New(db, icfg)
+	if opt.Accounts == nil {
+		opt.Accounts = accounts.New(db, accounts.Options{})
+	}
 	return NewServer(db, res, log, opt)
 }
 

@@ -59,6 +59,44 @@ type GridRef struct {
 	Responsible []Contact `json:"responsible"`
 
 	raw []byte // the rendered JSON, shared by every answer that uses this reference
+	// rawMasked and rawNone are raw with the people masked and left out (gridline.Disclosure),
+	// rendered with it, so that an anonymous answer costs no more than a full one.
+	rawMasked, rawNone []byte
+}
+
+// disclosed is r's Responsible as d shows them.
+func disclosed(list []Contact, d gridline.Disclosure) []Contact {
+	out := make([]Contact, len(list))
+	for i, c := range list {
+		c.PersonID = 0
+		if d == gridline.DiscloseMasked {
+			c.Name, c.Phone = gridline.MaskName(c.Name), gridline.MaskPhone(c.Phone)
+		} else {
+			c.Name, c.Phone = "", ""
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// render fills r's three renderings.
+func (r *GridRef) render() error {
+	raw, err := json.Marshal(refJSON(*r))
+	if err != nil {
+		return err
+	}
+	m, n := refJSON(*r), refJSON(*r)
+	m.Responsible, n.Responsible = disclosed(r.Responsible, gridline.DiscloseMasked), disclosed(r.Responsible, gridline.DiscloseNone)
+	masked, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	none, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	r.raw, r.rawMasked, r.rawNone = raw, masked, none
+	return nil
 }
 
 // Distance is how far the point is from a grid's boundary.
@@ -88,9 +126,7 @@ func (ix *GridIndex) Ref(i int32, at time.Time) GridRef {
 		return c.ref
 	}
 	r := ix.ref(i, at)
-	raw, err := json.Marshal(refJSON(r))
-	if err == nil {
-		r.raw = raw
+	if r.render() == nil {
 		ix.refs[i].Store(&cachedRef{day: day, ref: r})
 	}
 	return r
@@ -164,6 +200,43 @@ func (r *Resolver) AppendAnswer(b []byte, in InputPoint, p orb.Point, at time.Ti
 	b = r.answer(ix, sp, in, p, at).AppendJSON(b)
 	r.spaces.Put(sp)
 	return b
+}
+
+// AppendAnswerAs is AppendAnswer with the people responsible shown as d says, or in full when
+// full is not nil and says yes for the answer's chain of grid ids (district first): a signed-in
+// caller with a role on the point's grids.
+func (r *Resolver) AppendAnswerAs(b []byte, in InputPoint, p orb.Point, at time.Time, d gridline.Disclosure, full func(chain []int64) bool) []byte {
+	ix := r.cur.Load()
+	if ix == nil {
+		return r.emptyAnswer(in, p, at).AppendJSONAs(b, d)
+	}
+	sp, _ := r.spaces.Get().(*answerSpace)
+	if sp == nil {
+		sp = &answerSpace{}
+	} else {
+		*sp = answerSpace{}
+	}
+	var scratch [16]int32
+	ix.Locate(p, at, sp.location(), scratch[:0])
+	a := r.answer(ix, sp, in, p, at)
+	b = a.AppendJSONAs(b, a.Disclosure(d, full))
+	r.spaces.Put(sp)
+	return b
+}
+
+// Disclosure is d, or full when full says yes for the answer's chain.
+func (a *Answer) Disclosure(d gridline.Disclosure, full func(chain []int64) bool) gridline.Disclosure {
+	if full == nil || d == gridline.DiscloseFull {
+		return d
+	}
+	ids := make([]int64, len(a.Chain))
+	for i := range a.Chain {
+		ids[i] = a.Chain[i].ID
+	}
+	if full(ids) {
+		return gridline.DiscloseFull
+	}
+	return d
 }
 
 // AnswerCovering is Answer with the covering grid versions found elsewhere: by a PostGIS

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"gridline.dev/gridline"
 )
 
 // MarshalJSON writes the answer by hand: answers are the hottest output of the server, and the
@@ -12,7 +14,10 @@ import (
 func (a *Answer) MarshalJSON() ([]byte, error) { return a.AppendJSON(make([]byte, 0, 4096)), nil }
 
 // AppendJSON appends the answer's JSON to b. Field names and order follow the struct tags.
-func (a *Answer) AppendJSON(b []byte) []byte {
+func (a *Answer) AppendJSON(b []byte) []byte { return a.AppendJSONAs(b, gridline.DiscloseFull) }
+
+// AppendJSONAs appends the answer's JSON with the people responsible shown as d says.
+func (a *Answer) AppendJSONAs(b []byte, d gridline.Disclosure) []byte {
 	b = append(b, `{"point":{"lon":`...)
 	b = appendFloat(b, a.Point.Lon)
 	b = append(b, `,"lat":`...)
@@ -36,7 +41,7 @@ func (a *Answer) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = list.refs[i].appendJSON(b)
+			b = list.refs[i].appendJSON(b, d)
 		}
 		b = append(b, ']')
 	}
@@ -66,15 +71,19 @@ func (a *Answer) AppendJSON(b []byte) []byte {
 	return append(b, "}}"...)
 }
 
-func (r *GridRef) appendJSON(b []byte) []byte {
-	if r.raw != nil {
-		return append(b, r.raw...)
+func (r *GridRef) appendJSON(b []byte, d gridline.Disclosure) []byte {
+	if r.raw == nil {
+		if err := r.render(); err != nil {
+			return append(b, "null"...)
+		}
 	}
-	raw, err := json.Marshal(refJSON(*r))
-	if err != nil {
-		return append(b, "null"...)
+	switch d {
+	case gridline.DiscloseMasked:
+		return append(b, r.rawMasked...)
+	case gridline.DiscloseNone:
+		return append(b, r.rawNone...)
 	}
-	return append(b, raw...)
+	return append(b, r.raw...)
 }
 
 func (n *Neighbour) appendJSON(b []byte) []byte {

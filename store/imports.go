@@ -326,7 +326,10 @@ func (db *DB) ImportGrids(ctx context.Context, plan ImportPlan) (*ImportReport, 
 	rep.Lists = ImportLists{Added: []ImportChange{}, Changed: []ImportChange{}, Retired: []ImportChange{}, Repaired: []ImportProblem{}}
 	applied, err := db.rehearse(ctx, plan.Apply, func(tx pgx.Tx) error {
 		im := &importRun{tx: tx, plan: plan, rep: rep, staging: t}
-		return im.run(ctx)
+		if err := im.run(ctx); err != nil {
+			return err
+		}
+		return auditGridWrite(ctx, tx, "grids.import", gridImportSummary(rep))
 	})
 	if err != nil {
 		return nil, err

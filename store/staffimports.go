@@ -96,7 +96,7 @@ func (db *DB) ImportStaff(ctx context.Context, rows []StaffRow, apply bool) (*St
 			SELECT pid, gid, role, vfrom, vto FROM st WHERE aid IS NULL ORDER BY idx`); err != nil {
 			return err
 		}
-		return nil
+		return auditStaffImport(ctx, tx, rep)
 	})
 	if err != nil {
 		return nil, err
@@ -239,7 +239,7 @@ func (db *DB) ImportDivisions(ctx context.Context, rows []DivisionRow, from time
 				return err
 			}
 		}
-		return nil
+		return auditGridWrite(ctx, tx, "divisions.import", rep)
 	})
 	if err != nil {
 		return nil, err

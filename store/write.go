@@ -92,16 +92,22 @@ func (db *DB) Load(ctx context.Context, d *Dataset, tol float64) error {
 		if err := checkGrids(ctx, tx, ids, tol, false); err != nil {
 			return err
 		}
+		// People made before the load (the first administrator's person, made by the first
+		// serve) keep their ids: the dataset's people move up past them.
+		var shift int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM people`).Scan(&shift); err != nil {
+			return err
+		}
 		people := make([][]any, len(d.People))
 		for i, p := range d.People {
-			people[i] = []any{p.ID, p.Name, p.Phone, p.Note}
+			people[i] = []any{p.ID + shift, p.Name, p.Phone, p.Note}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"people"}, []string{"id", "name", "phone", "note"}, pgx.CopyFromRows(people)); err != nil {
 			return fmt.Errorf("copy people: %w", err)
 		}
 		as := make([][]any, len(d.Assignments))
 		for i, a := range d.Assignments {
-			as[i] = []any{a.ID, a.PersonID, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo}
+			as[i] = []any{a.ID, a.PersonID + shift, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"assignments"}, []string{"id", "person_id", "grid_id", "role", "valid_from", "valid_to"}, pgx.CopyFromRows(as)); err != nil {
 			return fmt.Errorf("copy assignments: %w", err)
@@ -112,6 +118,12 @@ func (db *DB) Load(ctx context.Context, d *Dataset, tol float64) error {
 		}
 		if orphans > 0 {
 			return gridline.Errorf(gridline.ERule, "%d assignments name grids that do not exist", orphans)
+		}
+		// One row for the whole load, without the grids' ids: a dataset is loaded once, into an
+		// empty database, by the operator.
+		if err := appendAudit(ctx, tx, audit{Action: "dataset.load", TargetKind: "dataset",
+			After: map[string]int{"grids": len(d.Grids), "people": len(d.People), "assignments": len(d.Assignments)}}); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `
 			SELECT setval('grid_id_seq', greatest((SELECT max(id) FROM grids), 1));
@@ -184,6 +196,9 @@ func (db *DB) SaveGrid(ctx context.Context, g gridline.Grid, tol float64) (*grid
 		if err := checkGrids(ctx, tx, []int64{vid}, tol, false); err != nil {
 			return err
 		}
+		if err := auditGridWrite(ctx, tx, "grid.save", map[string]any{"code": g.Code, "version": g.Version, "valid_from": gridline.Date(g.ValidFrom)}); err != nil {
+			return err
+		}
 		saved, err := scanGrid(tx.QueryRow(ctx, `SELECT `+gridColumns+`, ST_AsBinary(g.geom) FROM grids g WHERE version_id = $1`, vid), true)
 		out = &saved
 		return err
@@ -196,8 +211,13 @@ func (db *DB) SavePerson(ctx context.Context, p gridline.Person) (*gridline.Pers
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	err := db.pool.QueryRow(ctx, `INSERT INTO people (name, phone, note) VALUES ($1,$2,$3) RETURNING id`, p.Name, p.Phone, p.Note).Scan(&p.ID)
-	return &p, classify(err)
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO people (name, phone, note) VALUES ($1,$2,$3) RETURNING id`, p.Name, p.Phone, p.Note).Scan(&p.ID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit{Action: "person.create", TargetKind: "person", TargetIDs: []int64{p.ID}, After: p})
+	})
+	return &p, err
 }
 
 // Assign records a person holding a role on a grid.
@@ -213,8 +233,14 @@ func (db *DB) Assign(ctx context.Context, a gridline.Assignment) (*gridline.Assi
 		if !ok {
 			return gridline.Errorf(gridline.ENotFound, "grid %d does not exist", a.GridID)
 		}
-		return tx.QueryRow(ctx, `INSERT INTO assignments (person_id, grid_id, role, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
-			a.PersonID, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo).Scan(&a.ID)
+		if err := checkGridReach(ctx, tx, "staff.write", []int64{a.GridID}); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO assignments (person_id, grid_id, role, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
+			a.PersonID, a.GridID, string(a.Post), a.ValidFrom, a.ValidTo).Scan(&a.ID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit{Action: "staff.assign", TargetKind: "assignment", TargetIDs: []int64{a.ID}, GridIDs: []int64{a.GridID}, After: a})
 	})
 	return &a, err
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -180,4 +181,18 @@ func acceptsGzip(header string) bool {
 		}
 	}
 	return false
+}
+
+// BasemapOrigin is the scheme and host of the configured basemap ("" without one): the one
+// origin besides the server's own that the map's Content-Security-Policy lets it load from.
+func (m *Map) BasemapOrigin() string {
+	var cfg Config
+	if json.Unmarshal(m.config, &cfg) != nil || cfg.BasemapURL == "" {
+		return ""
+	}
+	u, err := url.Parse(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(cfg.BasemapURL, "{z}", "0"), "{x}", "0"), "{y}", "0"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/store"
 )
@@ -19,6 +20,13 @@ import (
 // printAdminToken makes the first admin API token when the database has none and prints it: it
 // is stored hashed and never shown again.
 func printAdminToken(ctx context.Context, db *store.DB, stdout io.Writer) error {
+	password, err := accounts.EnsureAdmin(ctx, db)
+	if err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if password != "" {
+		fmt.Fprintf(stdout, "administrator account created (the password is shown once; change it with gridline user passwd admin):\n  sign in on the map as admin with password %s\n", password)
+	}
 	tok, err := db.EnsureAdminToken(ctx)
 	if err != nil {
 		return fmt.Errorf("create the admin API token: %w", err)

@@ -205,7 +205,17 @@ func TestImportExportHTTP(t *testing.T) {
 	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
 	a := startApp(t, nil)
 	ctx := context.Background()
-	resp, err := http.Get(a.base + "/v1/exports?format=shapefile&level=grid&layer=comprehensive&at=2025-01-01&encoding=gbk")
+	admin, err := a.db.AccountByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.db.CreateToken(ctx, admin.ID, "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, a.base+"/v1/exports?format=shapefile&level=grid&layer=comprehensive&at=2025-01-01&encoding=gbk", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,10 +232,6 @@ func TestImportExportHTTP(t *testing.T) {
 	}
 	if code, body := upload(t, a.base, "glt_nope", nil, path); code != 401 {
 		t.Fatalf("bad token: %d %v", code, body)
-	}
-	token, err := a.db.CreateToken(ctx, "test", false)
-	if err != nil {
-		t.Fatal(err)
 	}
 	before, _ := a.db.CountGrids(ctx)
 	code, body := upload(t, a.base, token, map[string]string{"from": "2025-01-01"}, path)

@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the deployment's time zone must load on machines without zoneinfo
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/importers"
@@ -52,7 +54,11 @@ commands:
   export    export grids as geojson, shapefile, gpkg, csv, kml or fgb (gridline export --help)
   audit     audit coverage, codes, staffing and workload (gridline audit --help);
             exit 0 clean, 1 findings in --fail-on, 2 could not run
-  token     API tokens for changing data: list, create [--admin] NAME, revoke ID
+  token     API tokens for changing data: list, create [--admin] [--user USER] NAME, revoke ID
+  user      accounts: list, create, passwd, disable (gridline user for help)
+  grant     grant USERNAME ROLE SCOPE: a role on all, grid:ID|CODE or department:CODE
+  revoke    revoke GRANT_ID
+  audit-log audit-log verify: check the audit log's hash chain
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -62,6 +68,10 @@ environment:
                  (default 60s; a cancelled request does not stop its query, this does)
   GRIDLINE_DB_MAX_CONNS  the most database connections the pool holds
                  (default the larger of 4 and the number of CPUs)
+  GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
+  GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
+  GRIDLINE_SECURE_COOKIES    true behind a TLS-terminating proxy: the session cookie is marked Secure
+  GRIDLINE_SIGN_IN_TO_READ   true: no anonymous viewing (everything but the map's files needs a sign-in)
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -96,6 +106,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return tokenCmd(ctx, args[1:], getenv, stdout)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, clock, stdout)
+	case "user":
+		return userCmd(ctx, args[1:], getenv, stdout)
+	case "grant", "revoke":
+		return grantCmd(ctx, args[0] == "revoke", args[1:], getenv, stdout)
+	case "audit-log":
+		return auditLogCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -227,12 +243,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if *tileCacheMB <= 0 {
 		tileOpt.CacheBytes = -1
 	}
+	people, err := gridline.ParseDisclosure(getenv("GRIDLINE_ANONYMOUS_PEOPLE"))
+	if err != nil {
+		return fmt.Errorf("GRIDLINE_ANONYMOUS_PEOPLE: %w", err)
+	}
 	tileSvc := tiles.NewService(res, tileOpt)
 	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { tileSvc.Tileset() })
 	srv := api.NewServer(db, res, log, api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20}),
-		Coverage: newAuditor(res, db), WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
+		Coverage: newAuditor(res, db), Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
+		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -245,6 +267,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if !isLoopback(ln.Addr()) {
+		log.Warn("serving on a non-loopback address without TLS: passwords, session cookies and API tokens cross the network in clear text; put a TLS-terminating proxy in front, or listen on 127.0.0.1", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "gridline serving on http://%s (ready %s after start)\n", ln.Addr(), time.Since(started).Round(time.Millisecond))
 	errc := make(chan error, 1)
@@ -315,4 +340,21 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
 	return nil
+}
+
+// isLoopback reports whether addr listens on loopback only.
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// corsOrigins splits GRIDLINE_CORS_ORIGINS.
+func corsOrigins(v string) []string {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -25,6 +25,8 @@ type app struct {
 	base  string
 	dbURL string
 	db    *store.DB
+	// adminPassword is the first administrator's password, as serve printed it.
+	adminPassword string
 }
 
 // startApp loads the fixture into a fresh database, reached through proxy when it is not nil,
@@ -66,9 +68,13 @@ func startApp(t *testing.T, proxy *tcpProxy) *app {
 		}
 	})
 	line := make(chan string, 1)
+	password := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			if _, pw, ok := strings.Cut(sc.Text(), "as admin with password "); ok {
+				password <- pw
+			}
 			if strings.Contains(sc.Text(), "serving on") {
 				line <- sc.Text()
 			}
@@ -78,7 +84,12 @@ func startApp(t *testing.T, proxy *tcpProxy) *app {
 	case l := <-line:
 		base := l[strings.Index(l, "http://"):]
 		base = strings.Fields(base)[0]
-		return &app{base: base, dbURL: dbURL, db: db}
+		a := &app{base: base, dbURL: dbURL, db: db}
+		select {
+		case a.adminPassword = <-password:
+		default:
+		}
+		return a
 	case err := <-done:
 		t.Fatalf("server exited: %v", err)
 	case <-time.After(60 * time.Second):
@@ -191,8 +202,30 @@ func TestResolveEndToEnd(t *testing.T) {
 				fallback = pm
 			}
 		}
-		if fallback == nil || fallback["name"] != "刘芳" || fallback["from_grid"] != "410103001001" {
-			t.Fatalf("responsible = %v, want 刘芳 from 410103001001 as fallback", grid["responsible"])
+		// Anonymous callers see people masked (the default, GRIDLINE_ANONYMOUS_PEOPLE=masked):
+		// this expectation changed with issue #12, from 刘芳 and her number in full.
+		if fallback == nil || fallback["name"] != "刘*" || fallback["phone"] != "138****0300" || fallback["person_id"] != 0.0 || fallback["from_grid"] != "410103001001" {
+			t.Fatalf("responsible = %v, want 刘* (masked) from 410103001001 as fallback", grid["responsible"])
+		}
+		// A caller with people.read on the grid sees her in full.
+		admin, err := a.db.AccountByUsername(context.Background(), "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := a.db.CreateToken(context.Background(), admin.ID, "reader", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, a.base+"/v1/resolve?lon=113.615&lat=34.71", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(full), `"name":"刘芳"`) {
+			t.Fatalf("with a token: %d %s, want 刘芳 in full", resp.StatusCode, full)
 		}
 	})
 

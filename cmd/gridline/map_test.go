@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/internal/testenv"
+	"gridline.dev/gridline/store/storetest"
 	webmap "gridline.dev/gridline/web-map"
 )
 
@@ -40,6 +42,7 @@ func TestWebMap(t *testing.T) {
 		testenv.Missing(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromium)
 	}
 	a := startApp(t, nil)
+	storetest.Account(t, a.db, "viewer", storetest.Everywhere(accounts.Viewer))
 
 	t.Run("routes", func(t *testing.T) {
 		resp, err := http.Get(a.base + "/")
@@ -50,6 +53,13 @@ func TestWebMap(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), `<div id="map">`) {
 			t.Fatalf("GET / = %d %.200s", resp.StatusCode, body)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("GET / security headers: %v", resp.Header)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatal("CORS headers sent without being configured")
 		}
 		if code, body := a.get(t, "/config.json"); code != 200 || body == nil {
 			t.Fatalf("GET /config.json = %d %v", code, body)
@@ -69,13 +79,13 @@ func TestWebMap(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "test/")
 	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ADMIN_PASSWORD="+a.adminPassword, "GRIDLINE_VIEWER_PASSWORD="+storetest.Password, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test web-map/test:\n%s", out)
 	if err != nil {
 		t.Fatalf("web map tests failed: %v", err)
 	}
-	if strings.Contains(string(out), "# skipped 1") || !strings.Contains(string(out), "✔ the map loads") {
+	if strings.Contains(string(out), "# skipped") || !strings.Contains(string(out), "✔ the map loads") || !strings.Contains(string(out), "✔ signing in shows who") {
 		t.Fatal("the browser test did not run")
 	}
 	t.Logf("screenshot: %s", filepath.Join(artifacts, "web-map.png"))

@@ -12,7 +12,10 @@ import (
 
 const tokenUsage = `usage:
   gridline token list                   every API token: id, name, admin, created, revoked
-  gridline token create [--admin] NAME  a new token, printed once (it is stored hashed)
+  gridline token create [--admin] [--user USER] NAME
+                                        a new token for account USER (default admin), printed
+                                        once (it is stored hashed); it carries at most USER's
+                                        permissions, accounts.manage only with --admin
   gridline token revoke ID              refuse the token from the next request on
 `
 
@@ -25,7 +28,8 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	admin := fs.Bool("admin", false, "the token may manage tokens too (create only)")
+	admin := fs.Bool("admin", false, "the token may manage accounts, grants and tokens too, when its account may (create only)")
+	user := fs.String("user", "admin", "the account the token belongs to (create only)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -51,22 +55,27 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
+	ctx = cliActor(ctx)
 	switch args[0] {
 	case "list":
 		ts, err := db.Tokens(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%-5s %-20s %-5s %-20s %s\n", "id", "name", "admin", "created", "revoked")
+		fmt.Fprintf(stdout, "%-5s %-20s %-5s %-16s %-20s %s\n", "id", "name", "admin", "account", "created", "revoked")
 		for _, t := range ts {
 			revoked := "-"
 			if t.RevokedAt != nil {
 				revoked = t.RevokedAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(stdout, "%-5d %-20s %-5v %-20s %s\n", t.ID, t.Name, t.Admin, t.CreatedAt.UTC().Format(time.RFC3339), revoked)
+			fmt.Fprintf(stdout, "%-5d %-20s %-5v %-16s %-20s %s\n", t.ID, t.Name, t.Admin, t.Username, t.CreatedAt.UTC().Format(time.RFC3339), revoked)
 		}
 	case "create":
-		tok, err := db.CreateToken(ctx, fs.Arg(0), *admin)
+		a, err := db.AccountByUsername(ctx, *user)
+		if err != nil {
+			return err
+		}
+		tok, err := db.CreateToken(ctx, a.ID, fs.Arg(0), *admin)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import * as maplibregl from 'maplibre-gl';
 import { wgs84ToGcj02, gcj02ToWgs84 } from './gcj02.js';
 import { t, lang, setLang, levelName, tileLayerName, layerName, roleName, kindName } from './i18n.js';
 import { initAudit } from './audit.js';
+import { initAccount, render as renderAccount, cardExtras, wireCard } from './account.js';
 
 const $ = (sel) => document.querySelector(sel);
 const FIXED = ['subdistricts', 'communities', 'grids', 'micros', 'special'];
@@ -199,6 +200,7 @@ function showCard(render) {
   el.innerHTML = `<button class="close" title="${t('close')}">×</button>` + render();
   el.querySelector('.close').addEventListener('click', () => { el.hidden = true; state.card = null; clearSelection(); });
   el.querySelectorAll('[data-select]').forEach((a) => a.addEventListener('click', (e) => { e.preventDefault(); select(a.dataset.select); }));
+  wireCard(el);
 }
 
 function gridLink(g) {
@@ -235,7 +237,7 @@ function gridCard(f, versions) {
 </table>
 <h3>${t('staff')}</h3>${peopleList(own, p.vacant)}${fallback.length ? `<h3>${t('responsible')} (${t('fallback')})</h3>${peopleList(fallback)}` : ''}
 ${bounds ? `<h3>${t('fourBounds')}</h3><table class="bounds">${bounds}</table>` : ''}
-${hist ? `<h3>${t('history')}</h3><ul>${hist}</ul>` : ''}`;
+${hist ? `<h3>${t('history')}</h3><ul>${hist}</ul>` : ''}${cardExtras(p)}`;
   };
 }
 
@@ -380,6 +382,7 @@ function renderText() {
 
 function renderAll() {
   renderText();
+  renderAccount();
   if (!map?.isStyleLoaded()) return;
   renderLayers();
   renderLegend();
@@ -412,6 +415,9 @@ async function main() {
   if (q.get('basemap_crs') !== null) config.basemap_crs = q.get('basemap_crs');
   state.crs = (q.get('crs') || config.basemap_crs || 'wgs84').toLowerCase() === 'gcj02' ? 'gcj02' : 'wgs84';
   renderText();
+  // Who is signed in decides what the card shows (and, for anonymous callers, how names and
+  // phone numbers are shown): re-render it when that changes.
+  await initAccount(() => { if (state.selected && !$('#card').hidden) select(state.selected.code, { fly: false }); });
 
   const [style, dfc] = await Promise.all([buildStyle(config), api(`/v1/grids?level=district${crsQuery('&')}`)]);
   districts = dfc.features.map((f) => f.properties);
