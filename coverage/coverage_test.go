@@ -571,3 +571,77 @@ func TestScope(t *testing.T) {
 		t.Errorf("scope %s: %d grids", comm.Code, r.Summary.Grids)
 	}
 }
+
+// TestChangesBetween reshapes one grid, retires one, adds one and renames one on 2025-01-01.
+func TestChangesBetween(t *testing.T) {
+	db, _, _ := env(t)
+	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	base := storetest.Fixture().Grids
+	var grids []gridline.Grid
+	for _, g := range base {
+		switch g.Code {
+		case "410103001001001001": // reshaped: half its width from 2025
+			g.ValidTo = &day
+			grids = append(grids, g)
+			g.VersionID, g.Version, g.ValidFrom, g.ValidTo = 100, 2, day, nil
+			g.Geometry = storetest.Box(113.60, 34.70, 113.605, 34.71)
+		case "410103JW002": // retired
+			g.ValidTo = &day
+		case "410103001001002": // renamed
+			g.ValidTo = &day
+			grids = append(grids, g)
+			g.VersionID, g.Version, g.ValidFrom, g.ValidTo, g.Name = 101, 2, day, nil, "新名称"
+		}
+		grids = append(grids, g)
+	}
+	added := base[6]
+	added.ID, added.VersionID, added.Code, added.ValidFrom = 99, 99, "410103001001003", day
+	grids = append(grids, added)
+	for k := range grids {
+		if grids[k].VersionID == 0 {
+			grids[k].VersionID = grids[k].ID
+		}
+	}
+	ix := resolve.Build(grids, nil, time.Now())
+	a := coverage.New(func() coverage.Index { return ix }, db)
+	ch, err := a.ChangesBetween(context.Background(), "", day.AddDate(0, -1, 0), day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{coverage.ChangeAdded: 1, coverage.ChangeRetired: 1, coverage.ChangeReshaped: 1, coverage.ChangeEdited: 1}
+	if len(ch.Counts) != len(want) {
+		t.Errorf("counts %v, want %v", ch.Counts, want)
+	}
+	for k, n := range want {
+		if ch.Counts[k] != n {
+			t.Errorf("counts %v, want %v", ch.Counts, want)
+		}
+	}
+	for _, c := range ch.Changes {
+		switch c.Change {
+		case coverage.ChangeReshaped:
+			// Half of a 0.01° x 0.01° box at 34.7°N: about 457 m x 1,109 m.
+			if c.Code != "410103001001001001" || c.AreaDiffM2 >= 0 || math.Abs(c.AreaToM2*2-c.AreaFromM2) > 0.001*c.AreaFromM2 || c.AreaFromM2 < 1e6 {
+				t.Errorf("reshaped: %+v, want the area halved", c)
+			}
+		case coverage.ChangeEdited:
+			if c.Code != "410103001001002" || !slices.Equal(c.Fields, []string{"name"}) {
+				t.Errorf("edited: %+v, want the name of 410103001001002", c)
+			}
+		case coverage.ChangeRetired:
+			if c.Code != "410103JW002" || c.AreaFromM2 <= 0 {
+				t.Errorf("retired: %+v", c)
+			}
+		case coverage.ChangeAdded:
+			if c.Code != "410103001001003" || c.AreaToM2 <= 0 {
+				t.Errorf("added: %+v", c)
+			}
+		}
+	}
+	if _, err := a.ChangesBetween(context.Background(), "999", day, day); gridline.ErrorCode(err) != gridline.ENotFound {
+		t.Errorf("unknown scope: %v", err)
+	}
+	if _, err := a.ChangesBetween(context.Background(), "", day, day.AddDate(0, 0, -1)); gridline.ErrorCode(err) != gridline.EInvalid {
+		t.Errorf("to before from: %v", err)
+	}
+}
