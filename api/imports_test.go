@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"gridline.dev/gridline"
-	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/accounts"
+	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
