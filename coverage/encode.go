@@ -51,11 +51,16 @@ func (r *Report) FeatureCollection() *geojson.FeatureCollection {
 // WriteJSON writes the report: scope, date, rules, summary and the findings as a
 // FeatureCollection.
 func (r *Report) WriteJSON(w io.Writer) error {
-	body := struct {
+	return json.NewEncoder(w).Encode(r.Body())
+}
+
+// Body is the report as WriteJSON writes it: the summary with the findings as a GeoJSON
+// FeatureCollection, for answers that carry a report inside another (an import's dry run).
+func (r *Report) Body() any {
+	return struct {
 		*Report
 		Findings *geojson.FeatureCollection `json:"findings"`
 	}{r, r.FeatureCollection()}
-	return json.NewEncoder(w).Encode(body)
 }
 
 // WriteGeoJSON writes the findings as a FeatureCollection with the summary as a foreign member.

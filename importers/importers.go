@@ -29,6 +29,8 @@ type Config struct {
 	Ogr2ogr     string // the tools; default found on PATH
 	Ogrinfo     string
 	GDALSRSInfo string
+	// Audit audits the coverage a dry run would leave (store.ImportPlan.Audit); nil: no audit.
+	Audit func(ctx context.Context, grids []gridline.Grid, at time.Time) (any, error)
 }
 
 // Engine imports and exports grids.
@@ -199,6 +201,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	sr, err := e.db.ImportGrids(ctx, store.ImportPlan{
 		Table: table, Columns: ic, Level: opt.Mapping.Level, Layer: opt.Mapping.Layer, Kind: opt.Mapping.Kind,
 		From: opt.From, Repair: opt.Repair, Retire: opt.Retire, Apply: opt.Apply, Tolerance: opt.Tolerance, ListLimit: opt.ListLimit,
+		Audit: e.cfg.Audit,
 	})
 	if err != nil {
 		return nil, err

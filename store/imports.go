@@ -187,6 +187,11 @@ type ImportPlan struct {
 	Tolerance float64 // m² a child may stick out of its parent (DefaultTolerance when 0)
 	// ListLimit bounds each list in the report (1000 when 0); the counts are always complete.
 	ListLimit int
+	// Audit, when set, audits the coverage a dry run without problems would leave: it is given
+	// the families the import touches (the parents of every grid it adds, changes or retires,
+	// and of the grids it adds or changes, with their children) as they would be on From, and
+	// its answer goes into the report's Coverage. Applying imports are not audited.
+	Audit func(ctx context.Context, grids []gridline.Grid, at time.Time) (any, error)
 }
 
 // ImportProblem is one thing wrong with an import. Index is the feature's number in the file,
@@ -249,6 +254,8 @@ type ImportReport struct {
 	Warnings     []string `json:"warnings,omitempty"`
 	// Timings are the milliseconds each step took, for benchmarks and slow imports.
 	Timings []ImportTiming `json:"timings,omitempty"`
+	// Coverage is the coverage audit of what a dry run would leave (ImportPlan.Audit), when asked.
+	Coverage any `json:"coverage,omitempty"`
 }
 
 // ImportTiming is how long one step of an import took.
@@ -329,6 +336,11 @@ func (db *DB) ImportGrids(ctx context.Context, plan ImportPlan) (*ImportReport, 
 		if err := im.run(ctx); err != nil {
 			return err
 		}
+		if !plan.Apply && plan.Audit != nil && rep.ProblemCount == 0 && (rep.Added+rep.Changed+rep.Retired) > 0 {
+			if err := im.audit(ctx); err != nil {
+				return err
+			}
+		}
 		return auditGridWrite(ctx, tx, "grids.import", gridImportSummary(rep))
 	})
 	if err != nil {
@@ -344,6 +356,7 @@ type importRun struct {
 	rep     *ImportReport
 	staging string
 	last    time.Time
+	written []int64 // the version ids the write step inserted
 }
 
 // step records the time since the previous step.
@@ -653,6 +666,7 @@ func (im *importRun) write(ctx context.Context) error {
 		return err
 	}
 	vids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	im.written = vids
 	im.step("write")
 	if err != nil {
 		var ge *gridline.Error
@@ -668,6 +682,35 @@ func (im *importRun) write(ctx context.Context) error {
 		im.step("checkGrids")
 	}
 	return nil
+}
+
+// familiesSQL selects, inside the import's transaction, the grid versions valid on $2 of every
+// family the import touches: the parents of the versions it wrote ($1) and of the versions it
+// retired (ret), the grids it wrote themselves (as parents of their children), and every child of
+// those parents.
+const familiesSQL = `WITH touched AS (
+		SELECT g.parent_id AS id FROM grids g WHERE g.version_id = ANY($1) AND g.parent_id IS NOT NULL
+		UNION SELECT g.id FROM grids g WHERE g.version_id = ANY($1)
+		UNION SELECT g.parent_id FROM grids g JOIN ret r ON r.version_id = g.version_id WHERE g.parent_id IS NOT NULL)
+	SELECT ` + gridColumns + `, ST_AsBinary(g.geom) FROM grids g
+	WHERE g.valid_from <= $2 AND (g.valid_to IS NULL OR g.valid_to > $2)
+		AND (g.id IN (SELECT id FROM touched) OR g.parent_id IN (SELECT id FROM touched))
+	ORDER BY g.version_id`
+
+// audit hands the families the import touches, as the rolled-back transaction holds them, to
+// the plan's auditor, and puts its answer in the report.
+func (im *importRun) audit(ctx context.Context) error {
+	rows, err := im.tx.Query(ctx, familiesSQL, im.written, im.plan.From)
+	if err != nil {
+		return err
+	}
+	grids, err := collectGrids(rows, true)
+	if err != nil {
+		return err
+	}
+	im.rep.Coverage, err = im.plan.Audit(ctx, grids, im.plan.From)
+	im.step("coverage audit")
+	return err
 }
 
 // checkRules runs checkGrids on the versions just written, vids, and turns the problems it finds

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/coverage"
@@ -42,6 +43,28 @@ func newAuditor(res *resolve.Resolver, db *store.DB) *coverage.Auditor {
 		}
 		return nil // not a typed nil: the auditor answers "not built yet"
 	}, db)
+}
+
+// importAuditRules are the coverage rules an import's dry run reports: the geometry of the
+// families it touches and their codes and names. Staffing and workload are left out: a file of
+// boundaries brings no staff, and its households may come later.
+var importAuditRules = []string{coverage.RuleGap, coverage.RuleOverlap, coverage.RuleSliver, coverage.RuleOutsideParent,
+	coverage.RuleInvalidGeometry, coverage.RuleCodePrefix, coverage.RuleCodeFormat, coverage.RuleDuplicateName}
+
+// importAudit is the importers' coverage hook: the audit of the families a dry run touches, as
+// they would be on its date. When last is not nil it is set to the report, for the command line's
+// text output.
+func importAudit(a *coverage.Auditor, last **coverage.Report) func(ctx context.Context, grids []gridline.Grid, at time.Time) (any, error) {
+	return func(ctx context.Context, grids []gridline.Grid, at time.Time) (any, error) {
+		rep, err := a.AuditGrids(ctx, grids, coverage.Request{At: at, Rules: importAuditRules})
+		if err != nil {
+			return nil, err
+		}
+		if last != nil {
+			*last = rep
+		}
+		return rep.Body(), nil
+	}
 }
 
 // errFindings is the error of an audit that found what --fail-on names.

@@ -13,6 +13,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
+	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/store"
 )
@@ -159,7 +160,8 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		}
 		return refused(rep.Valid, rep.ProblemCount)
 	}
-	rep, err := importers.New(db, importers.Config{}).Import(ctx, fs.Args(), opt)
+	var audited *coverage.Report
+	rep, err := importers.New(db, importers.Config{Audit: importAudit(coverage.New(nil, db), &audited)}).Import(ctx, fs.Args(), opt)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -169,8 +171,28 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		}
 	} else {
 		printReport(stdout, rep, time.Since(start))
+		printCoverage(stdout, audited)
 	}
 	return refused(rep.OK(), rep.ProblemCount)
+}
+
+// printCoverage says what the coverage audit of a dry run found in the families it touches.
+func printCoverage(w io.Writer, rep *coverage.Report) {
+	if rep == nil {
+		return
+	}
+	if rep.Summary.Findings == 0 {
+		fmt.Fprintf(w, "  coverage: the %d families this import touches stay whole (no gap, overlap, sliver or stray child; codes and names fine)\n", rep.Summary.Families)
+		return
+	}
+	fmt.Fprintf(w, "  coverage: %d findings in the %d families this import touches (gridline audit after applying shows them on the map):\n", rep.Summary.Findings, rep.Summary.Families)
+	for i, f := range rep.Findings {
+		if i == 20 {
+			fmt.Fprintf(w, "  ... and %d more (--json lists them)\n", rep.Summary.Findings-20)
+			break
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", f.Severity, f.Rule, f.Message)
+	}
 }
 
 func printReport(w io.Writer, rep *importers.Report, took time.Duration) {

@@ -284,3 +284,81 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("import said %q", out.String())
 	}
 }
+
+// An import's dry run says what coverage the grids it touches would have: a basic grid redrawn
+// over its neighbour is an overlap in the report, before anything is written.
+func TestImportDryRunAuditsCoverage(t *testing.T) {
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
+	a := startApp(t, nil)
+	env := map[string]string{"DATABASE_URL": a.dbURL, "GRIDLINE_TZ": "Asia/Shanghai"}
+	getenv := func(k string) string { return env[k] }
+	dir := t.TempDir()
+	src := filepath.Join(dir, "grids.geojson")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"export", "--format", "geojson", "--level", "grid", "--layer", "comprehensive", "--at", "2025-01-01", "-o", src}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("export: %v\n%s", err, out.String())
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fc map[string]any
+	if err := json.Unmarshal(b, &fc); err != nil {
+		t.Fatal(err)
+	}
+	moved := false
+	for _, f := range fc["features"].([]any) {
+		f := f.(map[string]any)
+		if f["properties"].(map[string]any)["code"] == "410103001001002" {
+			// 第2网格 reaches 500 m west over 第1网格 (113.60-113.61), inside their community.
+			f["geometry"] = map[string]any{"type": "MultiPolygon", "coordinates": [][][][]float64{{{{113.605, 34.70}, {113.62, 34.70}, {113.62, 34.72}, {113.605, 34.72}, {113.605, 34.70}}}}}
+			moved = true
+		}
+	}
+	if !moved {
+		t.Fatal("the export holds no grid 410103001001002")
+	}
+	b, _ = json.Marshal(fc)
+	if err := os.WriteFile(src, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out.Reset()
+	if err := run(context.Background(), []string{"import", "--from", "2025-02-01", src}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "1 changed") || !strings.Contains(text, "coverage: ") || !strings.Contains(text, "error overlap") {
+		t.Fatalf("the dry run does not report the overlap it would make:\n%s", text)
+	}
+
+	out.Reset()
+	if err := run(context.Background(), []string{"import", "--json", "--from", "2025-02-01", src}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("import --json: %v\n%s", err, out.String())
+	}
+	var rep struct {
+		Coverage struct {
+			Summary struct {
+				ByRule map[string]map[string]struct {
+					Count  int     `json:"count"`
+					AreaM2 float64 `json:"area_m2"`
+				} `json:"by_rule"`
+			} `json:"summary"`
+			Findings struct {
+				Features []any `json:"features"`
+			} `json:"findings"`
+		} `json:"coverage"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	ov := rep.Coverage.Summary.ByRule["overlap"]["grid"]
+	// 0.005° of longitude by 0.02° of latitude at 34.7°N: about 457 m by 2,218 m.
+	if ov.Count != 1 || ov.AreaM2 < 0.9e6 || ov.AreaM2 > 1.1e6 || len(rep.Coverage.Findings.Features) == 0 {
+		t.Fatalf("coverage in the JSON report: %+v, %d findings", rep.Coverage.Summary.ByRule, len(rep.Coverage.Findings.Features))
+	}
+	// Nothing was written: the same file applied is still a change.
+	if n, err := a.db.CountGrids(context.Background()); err != nil || n != 15 {
+		t.Fatalf("after two dry runs the store holds %d grid versions (%v), want the fixture's 15", n, err)
+	}
+}
