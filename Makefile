@@ -45,6 +45,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/run.sh
 	DATABASE_URL="$(DBURL)" bench/tiles.sh
 	DATABASE_URL="$(DBURL)" bench/import.sh
+	DATABASE_URL="$(DBURL)" bench/coverage.sh
 
 stop:
 	@scripts/setup.sh stop
