@@ -62,3 +62,20 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// ExcerptRunes is how many characters of a client's input an error message quotes at most.
+const ExcerptRunes = 80
+
+// Excerpt is s cut to its first ExcerptRunes characters, with "…" when something was cut: every
+// message that quotes a client's input quotes it through Excerpt, so that a megabyte of input
+// never comes back in an error.
+func Excerpt(s string) string {
+	n := 0
+	for i := range s {
+		if n == ExcerptRunes {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}

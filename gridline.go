@@ -95,13 +95,13 @@ var codePattern = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
 func (g *Grid) Validate() error {
 	switch {
 	case !codePattern.MatchString(g.Code):
-		return Errorf(EInvalid, "grid code %q must be 1 to 32 letters or digits", g.Code)
+		return Errorf(EInvalid, "grid code %q must be 1 to 32 letters or digits", Excerpt(g.Code))
 	case g.Name == "":
 		return Errorf(EInvalid, "grid %s has no name", g.Code)
 	case !g.Level.Valid():
-		return Errorf(EInvalid, "grid %s: level %q is not one of district, subdistrict, community, grid, micro", g.Code, g.Level)
+		return Errorf(EInvalid, "grid %s: level %q is not one of district, subdistrict, community, grid, micro", Excerpt(g.Code), Excerpt(string(g.Level)))
 	case !g.Layer.Valid():
-		return Errorf(EInvalid, "grid %s: layer %q must be a lower-case name such as comprehensive, special or police", g.Code, g.Layer)
+		return Errorf(EInvalid, "grid %s: layer %q must be a lower-case name such as comprehensive, special or police", Excerpt(g.Code), Excerpt(string(g.Layer)))
 	case g.Households < 0 || g.Population < 0:
 		return Errorf(EInvalid, "grid %s: households and population cannot be negative", g.Code)
 	case g.ValidFrom.IsZero():
@@ -181,7 +181,7 @@ func (p *Person) Validate() error {
 		return Errorf(EInvalid, "a person needs a name")
 	}
 	if len(p.Phone) > 32 {
-		return Errorf(EInvalid, "phone %q of %s is longer than 32 characters", p.Phone, p.Name)
+		return Errorf(EInvalid, "phone %q of %s is longer than 32 characters", Excerpt(p.Phone), Excerpt(p.Name))
 	}
 	return nil
 }
@@ -200,7 +200,7 @@ type Assignment struct {
 func (a *Assignment) Validate() error {
 	switch {
 	case !a.Post.Valid():
-		return Errorf(EInvalid, "role %q is not one of grid_chief, full_time_worker, part_time_worker, building_steward, police_officer, assigned_cadre, department_liaison", a.Post)
+		return Errorf(EInvalid, "role %q is not one of grid_chief, full_time_worker, part_time_worker, building_steward, police_officer, assigned_cadre, department_liaison", Excerpt(string(a.Post)))
 	case a.PersonID == 0 || a.GridID == 0:
 		return Errorf(EInvalid, "an assignment needs a person and a grid")
 	case a.ValidFrom.IsZero():

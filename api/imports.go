@@ -45,7 +45,7 @@ func boolForm(r *http.Request, name string, def bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, gridline.Errorf(gridline.EInvalid, "%s %q must be true or false", name, v).With("field", name)
+		return false, gridline.Errorf(gridline.EInvalid, "%s %q must be true or false", name, gridline.Excerpt(v)).With("field", name)
 	}
 	return b, nil
 }
@@ -76,7 +76,7 @@ func (s *Server) importOptions(r *http.Request) (importers.Options, error) {
 	opt.Format, opt.CRS, opt.Encoding, opt.SourceLayer = r.FormValue("format"), r.FormValue("crs"), r.FormValue("encoding"), r.FormValue("source_layer")
 	if v := r.FormValue("tolerance"); v != "" {
 		if opt.Tolerance, err = strconv.ParseFloat(v, 64); err != nil || opt.Tolerance < 0 {
-			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres", v).With("field", "tolerance")
+			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres", gridline.Excerpt(v)).With("field", "tolerance")
 		}
 	}
 	if v := r.FormValue("mapping"); v != "" {
@@ -145,7 +145,7 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 	for _, p := range parts {
 		name := filepath.Base(strings.ReplaceAll(p.Filename, `\`, "/"))
 		if name == "." || name == "/" || name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00") || strings.HasPrefix(name, ".") {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "file name %q is not usable: give each part a plain file name such as grids.shp", p.Filename).With("field", "file"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "file name %q is not usable: give each part a plain file name such as grids.shp", gridline.Excerpt(p.Filename)).With("field", "file"))
 			return
 		}
 		dst := filepath.Join(dir, name)
@@ -179,7 +179,7 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	case "", "grids":
 	default:
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", what).With("field", "what"))
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", gridline.Excerpt(what)).With("field", "what"))
 		return
 	}
 	rep, err := s.imports.Import(r.Context(), paths, opt)

@@ -145,7 +145,7 @@ func (s *Server) findCollection(r *http.Request) (store.Collection, error) {
 			}
 		}
 	}
-	return store.Collection{}, gridline.Errorf(gridline.ENotFound, "no collection %q: collections are named layer-level, e.g. comprehensive-grid (see %s/collections)", id, ogcBase).With("collection", id)
+	return store.Collection{}, gridline.Errorf(gridline.ENotFound, "no collection %q: collections are named layer-level, e.g. comprehensive-grid (see %s/collections)", gridline.Excerpt(id), ogcBase).With("collection", id)
 }
 
 func (s *Server) ogcCollection(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +165,7 @@ func (s *Server) ogcDatetime(q url.Values) (time.Time, error) {
 		return s.resolver.Today(), nil
 	}
 	if strings.Contains(v, "/") {
-		return time.Time{}, gridline.Errorf(gridline.EInvalid, "datetime %q is an interval: a feature is one version of a grid, so give one date (YYYY-MM-DD)", v).With("field", "datetime")
+		return time.Time{}, gridline.Errorf(gridline.EInvalid, "datetime %q is an interval: a feature is one version of a grid, so give one date (YYYY-MM-DD)", gridline.Excerpt(v)).With("field", "datetime")
 	}
 	return ogcInstant(v)
 }
@@ -190,7 +190,7 @@ func (s *Server) ogcItemsDatetime(q url.Values, fq *store.FeatureQuery) error {
 		return err
 	}
 	bad := func(why string) error {
-		return gridline.Errorf(gridline.EInvalidDate, "datetime %q: %s; write start/end with dates (YYYY-MM-DD) or RFC 3339 instants, '..' for an open end", v, why).With("field", "datetime")
+		return gridline.Errorf(gridline.EInvalidDate, "datetime %q: %s; write start/end with dates (YYYY-MM-DD) or RFC 3339 instants, '..' for an open end", gridline.Excerpt(v), why).With("field", "datetime")
 	}
 	if strings.Contains(end, "/") {
 		return bad("an interval has two ends")
@@ -255,7 +255,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := q.Get("bbox"); v != "" {
 		if crs := q.Get("bbox-crs"); crs != "" && crs != crs84 {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "bbox-crs %q is not supported: give bbox in CRS84 (lon, lat)", crs).With("field", "bbox-crs"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "bbox-crs %q is not supported: give bbox in CRS84 (lon, lat)", gridline.Excerpt(crs)).With("field", "bbox-crs"))
 			return
 		}
 		b, err := parseBBox(v)
@@ -269,7 +269,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "limit %q must be a whole number from 1", v).With("field", "limit"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "limit %q must be a whole number from 1", gridline.Excerpt(v)).With("field", "limit"))
 			return
 		}
 		fq.Limit = min(n, 1000)
@@ -331,7 +331,7 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) {
 	}
 	cid := collectionID(c.Layer, c.Level)
 	if len(list) == 0 {
-		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "collection %s has no feature %q valid on %s", cid, fid, gridline.Date(at)))
+		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "collection %s has no feature %q valid on %s", cid, gridline.Excerpt(fid), gridline.Date(at)))
 		return
 	}
 	root := ogcRoot(r)

@@ -89,7 +89,7 @@ func coordinate(name, v string, present bool) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil {
-		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, v).With("field", name)
+		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, gridline.Excerpt(v)).With("field", name)
 	}
 	return f, nil
 }
@@ -186,7 +186,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		in = batch.FormatGeoJSON
 	case "application/json", "":
 	default:
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", mt))
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", gridline.Excerpt(mt)))
 		return
 	}
 	if f := q.Get("format"); f != "" {

@@ -50,7 +50,7 @@ func (s *Server) tileParams(r *http.Request, layerSpec string) ([]string, time.T
 func tileCoord(name, v string) (uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || len(v) > 12 {
-		return 0, gridline.Errorf(gridline.EInvalid, "tile %s %q must be a whole number of at most 12 digits", name, v).With("field", name)
+		return 0, gridline.Errorf(gridline.EInvalid, "tile %s %q must be a whole number of at most 12 digits", name, gridline.Excerpt(v)).With("field", name)
 	}
 	return n, nil
 }

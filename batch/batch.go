@@ -83,7 +83,7 @@ func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Wr
 	case FormatCSV:
 		next = csvReader(in)
 	default:
-		return 0, false, gridline.Errorf(gridline.EInvalid, "unknown input format %q: use json, geojson or csv", opt.In)
+		return 0, false, gridline.Errorf(gridline.EInvalid, "unknown input format %q: use json, geojson or csv", gridline.Excerpt(opt.In))
 	}
 	if err != nil {
 		return 0, false, err
@@ -445,10 +445,10 @@ func csvReader(in io.Reader) func() (*record, error) {
 						named[strings.ToLower(strings.TrimSpace(f))] = i
 					}
 					if _, ok := named["lon"]; !ok {
-						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lon column (expected id,lon,lat[,crs])", strings.Join(fields, ",")).With("line", 1)
+						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lon column (expected id,lon,lat[,crs])", gridline.Excerpt(strings.Join(fields, ","))).With("line", 1)
 					}
 					if _, ok := named["lat"]; !ok {
-						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lat column (expected id,lon,lat[,crs])", strings.Join(fields, ",")).With("line", 1)
+						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lat column (expected id,lon,lat[,crs])", gridline.Excerpt(strings.Join(fields, ","))).With("line", 1)
 					}
 					cols = map[string]int{"id": -1, "crs": -1}
 					for k, v := range named {
@@ -464,11 +464,11 @@ func csvReader(in io.Reader) func() (*record, error) {
 			}
 			var perr error
 			if rc.lon, perr = strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lon"])), 64); perr != nil {
-				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lon %q is not a number", line, get(fields, cols["lon"])).With("line", line).With("field", "lon")
+				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lon %q is not a number", line, gridline.Excerpt(get(fields, cols["lon"]))).With("line", line).With("field", "lon")
 				return rc, nil
 			}
 			if rc.lat, perr = strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lat"])), 64); perr != nil {
-				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lat %q is not a number", line, get(fields, cols["lat"])).With("line", line).With("field", "lat")
+				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lat %q is not a number", line, gridline.Excerpt(get(fields, cols["lat"]))).With("line", line).With("field", "lat")
 				return rc, nil
 			}
 			if c := strings.TrimSpace(get(fields, cols["crs"])); c != "" {

@@ -244,7 +244,7 @@ func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (str
 	switch {
 	case want != "":
 		if !contains(layers, want) {
-			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, want, strings.Join(layers, ", ")).With("field", "source_layer")
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, gridline.Excerpt(want), strings.Join(layers, ", ")).With("field", "source_layer")
 		}
 		return want, nil
 	case len(layers) == 0:

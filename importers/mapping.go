@@ -70,17 +70,17 @@ func ParseMapping(data []byte) (Mapping, error) {
 func (m Mapping) Validate() error {
 	for k, v := range m.Fields {
 		if _, ok := aliases[k]; !ok {
-			return gridline.Errorf(gridline.EInvalid, "mapping: %q is not an attribute; use one of %s", k, strings.Join(Attributes, ", ")).With("field", "mapping")
+			return gridline.Errorf(gridline.EInvalid, "mapping: %q is not an attribute; use one of %s", gridline.Excerpt(k), strings.Join(Attributes, ", ")).With("field", "mapping")
 		}
 		if v == "" || len(v) > 63 || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			return gridline.Errorf(gridline.EInvalid, "mapping: the column for %s must be a column name of 1 to 63 bytes", k).With("field", "mapping")
 		}
 	}
 	if m.Level != "" && !m.Level.Valid() {
-		return gridline.Errorf(gridline.EInvalid, "mapping: level %q is not one of district, subdistrict, community, grid, micro", m.Level).With("field", "level")
+		return gridline.Errorf(gridline.EInvalid, "mapping: level %q is not one of district, subdistrict, community, grid, micro", gridline.Excerpt(string(m.Level))).With("field", "level")
 	}
 	if m.Layer != "" && !m.Layer.Valid() {
-		return gridline.Errorf(gridline.EInvalid, "mapping: layer %q must be a lower-case name such as comprehensive, special or police", m.Layer).With("field", "layer")
+		return gridline.Errorf(gridline.EInvalid, "mapping: layer %q must be a lower-case name such as comprehensive, special or police", gridline.Excerpt(string(m.Layer))).With("field", "layer")
 	}
 	if len(m.Kind) > 40 || !utf8.ValidString(m.Kind) {
 		return gridline.Errorf(gridline.EInvalid, "mapping: kind must be a short name such as school").With("field", "kind")
@@ -103,7 +103,7 @@ func (m Mapping) resolve(columns []string) (store.ImportColumns, map[string]stri
 			c, ok := byLower[strings.ToLower(want)]
 			if !ok {
 				return store.ImportColumns{}, nil, gridline.Errorf(gridline.EInvalid, "the mapping names column %q for %s, but the file has no such column; its columns are: %s",
-					want, attr, strings.Join(columns, ", ")).With("field", "mapping").With("columns", columns)
+					gridline.Excerpt(want), attr, strings.Join(columns, ", ")).With("field", "mapping").With("columns", columns)
 			}
 			found[attr] = c
 			continue

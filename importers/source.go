@@ -49,7 +49,7 @@ func normEncoding(s string) (string, error) {
 	case "gbk", "cp936", "936", "gb2312", "gb18030", "ansi 936":
 		return "GB18030", nil
 	}
-	return "", gridline.Errorf(gridline.EInvalid, "encoding %q is not one of utf-8, gbk, gb18030", s).With("field", "encoding")
+	return "", gridline.Errorf(gridline.EInvalid, "encoding %q is not one of utf-8, gbk, gb18030", gridline.Excerpt(s)).With("field", "encoding")
 }
 
 // prepare finds the dataset among paths (one file, a .zip, or the loose files of a Shapefile),
@@ -103,7 +103,7 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 			f = "shapefile"
 		}
 		if !contains(Formats, f) {
-			return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", opt.Format, strings.Join(Formats, ", ")).With("field", "format")
+			return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", gridline.Excerpt(opt.Format), strings.Join(Formats, ", ")).With("field", "format")
 		}
 		s.format = f
 	}
@@ -273,7 +273,7 @@ func (e *Engine) prepareShapefile(ctx context.Context, s *source, enc string) er
 				return err
 			}
 			if enc, err = normEncoding(string(b)); err != nil {
-				return gridline.Errorf(gridline.EInvalid, "the .cpg of %s names encoding %q, which is not one of UTF-8, GBK, GB18030: give the encoding", s.name, strings.TrimSpace(string(b)))
+				return gridline.Errorf(gridline.EInvalid, "the .cpg of %s names encoding %q, which is not one of UTF-8, GBK, GB18030: give the encoding", s.name, gridline.Excerpt(strings.TrimSpace(string(b))))
 			}
 		}
 	}
