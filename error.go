@@ -18,6 +18,7 @@ const (
 	ETooLarge         = "too_large"            // a body over the limit
 	EUnavailable      = "database_unavailable" // the database cannot be reached right now
 	EUnauthorized     = "unauthorized"         // a write without a valid token
+	ETimeout          = "request_timeout"      // a request body that stopped sending before its end
 	EInternal         = "internal"             // a bug: never a client's fault
 )
 

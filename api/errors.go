@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	gridline.EUnauthorized:     http.StatusUnauthorized,
 	gridline.EInternal:         http.StatusInternalServerError,
 	gridline.EMethodNotAllowed: http.StatusMethodNotAllowed,
+	gridline.ETimeout:          http.StatusRequestTimeout,
 }
 
 // errorBody is the one JSON error shape: {"error":{"code":..,"message":..,"details":{..}}}.

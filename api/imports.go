@@ -114,10 +114,19 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := s.imports.MaxBytes()
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
-	if err := r.ParseMultipartForm(32 << 20); err != nil {
+	body, err := s.body(w, r, "the upload", limit+1<<20)
+	if err == nil {
+		r.Body = body
+		err = r.ParseMultipartForm(32 << 20)
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ge *gridline.Error
+		if errors.As(err, &ge) && ge.Code != gridline.ETooLarge {
+			s.writeError(w, r, ge) // the body stopped coming (request_timeout)
+			return
+		}
+		if errors.As(err, &mbe) || ge != nil {
 			s.writeError(w, r, gridline.Errorf(gridline.ETooLarge, "the upload is larger than the import limit of %d bytes", limit).With("limit", limit))
 			return
 		}

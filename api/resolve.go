@@ -196,11 +196,15 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("out") == "csv" {
 		out, ctype = batch.OutCSV, "text/csv; charset=utf-8"
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxBatchBytes)
-	// A large batch takes longer than the server's default write timeout. Socket deadlines are on
-	// the real clock, whatever clock the server is given.
+	body, err := s.body(w, r, "the request body", s.maxBatchBytes)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// A large batch takes longer than the server's default write timeout (the read side is
+	// s.body's idle limit). Socket deadlines are on the real clock, whatever clock the server is
+	// given.
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
 	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})

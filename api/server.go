@@ -29,6 +29,7 @@ type Server struct {
 	router   *mux.Router
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
+	bodyIdle      time.Duration // how long a request body may send nothing (api/body.go)
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
@@ -38,6 +39,10 @@ type Server struct {
 // Options configure a Server.
 type Options struct {
 	MaxBatchBytes int64 // default 512 MiB
+	// BodyIdle is how long a request body (a batch, an upload) may send nothing before it is cut
+	// off with 408 request_timeout, or a final error line once an answer streams (default
+	// DefaultBodyIdle; cmd/gridline reads GRIDLINE_BODY_IDLE).
+	BodyIdle time.Duration
 	// Tiles serves /tiles (required). cmd/gridline builds it over the same resolver, with
 	// AnnotateTile as its Options.Annotate, and refreshes it on every index swap.
 	Tiles *tiles.Service
@@ -60,10 +65,13 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
 	}
+	if opt.BodyIdle <= 0 {
+		opt.BodyIdle = DefaultBodyIdle
+	}
 	if opt.Clock == nil {
 		opt.Clock = gridline.SystemClock{}
 	}
-	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, tiles: opt.Tiles, imports: opt.Imports}
+	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, tiles: opt.Tiles, imports: opt.Imports}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)

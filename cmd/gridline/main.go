@@ -227,8 +227,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { tileSvc.Tileset() })
-	srv := api.NewServer(db, res, log, api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20}),
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
+	apiOpt := api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20}),
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}
+	if err := httpOptions(getenv, &apiOpt); err != nil {
+		return err
+	}
+	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
