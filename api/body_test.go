@@ -125,3 +125,23 @@ func TestBodyIdle(t *testing.T) {
 		t.Fatalf("status %d %s, want 408 %s", resp2.StatusCode, b, gridline.ETimeout)
 	}
 }
+
+// TestEndlessField: a CSV field or JSON string that never ends is refused as soon as it passes
+// the record limit (batch.MaxLineBytes, batch.MaxTokenBytes), not held until the body limit.
+func TestEndlessField(t *testing.T) {
+	h, _ := newServerOpt(t, api.Options{MaxBatchBytes: 1 << 30})
+	for _, tc := range []struct{ ctype, head, want string }{
+		{"text/csv", "id,lon,lat\nx", "line 2 is longer than"},
+		{"application/json", `[{"id":"`, "element 1: a string longer than"},
+	} {
+		body := &countingReader{max: 50 << 20}
+		req := httptest.NewRequest("POST", "/v1/resolve", io.MultiReader(strings.NewReader(tc.head), body))
+		req.ContentLength = -1
+		req.Header.Set("Content-Type", tc.ctype)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), tc.want) || body.n > 1<<20 {
+			t.Fatalf("%s: status %d %s after reading %d bytes", tc.ctype, w.Code, w.Body.String(), body.n)
+		}
+	}
+}

@@ -79,7 +79,7 @@ func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Wr
 	var next func() (*record, error)
 	switch opt.In {
 	case FormatJSON, FormatGeoJSON:
-		next, err = jsonReader(in)
+		next, err = jsonReader(&jsonLimiter{r: in})
 	case FormatCSV:
 		next = csvReader(in)
 	default:
@@ -402,9 +402,10 @@ func appendCSVField(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// csvReader reads id,lon,lat[,crs] lines. A first line whose lon is not a number is a header.
+// csvReader reads id,lon,lat[,crs] lines, each within MaxLineBytes. A first line whose lon is not
+// a number is a header.
 func csvReader(in io.Reader) func() (*record, error) {
-	cr := csv.NewReader(in)
+	cr := csv.NewReader(&lineLimiter{r: in})
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true

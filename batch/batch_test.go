@@ -99,7 +99,7 @@ func TestBatchBeforeIndex(t *testing.T) {
 
 // FuzzBatch: whatever arrives, the batch neither panics nor writes anything but whole JSON lines.
 func FuzzBatch(f *testing.F) {
-	for _, s := range []string{`[{"id":1,"lon":113.6,"lat":34.7}]`, `[[113.6,34.7],[1e400,2]]`, "id,lon,lat\na,113.6,34.7\n", `{"features":[{"geometry":{"type":"Point","coordinates":[1]}}]}`, `[`, `"`, "a,\"b\n,c", `[{"lon":"1"},{"lat":[]}]`} {
+	for _, s := range []string{`[{"id":1,"lon":113.6,"lat":34.7}]`, `[[113.6,34.7],[1e400,2]]`, "id,lon,lat\na,113.6,34.7\n", `{"features":[{"geometry":{"type":"Point","coordinates":[1]}}]}`, `[`, `"`, "a,\"b\n,c", `[{"lon":"1"},{"lat":[]}]`, `[{"id":"` + strings.Repeat("a,]", 3000), "\"" + strings.Repeat("a\n", 5000)} {
 		f.Add(s, uint8(0))
 		f.Add(s, uint8(1))
 	}
