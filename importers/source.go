@@ -401,13 +401,55 @@ func isASCII(b []byte) bool {
 
 // checkUTF8File refuses GeoJSON that is not UTF-8, which RFC 7946 requires: GDAL would replace
 // the bad bytes and the names would be lost without a word.
+//
+// The file is read a block at a time, never whole: it may be as large as the upload limit.
 func checkUTF8File(s *source) error {
-	b, err := os.ReadFile(s.path)
+	f, err := os.Open(s.path)
 	if err != nil {
 		return err
 	}
-	if !utf8.Valid(b) {
+	defer f.Close()
+	ok, err := validUTF8(f)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return gridline.Errorf(gridline.EInvalid, "%s is not UTF-8 text, which GeoJSON must be: convert it (e.g. iconv -f GBK -t UTF-8)", s.name).With("field", "encoding")
 	}
 	return nil
+}
+
+// validUTF8 tells whether all of r is UTF-8, reading it in 64 KiB blocks. A character cut by the
+// end of a block is carried into the next.
+func validUTF8(r io.Reader) (bool, error) {
+	buf := make([]byte, 64<<10)
+	carry := 0
+	for {
+		n, err := r.Read(buf[carry:])
+		b := buf[:carry+n]
+		// Keep back an incomplete character at the end (at most utf8.UTFMax-1 bytes).
+		keep := 0
+		for k := 1; k < utf8.UTFMax && k <= len(b); k++ {
+			c := b[len(b)-k]
+			if c < utf8.RuneSelf {
+				break // ASCII: nothing is cut
+			}
+			if utf8.RuneStart(c) {
+				if !utf8.FullRune(b[len(b)-k:]) {
+					keep = k
+				}
+				break
+			}
+		}
+		if err == io.EOF {
+			return utf8.Valid(b), nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !utf8.Valid(b[:len(b)-keep]) {
+			return false, nil
+		}
+		carry = copy(buf, b[len(b)-keep:])
+	}
 }
