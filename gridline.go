@@ -249,11 +249,23 @@ const DateLayout = "2006-01-02"
 // Date writes t as YYYY-MM-DD.
 func Date(t time.Time) string { return t.Format(DateLayout) }
 
-// ParseDate reads a YYYY-MM-DD date; the error names the field.
+// The dates gridline accepts: a grid's validity, a staff assignment, an "as of" date. Before 1900
+// there were no grids to govern; after 9999-12-30 a date's next day (the exclusive end of a
+// PostgreSQL daterange) would not have four digits. Outside them a date is a mistake (0001-01-01
+// is Go's zero time, which means "not given" inside gridline).
+var (
+	FirstDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	LastDate  = time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC)
+)
+
+// ParseDate reads a YYYY-MM-DD date from FirstDate to LastDate; the error names the field.
 func ParseDate(field, s string) (time.Time, error) {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %q is not a date of the form YYYY-MM-DD", field, s), Details: map[string]any{"field": field}}
+		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %q is not a date of the form YYYY-MM-DD", field, Excerpt(s)), Details: map[string]any{"field": field}}
+	}
+	if t.Before(FirstDate) || t.After(LastDate) {
+		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %s is outside the dates gridline accepts, %s to %s", field, s, Date(FirstDate), Date(LastDate)), Details: map[string]any{"field": field}}
 	}
 	return t, nil
 }

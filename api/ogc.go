@@ -173,7 +173,8 @@ func (s *Server) ogcDatetime(q url.Values) (time.Time, error) {
 // ogcInstant is a date or an RFC 3339 instant, as the date it falls on.
 func ogcInstant(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+		// Its date, within the dates gridline accepts.
+		return gridline.ParseDate("datetime", gridline.Date(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)))
 	}
 	return gridline.ParseDate("datetime", v)
 }
@@ -199,12 +200,12 @@ func (s *Server) ogcItemsDatetime(q url.Values, fq *store.FeatureQuery) error {
 	fq.Interval, fq.At = true, s.resolver.Today()
 	if start != "" && start != ".." {
 		if fq.From, err = ogcInstant(start); err != nil {
-			return bad("its start is not a date")
+			return bad("its start: " + gridline.ErrorMessage(err))
 		}
 	}
 	if end != "" && end != ".." {
 		if fq.To, err = ogcInstant(end); err != nil {
-			return bad("its end is not a date")
+			return bad("its end: " + gridline.ErrorMessage(err))
 		}
 	}
 	if !fq.From.IsZero() && !fq.To.IsZero() && fq.To.Before(fq.From) {
