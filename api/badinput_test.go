@@ -26,6 +26,10 @@ func TestBadInputTable(t *testing.T) {
 		{"export at the zero date", "GET", "/v1/exports?format=geojson&at=0001-01-01", 400, gridline.EInvalidDate, "outside the dates"},
 		{"ogc instant at the zero date", "GET", "/ogc/collections/comprehensive-grid/items?datetime=0001-01-01T00:00:00Z", 400, gridline.EInvalidDate, "outside the dates"},
 		{"ogc interval from the zero date", "GET", "/ogc/collections/comprehensive-grid/items?datetime=0001-01-01/..", 400, gridline.EInvalidDate, "outside the dates"},
+		{"export to an unknown EPSG code", "GET", "/v1/exports?format=geojson&crs=EPSG:999999", 400, gridline.EInvalidCRS, "EPSG:999999 is not a coordinate system"},
+		{"export to EPSG:4", "GET", "/v1/exports?format=geojson&crs=EPSG:4", 400, gridline.EInvalidCRS, "EPSG:4 "},
+		{"export to EPSG:32767", "GET", "/v1/exports?format=geojson&crs=EPSG:32767", 400, gridline.EInvalidCRS, "EPSG:32767 "},
+		{"resolve a point PROJ cannot transform", "GET", "/v1/resolve?lon=1e300&lat=1e300&crs=EPSG:4547", 400, gridline.EInvalidCoord, "outside the area"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,6 +45,12 @@ func TestBadInputTable(t *testing.T) {
 			}
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == nil || e.Error.Code != tc.code || !strings.Contains(e.Error.Message, tc.says) {
 				t.Fatalf("answer %s, want code %s saying %q", w.Body.String(), tc.code, tc.says)
+			}
+			// Nothing internal: no SQLSTATE, no server path, no Go type.
+			for _, leak := range []string{"SQLSTATE", "/tmp/", "Go value", "staging."} {
+				if strings.Contains(e.Error.Message, leak) {
+					t.Fatalf("the message shows %q: %s", leak, e.Error.Message)
+				}
 			}
 		})
 	}

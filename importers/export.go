@@ -85,6 +85,11 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	if err != nil {
 		return nil, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
 	}
+	if crs.EPSG != 0 && !crs.Local() {
+		if err := e.db.KnownSRID(ctx, crs.EPSG); err != nil {
+			return nil, err
+		}
+	}
 	enc, err := normEncoding(opt.Encoding)
 	if err != nil {
 		return nil, err
