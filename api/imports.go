@@ -75,8 +75,11 @@ func (s *Server) importOptions(r *http.Request) (importers.Options, error) {
 	}
 	opt.Format, opt.CRS, opt.Encoding, opt.SourceLayer = r.FormValue("format"), r.FormValue("crs"), r.FormValue("encoding"), r.FormValue("source_layer")
 	if v := r.FormValue("tolerance"); v != "" {
-		if opt.Tolerance, err = strconv.ParseFloat(v, 64); err != nil || opt.Tolerance < 0 {
-			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres", gridline.Excerpt(v)).With("field", "tolerance")
+		if opt.Tolerance, err = strconv.ParseFloat(v, 64); err != nil {
+			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres from 0 to %d", gridline.Excerpt(v), importers.MaxTolerance).With("field", "tolerance")
+		}
+		if err := importers.CheckTolerance(opt.Tolerance); err != nil {
+			return opt, err
 		}
 	}
 	if v := r.FormValue("mapping"); v != "" {

@@ -92,6 +92,12 @@ func TestImportRequests(t *testing.T) {
 		{"unknown crs", map[string]string{"crs": "mars"}, "a.geojson", []byte(`{"type":"FeatureCollection","features":[]}`), 400, "unknown_crs", "mars"},
 		{"not a dataset", nil, "notes.txt", []byte("hello"), 400, "invalid_request", "found no dataset"},
 		{"hidden file name", nil, ".a.geojson", []byte("{}"), 400, "invalid_request", "not usable"},
+		// NaN, infinity or a huge tolerance would switch the containment rule off.
+		{"tolerance NaN", map[string]string{"tolerance": "NaN", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance infinite", map[string]string{"tolerance": "+Inf", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance 1e308", map[string]string{"tolerance": "1e308", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance negative", map[string]string{"tolerance": "-1", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance not a number", map[string]string{"tolerance": "x", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,6 +109,9 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	if opt.From.IsZero() {
 		return nil, gridline.Errorf(gridline.EInvalid, "an import needs the date its changes take effect (from)")
 	}
+	if err := CheckTolerance(opt.Tolerance); err != nil {
+		return nil, err
+	}
 	var crs geo.CRS
 	if opt.CRS != "" {
 		var err error
