@@ -30,6 +30,10 @@ func TestBadInputTable(t *testing.T) {
 		{"export to EPSG:4", "GET", "/v1/exports?format=geojson&crs=EPSG:4", 400, gridline.EInvalidCRS, "EPSG:4 "},
 		{"export to EPSG:32767", "GET", "/v1/exports?format=geojson&crs=EPSG:32767", 400, gridline.EInvalidCRS, "EPSG:32767 "},
 		{"resolve a point PROJ cannot transform", "GET", "/v1/resolve?lon=1e300&lat=1e300&crs=EPSG:4547", 400, gridline.EInvalidCoord, "outside the area"},
+		{"HEAD of a resolve", "HEAD", "/v1/resolve?lon=113.6055&lat=34.7055", 200, "", ""},
+		{"POST to the OGC landing page", "POST", "/ogc", 405, gridline.EMethodNotAllowed, "POST is not allowed on /ogc"},
+		{"POST to OGC items", "POST", "/ogc/collections/comprehensive-grid/items", 405, gridline.EMethodNotAllowed, "POST is not allowed"},
+		{"DELETE of a grid", "DELETE", "/v1/grids/410103", 405, gridline.EMethodNotAllowed, "DELETE is not allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,14 +33,26 @@ const crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 func (s *Server) routeOGC(r *mux.Router) {
 	o := r.PathPrefix(ogcBase).Subrouter()
-	o.HandleFunc("", s.ogcLanding).Methods(http.MethodGet)
-	o.HandleFunc("/", s.ogcLanding).Methods(http.MethodGet)
-	o.HandleFunc("/conformance", s.ogcConformance).Methods(http.MethodGet)
-	o.HandleFunc("/api", s.ogcAPI).Methods(http.MethodGet)
-	o.HandleFunc("/collections", s.ogcCollections).Methods(http.MethodGet)
-	o.HandleFunc("/collections/{cid}", s.ogcCollection).Methods(http.MethodGet)
-	o.HandleFunc("/collections/{cid}/items", s.ogcItems).Methods(http.MethodGet)
-	o.HandleFunc("/collections/{cid}/items/{fid}", s.ogcItem).Methods(http.MethodGet)
+	// The routes take every method and refuse all but GET and HEAD themselves: gorilla/mux lets a
+	// method mismatch in a subrouter fall through to not_found.
+	get := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				s.methodNotAllowed(w, r)
+				return
+			}
+			h(w, r)
+		}
+	}
+	o.HandleFunc("", get(s.ogcLanding))
+	o.HandleFunc("/", get(s.ogcLanding))
+	o.HandleFunc("/conformance", get(s.ogcConformance))
+	o.HandleFunc("/api", get(s.ogcAPI))
+	o.HandleFunc("/collections", get(s.ogcCollections))
+	o.HandleFunc("/collections/{cid}", get(s.ogcCollection))
+	o.HandleFunc("/collections/{cid}/items", get(s.ogcItems))
+	o.HandleFunc("/collections/{cid}/items/{fid}", get(s.ogcItem))
 }
 
 type ogcLink struct {

@@ -74,7 +74,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, tiles: opt.Tiles, imports: opt.Imports}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)
+	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveBatch).Methods(http.MethodPost)
 	r.HandleFunc("/v1/grids", s.listGrids).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
@@ -90,10 +90,14 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &gridline.Error{Code: gridline.EMethodNotAllowed, Message: r.Method + " is not allowed on " + r.URL.Path})
-	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 	return s
+}
+
+// methodNotAllowed answers a method a path does not take: the router's, and each subrouter's (a
+// subrouter without one lets the request fall through to not_found).
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, gridline.Errorf(gridline.EMethodNotAllowed, "%s is not allowed on %s", gridline.Excerpt(r.Method), gridline.Excerpt(r.URL.Path)))
 }
 
 // Router exposes the router so that other packages' handlers (tiles, the web map) can be mounted.
