@@ -145,3 +145,31 @@ func TestEndlessField(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksIgnoreHost: absolute links in OGC API and TileJSON answers are built from the public
+// URL, or the address the connection arrived on, never from the Host header a client sends.
+func TestLinksIgnoreHost(t *testing.T) {
+	for _, public := range []string{"", "https://grids.example.gov.cn/gridline"} {
+		h, _ := newServerOpt(t, api.Options{PublicURL: public})
+		srv := httptest.NewServer(h)
+		want := public
+		if want == "" {
+			want = srv.URL
+		}
+		for _, path := range []string{"/ogc", "/ogc/collections", "/tiles/grids.json", "/styles/default.json"} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			req.Host = "evil.example"
+			req.Header.Set("X-Forwarded-Proto", "https")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || strings.Contains(string(b), "evil.example") || !strings.Contains(string(b), want+"/") {
+				t.Fatalf("public URL %q, %s: status %d, links not at %s: %.400s", public, path, resp.StatusCode, want, b)
+			}
+		}
+		srv.Close()
+	}
+}

@@ -62,18 +62,12 @@ type ogcLink struct {
 	Title string `json:"title,omitempty"`
 }
 
-// ogcRoot is the absolute URL of /ogc as the client reached it: clients such as GDAL follow the
-// links as given.
-func ogcRoot(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + ogcBase
-}
+// ogcRoot is the absolute URL of /ogc (see publicBase): clients such as GDAL follow the links as
+// given.
+func (s *Server) ogcRoot(r *http.Request) string { return s.publicBase(r) + ogcBase }
 
 func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) {
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"title":       "gridline.dev/gridline",
 		"description": "Grid boundaries (网格) by level and layer, as of any date, as OGC API - Features.",
@@ -106,7 +100,7 @@ func parseCollectionID(id string) (gridline.Layer, gridline.Level, bool) {
 }
 
 func (s *Server) collectionJSON(r *http.Request, c store.Collection) map[string]any {
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	id := collectionID(c.Layer, c.Level)
 	return map[string]any{
 		"id":          id,
@@ -135,7 +129,7 @@ func (s *Server) ogcCollections(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		list = append(list, s.collectionJSON(r, c))
 	}
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"links":       []ogcLink{{root + "/collections", "self", "application/json", ""}},
 		"collections": list,
@@ -298,7 +292,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	cid := collectionID(c.Layer, c.Level)
 	features := make([]*geojson.Feature, 0, len(list))
 	for i := range list {
@@ -347,7 +341,7 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "collection %s has no feature %q valid on %s", cid, gridline.Excerpt(fid), gridline.Date(at)))
 		return
 	}
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	f := ogcFeature(&list[0])
 	writeGeoJSON(w, http.StatusOK, map[string]any{
 		"type": "Feature", "id": f.ID, "geometry": f.Geometry, "properties": f.Properties,
@@ -360,7 +354,7 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) {
 
 // ogcAPI is the OpenAPI 3.0 document.
 func (s *Server) ogcAPI(w http.ResponseWriter, r *http.Request) {
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	param := func(name, in, desc string, schema map[string]any, required bool) map[string]any {
 		return map[string]any{"name": name, "in": in, "description": desc, "required": required, "schema": schema}
 	}

@@ -5,8 +5,10 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,7 @@ type Server struct {
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
 	bodyIdle      time.Duration // how long a request body may send nothing (api/body.go)
+	publicURL     string        // the base of absolute links (Options.PublicURL), without a trailing /
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
@@ -43,6 +46,11 @@ type Options struct {
 	// off with 408 request_timeout, or a final error line once an answer streams (default
 	// DefaultBodyIdle; cmd/gridline reads GRIDLINE_BODY_IDLE).
 	BodyIdle time.Duration
+	// PublicURL is the base of the absolute links in OGC API and TileJSON answers and styles, as
+	// clients reach the server (https://grids.example.gov.cn, or with a path behind a proxy).
+	// Empty: the address the request's connection arrived on. Never the request's Host header,
+	// which the client chooses. cmd/gridline reads GRIDLINE_PUBLIC_URL.
+	PublicURL string
 	// Tiles serves /tiles (required). cmd/gridline builds it over the same resolver, with
 	// AnnotateTile as its Options.Annotate, and refreshes it on every index swap.
 	Tiles *tiles.Service
@@ -71,7 +79,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.Clock == nil {
 		opt.Clock = gridline.SystemClock{}
 	}
-	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, tiles: opt.Tiles, imports: opt.Imports}
+	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, publicURL: strings.TrimRight(opt.PublicURL, "/"), tiles: opt.Tiles, imports: opt.Imports}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet, http.MethodHead)
@@ -144,4 +152,20 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		body["status"] = "degraded: resolving from the in-memory index while the database is unavailable"
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// publicBase is the base of absolute links: Options.PublicURL, or the scheme and the local address
+// the request's connection arrived on (the listen address, made concrete).
+func (s *Server) publicBase(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return scheme + "://" + a.String()
+	}
+	return scheme + "://localhost" // a request that came through no connection (a test's)
 }
