@@ -174,7 +174,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			return nil, gridline.Errorf(gridline.EInvalidCRS, "%s does not say which coordinate system its coordinates are in: give crs (e.g. EPSG:4326, EPSG:4547, gcj02)", src.name).With("field", "crs")
 		}
 		if errors.As(err, &ge) && opt.CRS != "" && strings.Contains(ge.msg, "SRS") {
-			return nil, gridline.Errorf(gridline.EInvalidCRS, "GDAL does not know the coordinate system %s: %s", opt.CRS, ge.msg).With("field", "crs")
+			return nil, gridline.Errorf(gridline.EInvalidCRS, "GDAL does not know the coordinate system %s: %s", gridline.Excerpt(opt.CRS), gdalMessage(ge.msg)).With("field", "crs")
 		}
 		return nil, invalidFile(src.name, err)
 	}
@@ -182,6 +182,11 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		if err := e.db.MapStagingCoords(ctx, table, crs.ToWGS84); err != nil {
 			return nil, err
 		}
+	}
+	if ok, err := e.db.StagingExists(ctx, table); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, unreadableFile(src.name, res)
 	}
 	n, err := e.db.StagingCount(ctx, table)
 	if err != nil {
