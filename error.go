@@ -10,7 +10,7 @@ const (
 	EInvalid          = "invalid_request"      // malformed input in general
 	EInvalidCoord     = "invalid_coordinate"   // a coordinate that is missing, NaN or out of range
 	EInvalidCRS       = "unknown_crs"          // a crs the server does not know
-	EInvalidDate      = "invalid_date"         // a date that is not YYYY-MM-DD
+	EInvalidDate      = "invalid_date"         // a date that is not YYYY-MM-DD, or outside FirstDate..LastDate
 	ENotFound         = "not_found"            // no such grid, person ...
 	EMethodNotAllowed = "method_not_allowed"   // a method the path does not answer (POST /v1/grids ...)
 	EConflict         = "conflict"             // a write that breaks a rule other rows hold (unique code ...)
