@@ -117,9 +117,10 @@ var (
 	gdalPath = regexp.MustCompile("(?:/[^\\s'\"`/:;,()]+)+/([^\\s'\"`/:;,()]+)")
 )
 
-// gdalMessage is what GDAL said about a user's file in words fit for the user: paths on the
-// server cut to the file's name, the list of drivers left out, and at most 500 bytes. What it
-// said whole goes nowhere else: the file is the user's, and so is the mistake.
+// gdalMessage is what GDAL (or reading the file at all) said about a user's file in words fit
+// for the user: paths on the server cut to the file's name, the list of drivers left out, and at
+// most 500 bytes. What it said whole goes nowhere else: the file is the user's, and so is the
+// mistake.
 func gdalMessage(msg string) string {
 	drivers := false
 	if loc := gdalDrivers.FindStringIndex(msg); loc != nil {

@@ -23,3 +23,12 @@ func TestGDALMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestReadErrorsHidePaths: a file that cannot be opened is named by its name, not its path on the
+// server.
+func TestReadErrorsHidePaths(t *testing.T) {
+	msg := gdalMessage("open /tmp/gridline-upload-123/grids.csv: permission denied")
+	if msg != "open grids.csv: permission denied" {
+		t.Fatalf("gdalMessage = %q", msg)
+	}
+}

@@ -62,10 +62,10 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %v", filepath.Base(p), err)
+			return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %s", filepath.Base(p), gdalMessage(err.Error()))
 		}
 		if st.IsDir() {
-			return nil, gridline.Errorf(gridline.EInvalid, "%s is a directory: give the dataset's files, or a .zip of them", p)
+			return nil, gridline.Errorf(gridline.EInvalid, "%s is a directory: give the dataset's files, or a .zip of them", filepath.Base(p))
 		}
 		total += st.Size()
 	}
@@ -152,7 +152,7 @@ func contains(list []string, s string) bool {
 func (e *Engine) unzip(path, dir string) ([]string, error) {
 	name := filepath.Base(path)
 	bad := func(err error) error {
-		return gridline.Errorf(gridline.EInvalid, "%s is not a readable zip archive (it may be truncated or damaged): %v", name, err).With("file", name)
+		return gridline.Errorf(gridline.EInvalid, "%s is not a readable zip archive (it may be truncated or damaged): %s", name, gdalMessage(err.Error())).With("file", name)
 	}
 	zr, err := zip.OpenReader(path)
 	if err != nil {
@@ -258,7 +258,7 @@ func (e *Engine) prepareShapefile(ctx context.Context, s *source, enc string) er
 		if _, err := e.runGDAL(ctx, e.cfg.GDALSRSInfo, "-o", "wkt1", prj); err != nil {
 			var ge *gdalError
 			if errors.As(err, &ge) {
-				return gridline.Errorf(gridline.EInvalid, "GDAL cannot read the coordinate system in %s (%s): fix or delete the .prj, or give the system with crs (e.g. EPSG:4547)", filepath.Base(prj), ge.msg).With("file", filepath.Base(prj))
+				return gridline.Errorf(gridline.EInvalid, "GDAL cannot read the coordinate system in %s (%s): fix or delete the .prj, or give the system with crs (e.g. EPSG:4547)", filepath.Base(prj), gdalMessage(ge.msg)).With("file", filepath.Base(prj))
 			}
 			return err
 		}
@@ -279,7 +279,7 @@ func (e *Engine) prepareShapefile(ctx context.Context, s *source, enc string) er
 	}
 	text, err := dbfText(sibling(s.path, ".dbf"))
 	if err != nil {
-		return gridline.Errorf(gridline.EInvalid, "cannot read the attribute table of %s: %v", s.name, err).With("file", s.name)
+		return gridline.Errorf(gridline.EInvalid, "cannot read the attribute table of %s: %s", s.name, gdalMessage(err.Error())).With("file", s.name)
 	}
 	switch {
 	case enc == "":
@@ -375,7 +375,7 @@ func prepareCSV(s *source, enc, work string) error {
 		}
 		enc = "GB18030"
 		if b, err = simplifiedchinese.GB18030.NewDecoder().Bytes(b); err != nil {
-			return gridline.Errorf(gridline.EInvalid, "%s is neither UTF-8 nor GBK text: %v", s.name, err).With("field", "encoding")
+			return gridline.Errorf(gridline.EInvalid, "%s is neither UTF-8 nor GBK text: %s", s.name, gdalMessage(err.Error())).With("field", "encoding")
 		}
 	}
 	// GDAL picks the driver by extension; the recoded copy keeps it.
