@@ -10,7 +10,7 @@ const (
 	EInvalid          = "invalid_request"      // malformed input in general
 	EInvalidCoord     = "invalid_coordinate"   // a coordinate that is missing, NaN or out of range
 	EInvalidCRS       = "unknown_crs"          // a crs the server does not know
-	EInvalidDate      = "invalid_date"         // a date that is not YYYY-MM-DD
+	EInvalidDate      = "invalid_date"         // a date that is not YYYY-MM-DD, or outside FirstDate..LastDate
 	ENotFound         = "not_found"            // no such grid, person ...
 	EMethodNotAllowed = "method_not_allowed"   // a method the path does not answer (POST /v1/grids ...)
 	EConflict         = "conflict"             // a write that breaks a rule other rows hold (unique code ...)
@@ -20,6 +20,7 @@ const (
 	EUnauthorized     = "unauthorized"         // a write without a valid token
 	EForbidden        = "forbidden"            // signed in, but the grants do not reach what was asked
 	ETooMany          = "too_many_attempts"    // sign-in slowed down or locked after repeated failures
+	ETimeout          = "request_timeout"      // a request body that stopped sending before its end
 	EInternal         = "internal"             // a bug: never a client's fault
 )
 
@@ -63,4 +64,21 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// ExcerptRunes is how many characters of a client's input an error message quotes at most.
+const ExcerptRunes = 80
+
+// Excerpt is s cut to its first ExcerptRunes characters, with "…" when something was cut: every
+// message that quotes a client's input quotes it through Excerpt, so that a megabyte of input
+// never comes back in an error.
+func Excerpt(s string) string {
+	n := 0
+	for i := range s {
+		if n == ExcerptRunes {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }

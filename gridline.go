@@ -107,13 +107,13 @@ var codePattern = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
 func (g *Grid) Validate() error {
 	switch {
 	case !codePattern.MatchString(g.Code):
-		return Errorf(EInvalid, "grid code %q must be 1 to 32 letters or digits", g.Code)
+		return Errorf(EInvalid, "grid code %q must be 1 to 32 letters or digits", Excerpt(g.Code))
 	case g.Name == "":
 		return Errorf(EInvalid, "grid %s has no name", g.Code)
 	case !g.Level.Valid():
-		return Errorf(EInvalid, "grid %s: level %q is not one of %s", g.Code, g.Level, LevelNames())
+		return Errorf(EInvalid, "grid %s: level %q is not one of %s", Excerpt(g.Code), Excerpt(string(g.Level)), LevelNames())
 	case !g.Layer.Valid():
-		return Errorf(EInvalid, "grid %s: layer %q must be a lower-case name such as comprehensive, special or police", g.Code, g.Layer)
+		return Errorf(EInvalid, "grid %s: layer %q must be a lower-case name such as comprehensive, special or police", Excerpt(g.Code), Excerpt(string(g.Layer)))
 	case g.Households < 0 || g.Population < 0:
 		return Errorf(EInvalid, "grid %s: households and population cannot be negative", g.Code)
 	case g.ValidFrom.IsZero():
@@ -193,7 +193,7 @@ func (p *Person) Validate() error {
 		return Errorf(EInvalid, "a person needs a name")
 	}
 	if len(p.Phone) > 32 {
-		return Errorf(EInvalid, "phone %q of %s is longer than 32 characters", p.Phone, p.Name)
+		return Errorf(EInvalid, "phone %q of %s is longer than 32 characters", Excerpt(p.Phone), Excerpt(p.Name))
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ type Assignment struct {
 func (a *Assignment) Validate() error {
 	switch {
 	case !a.Post.Valid():
-		return Errorf(EInvalid, "role %q is not one of grid_chief, full_time_worker, part_time_worker, building_steward, police_officer, assigned_cadre, department_liaison", a.Post)
+		return Errorf(EInvalid, "role %q is not one of grid_chief, full_time_worker, part_time_worker, building_steward, police_officer, assigned_cadre, department_liaison", Excerpt(string(a.Post)))
 	case a.PersonID == 0 || a.GridID == 0:
 		return Errorf(EInvalid, "an assignment needs a person and a grid")
 	case a.ValidFrom.IsZero():
@@ -261,11 +261,23 @@ const DateLayout = "2006-01-02"
 // Date writes t as YYYY-MM-DD.
 func Date(t time.Time) string { return t.Format(DateLayout) }
 
-// ParseDate reads a YYYY-MM-DD date; the error names the field.
+// The dates gridline accepts: a grid's validity, a staff assignment, an "as of" date. Before 1900
+// there were no grids to govern; after 9999-12-30 a date's next day (the exclusive end of a
+// PostgreSQL daterange) would not have four digits. Outside them a date is a mistake (0001-01-01
+// is Go's zero time, which means "not given" inside gridline).
+var (
+	FirstDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	LastDate  = time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC)
+)
+
+// ParseDate reads a YYYY-MM-DD date from FirstDate to LastDate; the error names the field.
 func ParseDate(field, s string) (time.Time, error) {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %q is not a date of the form YYYY-MM-DD", field, s), Details: map[string]any{"field": field}}
+		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %q is not a date of the form YYYY-MM-DD", field, Excerpt(s)), Details: map[string]any{"field": field}}
+	}
+	if t.Before(FirstDate) || t.After(LastDate) {
+		return time.Time{}, &Error{Code: EInvalidDate, Message: fmt.Sprintf("%s %s is outside the dates gridline accepts, %s to %s", field, s, Date(FirstDate), Date(LastDate)), Details: map[string]any{"field": field}}
 	}
 	return t, nil
 }

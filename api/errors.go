@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	gridline.ETooMany:          http.StatusTooManyRequests,
 	gridline.EInternal:         http.StatusInternalServerError,
 	gridline.EMethodNotAllowed: http.StatusMethodNotAllowed,
+	gridline.ETimeout:          http.StatusRequestTimeout,
 }
 
 // errorBody is the one JSON error shape: {"error":{"code":..,"message":..,"details":{..}}}.

@@ -56,6 +56,8 @@ func FuzzQueries(f *testing.F) {
 	}
 	f.Add("POST", "/v1/resolve", `[{"id":1,"lon":113.6,"lat":34.7,"crs":"EPSG:3857"}]`)
 	f.Add("POST", "/v1/resolve?crs=gcj02", "id,lon,lat\n1,2,3\n")
+	f.Add("GET", "/v1/grids?level="+strings.Repeat("x", 5000), "")
+	f.Add("POST", "/v1/resolve", "id"+strings.Repeat(",name", 2000)+"\n")
 	h := newServer(f)
 	f.Fuzz(func(t *testing.T, method, target, body string) {
 		if method != "GET" && method != "POST" {
@@ -83,6 +85,10 @@ func FuzzQueries(f *testing.F) {
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%s %s: status %d with a body not in the error shape: %s", method, target, w.Code, w.Body.String())
 			}
+			// Input is quoted through gridline.Excerpt: a message stays short whatever was sent.
+			if len(e.Error.Message) > 1000 {
+				t.Fatalf("%s %s: a message of %d bytes: %.300s", method, target, len(e.Error.Message), e.Error.Message)
+			}
 		}
 	})
 }
@@ -92,6 +98,7 @@ func TestBodyOverLimit(t *testing.T) {
 	h := newServerLog(t, slog.New(slog.NewTextHandler(&logged, nil)))
 	body := "id,lon,lat\n" + strings.Repeat("a,113.6,34.7\n", 10000) // 130 kB > the 64 kB limit
 	req := httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(body))
+	req.ContentLength = -1 // sent chunked: a declared length over the limit is refused unread (TestContentLengthOverLimit)
 	req.Header.Set("Content-Type", "text/csv")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -105,6 +112,7 @@ func TestBodyOverLimit(t *testing.T) {
 		t.Fatalf("the error that ended the stream was not logged; the log:\n%s", l)
 	}
 	req = httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(`[`+strings.Repeat(" ", 70000)+`]`))
+	req.ContentLength = -1
 	req.Header.Set("Content-Type", "application/json")
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -118,4 +126,18 @@ func tail(s string) string {
 		return s[len(s)-300:]
 	}
 	return s
+}
+
+// TestEchoedInputIsAnExcerpt: a long CSV header comes back as a short excerpt in the 400,
+// not whole.
+func TestEchoedInputIsAnExcerpt(t *testing.T) {
+	h := newServer(t)
+	body := "id" + strings.Repeat(",name", 1600) + "\n" // 8 kB (within batch.MaxLineBytes), and no lon column
+	req := httptest.NewRequest("POST", "/v1/resolve", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusBadRequest || w.Body.Len() > 1000 || !strings.Contains(w.Body.String(), "…") {
+		t.Fatalf("status %d, %d bytes: %.300s", w.Code, w.Body.Len(), w.Body.String())
+	}
 }

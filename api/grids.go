@@ -109,7 +109,7 @@ func intParam(q url.Values, name string, def, min, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < min || n > max {
-		return 0, gridline.Errorf(gridline.EInvalid, "%s %q must be a whole number from %d to %d", name, v, min, max).With("field", name)
+		return 0, gridline.Errorf(gridline.EInvalid, "%s %q must be a whole number from %d to %d", name, gridline.Excerpt(v), min, max).With("field", name)
 	}
 	return n, nil
 }
@@ -128,18 +128,18 @@ func (s *Server) filterParams(q url.Values) (store.GridFilter, geo.CRS, error) {
 	if v := q.Get("level"); v != "" {
 		f.Level = gridline.Level(v)
 		if !f.Level.Valid() {
-			return f, c, gridline.Errorf(gridline.EInvalid, "level %q is not one of %s", v, gridline.LevelNames()).With("field", "level")
+			return f, c, gridline.Errorf(gridline.EInvalid, "level %q is not one of %s", gridline.Excerpt(v), gridline.LevelNames()).With("field", "level")
 		}
 	}
 	if v := q.Get("layer"); v != "" {
 		f.Layer = gridline.Layer(v)
 		if !f.Layer.Valid() {
-			return f, c, gridline.Errorf(gridline.EInvalid, "layer %q is not a layer name", v).With("field", "layer")
+			return f, c, gridline.Errorf(gridline.EInvalid, "layer %q is not a layer name", gridline.Excerpt(v)).With("field", "layer")
 		}
 	}
 	if v := q.Get("parent"); v != "" {
 		if f.ParentID, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return f, c, gridline.Errorf(gridline.EInvalid, "parent %q must be a grid id", v).With("field", "parent")
+			return f, c, gridline.Errorf(gridline.EInvalid, "parent %q must be a grid id", gridline.Excerpt(v)).With("field", "parent")
 		}
 	}
 	f.CodePrefix, f.Name = q.Get("code"), q.Get("name")
@@ -169,7 +169,7 @@ func (s *Server) filterParams(q url.Values) (store.GridFilter, geo.CRS, error) {
 // parseBBox reads minLon,minLat,maxLon,maxLat (WGS84).
 func parseBBox(v string) (orb.Bound, error) {
 	parts := strings.Split(v, ",")
-	bad := gridline.Errorf(gridline.EInvalid, "bbox %q must be minLon,minLat,maxLon,maxLat in WGS84 degrees", v).With("field", "bbox")
+	bad := gridline.Errorf(gridline.EInvalid, "bbox %q must be minLon,minLat,maxLon,maxLat in WGS84 degrees", gridline.Excerpt(v)).With("field", "bbox")
 	if len(parts) != 4 {
 		return orb.Bound{}, bad
 	}
@@ -228,7 +228,7 @@ func (s *Server) findGrid(r *http.Request) (*gridline.Grid, time.Time, error) {
 	}
 	ref := mux.Vars(r)["ref"]
 	if len(ref) > 64 || !utf8.ValidString(ref) || strings.ContainsRune(ref, 0) {
-		return nil, at, gridline.Errorf(gridline.EInvalid, "grid reference %q must be a code or an id of at most 64 characters", ref).With("field", "ref")
+		return nil, at, gridline.Errorf(gridline.EInvalid, "grid reference %q must be a code or an id of at most 64 characters", gridline.Excerpt(ref)).With("field", "ref")
 	}
 	g, err := s.db.Grid(r.Context(), ref, at)
 	return g, at, err

@@ -34,7 +34,7 @@ func boolForm(r *http.Request, name string, def bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, gridline.Errorf(gridline.EInvalid, "%s %q must be true or false", name, v).With("field", name)
+		return false, gridline.Errorf(gridline.EInvalid, "%s %q must be true or false", name, gridline.Excerpt(v)).With("field", name)
 	}
 	return b, nil
 }
@@ -64,8 +64,11 @@ func (s *Server) importOptions(r *http.Request) (importers.Options, error) {
 	}
 	opt.Format, opt.CRS, opt.Encoding, opt.SourceLayer = r.FormValue("format"), r.FormValue("crs"), r.FormValue("encoding"), r.FormValue("source_layer")
 	if v := r.FormValue("tolerance"); v != "" {
-		if opt.Tolerance, err = strconv.ParseFloat(v, 64); err != nil || opt.Tolerance < 0 {
-			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres", v).With("field", "tolerance")
+		if opt.Tolerance, err = strconv.ParseFloat(v, 64); err != nil {
+			return opt, gridline.Errorf(gridline.EInvalid, "tolerance %q must be a number of square metres from 0 to %d", gridline.Excerpt(v), importers.MaxTolerance).With("field", "tolerance")
+		}
+		if err := importers.CheckTolerance(opt.Tolerance); err != nil {
+			return opt, err
 		}
 	}
 	if v := r.FormValue("mapping"); v != "" {
@@ -107,10 +110,19 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := s.imports.MaxBytes()
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
-	if err := r.ParseMultipartForm(32 << 20); err != nil {
+	body, err := s.body(w, r, "the upload", limit+1<<20)
+	if err == nil {
+		r.Body = body
+		err = r.ParseMultipartForm(32 << 20)
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ge *gridline.Error
+		if errors.As(err, &ge) && ge.Code != gridline.ETooLarge {
+			s.writeError(w, r, ge) // the body stopped coming (request_timeout)
+			return
+		}
+		if errors.As(err, &mbe) || ge != nil {
 			s.writeError(w, r, gridline.Errorf(gridline.ETooLarge, "the upload is larger than the import limit of %d bytes", limit).With("limit", limit))
 			return
 		}
@@ -138,7 +150,7 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 	for _, p := range parts {
 		name := filepath.Base(strings.ReplaceAll(p.Filename, `\`, "/"))
 		if name == "." || name == "/" || name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00") || strings.HasPrefix(name, ".") {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "file name %q is not usable: give each part a plain file name such as grids.shp", p.Filename).With("field", "file"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "file name %q is not usable: give each part a plain file name such as grids.shp", gridline.Excerpt(p.Filename)).With("field", "file"))
 			return
 		}
 		dst := filepath.Join(dir, name)
@@ -184,7 +196,7 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	case "", "grids":
 	default:
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", what).With("field", "what"))
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", gridline.Excerpt(what)).With("field", "what"))
 		return
 	}
 	rep, err := s.imports.Import(r.Context(), paths, opt)

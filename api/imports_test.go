@@ -90,6 +90,18 @@ func TestImportRequests(t *testing.T) {
 		{"unknown crs", map[string]string{"crs": "mars"}, "a.geojson", []byte(`{"type":"FeatureCollection","features":[]}`), 400, "unknown_crs", "mars"},
 		{"not a dataset", nil, "notes.txt", []byte("hello"), 400, "invalid_request", "found no dataset"},
 		{"hidden file name", nil, ".a.geojson", []byte("{}"), 400, "invalid_request", "not usable"},
+		// GDAL's words about a broken file, without server paths, its driver list or staging tables.
+		{"random bytes as FlatGeobuf", nil, "random.fgb", []byte("\x01\x02not a flatgeobuf"), 400, "invalid_request", "random.fgb: it is not in a format GDAL reads"},
+		{"truncated FlatGeobuf", nil, "trunc.fgb", []byte("fgb\x03fgb\x00\x10\x00\x00"), 400, "invalid_request", "GDAL cannot read trunc.fgb: Failed to read header"},
+		{"broken GeoJSON", nil, "x.geojson", []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1`), 400, "invalid_request", "x.geojson: At line 1"},
+		{"broken KML", nil, "x.kml", []byte("<kml><Document>"), 400, "invalid_request", "parsing kml x.kml"},
+		{"broken GeoPackage", nil, "x.gpkg", []byte("SQLite format 3\x00garbage"), 400, "invalid_request", "x.gpkg: it is damaged"},
+		// NaN, infinity or a huge tolerance would switch the containment rule off.
+		{"tolerance NaN", map[string]string{"tolerance": "NaN", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance infinite", map[string]string{"tolerance": "+Inf", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance 1e308", map[string]string{"tolerance": "1e308", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance negative", map[string]string{"tolerance": "-1", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
+		{"tolerance not a number", map[string]string{"tolerance": "x", "apply": "true"}, "a.geojson", []byte("{}"), 400, "invalid_request", "from 0 to 10000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,6 +110,11 @@ func TestImportRequests(t *testing.T) {
 			msg, _ := e["message"].(string)
 			if status != tc.status || errorCode(body) != tc.code || !strings.Contains(msg, tc.contains) {
 				t.Fatalf("got %d %v, want %d %s containing %q", status, body, tc.status, tc.code, tc.contains)
+			}
+			for _, leak := range []string{"/tmp", "gridline-upload-", "->", "staging", "SQLSTATE", "drivers"} {
+				if strings.Contains(msg, leak) {
+					t.Fatalf("the message shows %q: %s", leak, msg)
+				}
 			}
 			if n, _ := db.CountGrids(ctx); n != before {
 				t.Fatalf("%d grid versions, had %d", n, before)

@@ -33,14 +33,26 @@ const crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 func (s *Server) routeOGC(r *mux.Router) {
 	o := r.PathPrefix(ogcBase).Subrouter()
-	o.HandleFunc("", s.ogcLanding).Methods(http.MethodGet)
-	o.HandleFunc("/", s.ogcLanding).Methods(http.MethodGet)
-	o.HandleFunc("/conformance", s.ogcConformance).Methods(http.MethodGet)
-	o.HandleFunc("/api", s.ogcAPI).Methods(http.MethodGet)
-	o.HandleFunc("/collections", s.ogcCollections).Methods(http.MethodGet)
-	o.HandleFunc("/collections/{cid}", s.ogcCollection).Methods(http.MethodGet)
-	o.HandleFunc("/collections/{cid}/items", s.ogcItems).Methods(http.MethodGet)
-	o.HandleFunc("/collections/{cid}/items/{fid}", s.ogcItem).Methods(http.MethodGet)
+	// The routes take every method and refuse all but GET and HEAD themselves: gorilla/mux lets a
+	// method mismatch in a subrouter fall through to not_found.
+	get := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				s.methodNotAllowed(w, r)
+				return
+			}
+			h(w, r)
+		}
+	}
+	o.HandleFunc("", get(s.ogcLanding))
+	o.HandleFunc("/", get(s.ogcLanding))
+	o.HandleFunc("/conformance", get(s.ogcConformance))
+	o.HandleFunc("/api", get(s.ogcAPI))
+	o.HandleFunc("/collections", get(s.ogcCollections))
+	o.HandleFunc("/collections/{cid}", get(s.ogcCollection))
+	o.HandleFunc("/collections/{cid}/items", get(s.ogcItems))
+	o.HandleFunc("/collections/{cid}/items/{fid}", get(s.ogcItem))
 }
 
 type ogcLink struct {
@@ -50,18 +62,12 @@ type ogcLink struct {
 	Title string `json:"title,omitempty"`
 }
 
-// ogcRoot is the absolute URL of /ogc as the client reached it: clients such as GDAL follow the
-// links as given.
-func ogcRoot(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + ogcBase
-}
+// ogcRoot is the absolute URL of /ogc (see publicBase): clients such as GDAL follow the links as
+// given.
+func (s *Server) ogcRoot(r *http.Request) string { return s.publicBase(r) + ogcBase }
 
 func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) {
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"title":       "gridline.dev/gridline",
 		"description": "Grid boundaries (网格) by level and layer, as of any date, as OGC API - Features.",
@@ -94,7 +100,7 @@ func parseCollectionID(id string) (gridline.Layer, gridline.Level, bool) {
 }
 
 func (s *Server) collectionJSON(r *http.Request, c store.Collection) map[string]any {
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	id := collectionID(c.Layer, c.Level)
 	return map[string]any{
 		"id":          id,
@@ -123,7 +129,7 @@ func (s *Server) ogcCollections(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		list = append(list, s.collectionJSON(r, c))
 	}
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"links":       []ogcLink{{root + "/collections", "self", "application/json", ""}},
 		"collections": list,
@@ -145,7 +151,7 @@ func (s *Server) findCollection(r *http.Request) (store.Collection, error) {
 			}
 		}
 	}
-	return store.Collection{}, gridline.Errorf(gridline.ENotFound, "no collection %q: collections are named layer-level, e.g. comprehensive-grid (see %s/collections)", id, ogcBase).With("collection", id)
+	return store.Collection{}, gridline.Errorf(gridline.ENotFound, "no collection %q: collections are named layer-level, e.g. comprehensive-grid (see %s/collections)", gridline.Excerpt(id), ogcBase).With("collection", id)
 }
 
 func (s *Server) ogcCollection(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +171,7 @@ func (s *Server) ogcDatetime(q url.Values) (time.Time, error) {
 		return s.resolver.Today(), nil
 	}
 	if strings.Contains(v, "/") {
-		return time.Time{}, gridline.Errorf(gridline.EInvalid, "datetime %q is an interval: a feature is one version of a grid, so give one date (YYYY-MM-DD)", v).With("field", "datetime")
+		return time.Time{}, gridline.Errorf(gridline.EInvalid, "datetime %q is an interval: a feature is one version of a grid, so give one date (YYYY-MM-DD)", gridline.Excerpt(v)).With("field", "datetime")
 	}
 	return ogcInstant(v)
 }
@@ -173,7 +179,8 @@ func (s *Server) ogcDatetime(q url.Values) (time.Time, error) {
 // ogcInstant is a date or an RFC 3339 instant, as the date it falls on.
 func ogcInstant(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+		// Its date, within the dates gridline accepts.
+		return gridline.ParseDate("datetime", gridline.Date(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)))
 	}
 	return gridline.ParseDate("datetime", v)
 }
@@ -190,7 +197,7 @@ func (s *Server) ogcItemsDatetime(q url.Values, fq *store.FeatureQuery) error {
 		return err
 	}
 	bad := func(why string) error {
-		return gridline.Errorf(gridline.EInvalidDate, "datetime %q: %s; write start/end with dates (YYYY-MM-DD) or RFC 3339 instants, '..' for an open end", v, why).With("field", "datetime")
+		return gridline.Errorf(gridline.EInvalidDate, "datetime %q: %s; write start/end with dates (YYYY-MM-DD) or RFC 3339 instants, '..' for an open end", gridline.Excerpt(v), why).With("field", "datetime")
 	}
 	if strings.Contains(end, "/") {
 		return bad("an interval has two ends")
@@ -199,12 +206,12 @@ func (s *Server) ogcItemsDatetime(q url.Values, fq *store.FeatureQuery) error {
 	fq.Interval, fq.At = true, s.resolver.Today()
 	if start != "" && start != ".." {
 		if fq.From, err = ogcInstant(start); err != nil {
-			return bad("its start is not a date")
+			return bad("its start: " + gridline.ErrorMessage(err))
 		}
 	}
 	if end != "" && end != ".." {
 		if fq.To, err = ogcInstant(end); err != nil {
-			return bad("its end is not a date")
+			return bad("its end: " + gridline.ErrorMessage(err))
 		}
 	}
 	if !fq.From.IsZero() && !fq.To.IsZero() && fq.To.Before(fq.From) {
@@ -255,7 +262,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := q.Get("bbox"); v != "" {
 		if crs := q.Get("bbox-crs"); crs != "" && crs != crs84 {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "bbox-crs %q is not supported: give bbox in CRS84 (lon, lat)", crs).With("field", "bbox-crs"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "bbox-crs %q is not supported: give bbox in CRS84 (lon, lat)", gridline.Excerpt(crs)).With("field", "bbox-crs"))
 			return
 		}
 		b, err := parseBBox(v)
@@ -269,7 +276,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "limit %q must be a whole number from 1", v).With("field", "limit"))
+			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "limit %q must be a whole number from 1", gridline.Excerpt(v)).With("field", "limit"))
 			return
 		}
 		fq.Limit = min(n, 1000)
@@ -285,7 +292,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	cid := collectionID(c.Layer, c.Level)
 	features := make([]*geojson.Feature, 0, len(list))
 	for i := range list {
@@ -331,10 +338,10 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) {
 	}
 	cid := collectionID(c.Layer, c.Level)
 	if len(list) == 0 {
-		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "collection %s has no feature %q valid on %s", cid, fid, gridline.Date(at)))
+		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "collection %s has no feature %q valid on %s", cid, gridline.Excerpt(fid), gridline.Date(at)))
 		return
 	}
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	f := ogcFeature(&list[0])
 	writeGeoJSON(w, http.StatusOK, map[string]any{
 		"type": "Feature", "id": f.ID, "geometry": f.Geometry, "properties": f.Properties,
@@ -347,7 +354,7 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) {
 
 // ogcAPI is the OpenAPI 3.0 document.
 func (s *Server) ogcAPI(w http.ResponseWriter, r *http.Request) {
-	root := ogcRoot(r)
+	root := s.ogcRoot(r)
 	param := func(name, in, desc string, schema map[string]any, required bool) map[string]any {
 		return map[string]any{"name": name, "in": in, "description": desc, "required": required, "schema": schema}
 	}

@@ -89,7 +89,7 @@ func coordinate(name, v string, present bool) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil {
-		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, v).With("field", name)
+		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s %q is not a number", name, gridline.Excerpt(v)).With("field", name)
 	}
 	return f, nil
 }
@@ -191,7 +191,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 		in = batch.FormatGeoJSON
 	case "application/json", "":
 	default:
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", mt))
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "Content-Type %q is not accepted: send application/json, application/geo+json or text/csv", gridline.Excerpt(mt)))
 		return
 	}
 	if f := q.Get("format"); f != "" {
@@ -201,11 +201,15 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(r.Header.Get("Accept"), "text/csv") || q.Get("out") == "csv" {
 		out, ctype = batch.OutCSV, "text/csv; charset=utf-8"
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxBatchBytes)
-	// A large batch takes longer than the server's default write timeout. Socket deadlines are on
-	// the real clock, whatever clock the server is given.
+	body, err := s.body(w, r, "the request body", s.maxBatchBytes)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// A large batch takes longer than the server's default write timeout (the read side is
+	// s.body's idle limit). Socket deadlines are on the real clock, whatever clock the server is
+	// given.
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
 	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})

@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -32,6 +33,8 @@ type Server struct {
 	router   *mux.Router
 	// MaxBatchBytes bounds a POST /v1/resolve body.
 	maxBatchBytes int64
+	bodyIdle      time.Duration // how long a request body may send nothing (api/body.go)
+	publicURL     string        // the base of absolute links (Options.PublicURL), without a trailing /
 	tiles         *tiles.Service
 	imports       *importers.Engine // imports and exports (api/imports.go, api/exports.go)
 	coverage      *coverage.Auditor // GET /v1/coverage (api/coverage.go); nil: not configured
@@ -48,6 +51,15 @@ type Server struct {
 // Options configure a Server.
 type Options struct {
 	MaxBatchBytes int64 // default 512 MiB
+	// BodyIdle is how long a request body (a batch, an upload) may send nothing before it is cut
+	// off with 408 request_timeout, or a final error line once an answer streams (default
+	// DefaultBodyIdle; cmd/gridline reads GRIDLINE_BODY_IDLE).
+	BodyIdle time.Duration
+	// PublicURL is the base of the absolute links in OGC API and TileJSON answers and styles, as
+	// clients reach the server (https://grids.example.gov.cn, or with a path behind a proxy).
+	// Empty: the address the request's connection arrived on. Never the request's Host header,
+	// which the client chooses. cmd/gridline reads GRIDLINE_PUBLIC_URL.
+	PublicURL string
 	// Tiles serves /tiles (required). cmd/gridline builds it over the same resolver, with
 	// AnnotateTile as its Options.Annotate, and refreshes it on every index swap.
 	Tiles *tiles.Service
@@ -86,13 +98,16 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
 	}
+	if opt.BodyIdle <= 0 {
+		opt.BodyIdle = DefaultBodyIdle
+	}
 	if opt.Clock == nil {
 		opt.Clock = gridline.SystemClock{}
 	}
-	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, tiles: opt.Tiles, imports: opt.Imports}
+	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, publicURL: strings.TrimRight(opt.PublicURL, "/"), tiles: opt.Tiles, imports: opt.Imports}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet)
+	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveBatch).Methods(http.MethodPost)
 	r.HandleFunc("/v1/grids", s.listGrids).Methods(http.MethodGet)
 	r.HandleFunc("/v1/grids/{ref}", s.getGrid).Methods(http.MethodGet)
@@ -124,10 +139,14 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &gridline.Error{Code: gridline.EMethodNotAllowed, Message: r.Method + " is not allowed on " + r.URL.Path})
-	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 	return s
+}
+
+// methodNotAllowed answers a method a path does not take: the router's, and each subrouter's (a
+// subrouter without one lets the request fall through to not_found).
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, gridline.Errorf(gridline.EMethodNotAllowed, "%s is not allowed on %s", gridline.Excerpt(r.Method), gridline.Excerpt(r.URL.Path)))
 }
 
 // Router exposes the router so that other packages' handlers (tiles, the web map) can be mounted.
@@ -192,4 +211,20 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		body["status"] = "degraded: resolving from the in-memory index while the database is unavailable"
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// publicBase is the base of absolute links: Options.PublicURL, or the scheme and the local address
+// the request's connection arrived on (the listen address, made concrete).
+func (s *Server) publicBase(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return scheme + "://" + a.String()
+	}
+	return scheme + "://localhost" // a request that came through no connection (a test's)
 }

@@ -50,7 +50,7 @@ func (s *Server) tileParams(r *http.Request, layerSpec string) ([]string, time.T
 func tileCoord(name, v string) (uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || len(v) > 12 {
-		return 0, gridline.Errorf(gridline.EInvalid, "tile %s %q must be a whole number of at most 12 digits", name, v).With("field", name)
+		return 0, gridline.Errorf(gridline.EInvalid, "tile %s %q must be a whole number of at most 12 digits", name, gridline.Excerpt(v)).With("field", name)
 	}
 	return n, nil
 }
@@ -223,15 +223,6 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
-// baseURL is how the client reached the server, for absolute URLs in TileJSON and styles.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // passQuery keeps ?at= and ?crs= for the URLs a document points to.
 func passQuery(r *http.Request) string {
 	q := url.Values{}
@@ -253,7 +244,7 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u := baseURL(r) + "/tiles/" + strings.Join(layers, ",") + "/{z}/{x}/{y}.mvt" + passQuery(r)
+	u := s.publicBase(r) + "/tiles/" + strings.Join(layers, ",") + "/{z}/{x}/{y}.mvt" + passQuery(r)
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, s.tiles.TileJSON(layers, u, at, c))
 }
@@ -279,7 +270,7 @@ func (s *Server) style(w http.ResponseWriter, r *http.Request) {
 		for i, l := range chunk {
 			names[i] = l.Name
 		}
-		sources = append(sources, tiles.StyleSource{URL: baseURL(r) + "/tiles/" + strings.Join(names, ",") + ".json" + passQuery(r), Layers: chunk})
+		sources = append(sources, tiles.StyleSource{URL: s.publicBase(r) + "/tiles/" + strings.Join(names, ",") + ".json" + passQuery(r), Layers: chunk})
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, tiles.Style(sources))

@@ -79,11 +79,11 @@ func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Wr
 	var next func() (*record, error)
 	switch opt.In {
 	case FormatJSON, FormatGeoJSON:
-		next, err = jsonReader(in)
+		next, err = jsonReader(&jsonLimiter{r: in})
 	case FormatCSV:
 		next = csvReader(in)
 	default:
-		return 0, false, gridline.Errorf(gridline.EInvalid, "unknown input format %q: use json, geojson or csv", opt.In)
+		return 0, false, gridline.Errorf(gridline.EInvalid, "unknown input format %q: use json, geojson or csv", gridline.Excerpt(opt.In))
 	}
 	if err != nil {
 		return 0, false, err
@@ -402,9 +402,10 @@ func appendCSVField(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// csvReader reads id,lon,lat[,crs] lines. A first line whose lon is not a number is a header.
+// csvReader reads id,lon,lat[,crs] lines, each within MaxLineBytes. A first line whose lon is not
+// a number is a header.
 func csvReader(in io.Reader) func() (*record, error) {
-	cr := csv.NewReader(in)
+	cr := csv.NewReader(&lineLimiter{r: in})
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -445,10 +446,10 @@ func csvReader(in io.Reader) func() (*record, error) {
 						named[strings.ToLower(strings.TrimSpace(f))] = i
 					}
 					if _, ok := named["lon"]; !ok {
-						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lon column (expected id,lon,lat[,crs])", strings.Join(fields, ",")).With("line", 1)
+						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lon column (expected id,lon,lat[,crs])", gridline.Excerpt(strings.Join(fields, ","))).With("line", 1)
 					}
 					if _, ok := named["lat"]; !ok {
-						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lat column (expected id,lon,lat[,crs])", strings.Join(fields, ",")).With("line", 1)
+						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lat column (expected id,lon,lat[,crs])", gridline.Excerpt(strings.Join(fields, ","))).With("line", 1)
 					}
 					cols = map[string]int{"id": -1, "crs": -1}
 					for k, v := range named {
@@ -464,11 +465,11 @@ func csvReader(in io.Reader) func() (*record, error) {
 			}
 			var perr error
 			if rc.lon, perr = strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lon"])), 64); perr != nil {
-				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lon %q is not a number", line, get(fields, cols["lon"])).With("line", line).With("field", "lon")
+				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lon %q is not a number", line, gridline.Excerpt(get(fields, cols["lon"]))).With("line", line).With("field", "lon")
 				return rc, nil
 			}
 			if rc.lat, perr = strconv.ParseFloat(strings.TrimSpace(get(fields, cols["lat"])), 64); perr != nil {
-				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lat %q is not a number", line, get(fields, cols["lat"])).With("line", line).With("field", "lat")
+				rc.err = gridline.Errorf(gridline.EInvalidCoord, "line %d: lat %q is not a number", line, gridline.Excerpt(get(fields, cols["lat"]))).With("line", line).With("field", "lat")
 				return rc, nil
 			}
 			if c := strings.TrimSpace(get(fields, cols["crs"])); c != "" {
@@ -542,7 +543,7 @@ func (jr *jsonRecords) fail(err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %s must be %s", te.Offset, te.Field, te.Type).With("offset", te.Offset)
+		return gridline.Errorf(gridline.EInvalid, "invalid JSON at byte %d: %s", te.Offset, describeJSON(te)).With("offset", te.Offset)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return gridline.Errorf(gridline.EInvalid, "the JSON ends early at byte %d (truncated input?)", dec.InputOffset()).With("offset", dec.InputOffset())
@@ -631,16 +632,59 @@ func elementError(n int, msg string, args ...any) *gridline.Error {
 	return gridline.Errorf(gridline.EInvalid, "element %d: "+msg, append([]any{n}, args...)...).With("element", n)
 }
 
-// decodeError is an error of json.Unmarshal into a jsonPoint or a geoFeature as encoding/json
-// words it, except that it names the type as it was named while the batch formats lived in
-// package resolve (resolve.jsonPoint): the message reaches clients in the element's error, and
-// moving the code was not to change any answer.
-func decodeError(err error) error {
+// describeJSON says in the project's words what a JSON value should have been, for an error of
+// json.Unmarshal into a jsonPoint, a geoFeature or the decoder: which member (if any), what was
+// expected and what came. encoding/json's own message names Go types, which mean nothing to a
+// client.
+func describeJSON(err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Struct == "" && te.Field == "" && te.Type != nil && te.Type.PkgPath() == reflect.TypeFor[jsonPoint]().PkgPath() {
-		return fmt.Errorf("json: cannot unmarshal %s into Go value of type resolve.%s", te.Value, te.Type.Name())
+	if errors.As(err, &te) {
+		got := te.Value
+		if i := strings.IndexByte(got, ' '); i > 0 {
+			got = got[:i] // "number 1e999": the kind, not the value
+		}
+		if te.Field == "" {
+			return "got " + article(got)
+		}
+		return fmt.Sprintf("%q must be %s, got %s", te.Field, expectedKind(te.Type), article(got))
 	}
-	return err
+	return "it could not be read as JSON"
+}
+
+// expectedKind names the JSON kind a Go type is read from.
+func expectedKind(t reflect.Type) string {
+	if t == nil {
+		return "a different kind of value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int64, reflect.Int32:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a different kind of value"
+}
+
+// article puts "a" or "an" before a JSON kind (string, number, object, array, bool).
+func article(kind string) string {
+	switch kind {
+	case "object", "array":
+		return "an " + kind
+	case "bool":
+		return "true or false"
+	case "":
+		return "something else"
+	}
+	return "a " + kind
 }
 
 // fromFeature reads element n of a FeatureCollection: a Point feature, its id from the feature's
@@ -648,7 +692,7 @@ func decodeError(err error) error {
 func (rc *record) fromFeature(raw []byte, n int) {
 	var f geoFeature
 	if err := json.Unmarshal(raw, &f); err != nil {
-		rc.err = elementError(n, "not a GeoJSON Feature: %v", decodeError(err))
+		rc.err = elementError(n, "expected a GeoJSON Feature object: %s", describeJSON(err))
 		return
 	}
 	rc.id, rc.idIsJSON = f.ID, true
@@ -689,7 +733,7 @@ func (rc *record) fromPair(raw []byte, n int) {
 func (rc *record) fromObject(raw []byte, n int) {
 	var jp jsonPoint
 	if err := json.Unmarshal(raw, &jp); err != nil {
-		rc.err = elementError(n, "expected {\"id\":..,\"lon\":..,\"lat\":..}: %v", decodeError(err))
+		rc.err = elementError(n, "expected an object {\"id\":..,\"lon\":..,\"lat\":..} or a pair [lon, lat]: %s", describeJSON(err))
 		return
 	}
 	rc.id, rc.idIsJSON = jp.ID, true

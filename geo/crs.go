@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"gridline.dev/gridline"
 )
 
 // CRS names a coordinate system a client can send or ask for.
@@ -49,7 +51,7 @@ func ParseCRS(s string) (CRS, error) {
 	t = strings.TrimPrefix(t, "epsg:")
 	n, err := strconv.Atoi(t)
 	if err != nil || n <= 0 || n > 999999 {
-		return CRS{}, fmt.Errorf("crs %q is not one of wgs84, cgcs2000, gcj02, bd09 or EPSG:n", s)
+		return CRS{}, fmt.Errorf("crs %q is not one of wgs84, cgcs2000, gcj02, bd09 or EPSG:n", gridline.Excerpt(s))
 	}
 	switch n {
 	case 4326:

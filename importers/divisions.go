@@ -57,7 +57,7 @@ func (e *Engine) ImportDivisions(ctx context.Context, path string, opt DivisionO
 	name := filepath.Base(path)
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %v", name, err)
+		return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %s", name, gdalMessage(err.Error()))
 	}
 	if st.Size() > e.cfg.MaxBytes {
 		return nil, gridline.Errorf(gridline.ETooLarge, "%s is over the import limit of %d bytes", name, e.cfg.MaxBytes).With("limit", e.cfg.MaxBytes)

@@ -70,13 +70,13 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	}
 	ef, ok := exportFormats[f]
 	if !ok {
-		return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", opt.Format, strings.Join(ExportFormats, ", ")).With("field", "format")
+		return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", gridline.Excerpt(opt.Format), strings.Join(ExportFormats, ", ")).With("field", "format")
 	}
 	if opt.Level != "" && !opt.Level.Valid() {
-		return nil, gridline.Errorf(gridline.EInvalid, "level %q is not one of %s", opt.Level, gridline.LevelNames()).With("field", "level")
+		return nil, gridline.Errorf(gridline.EInvalid, "level %q is not one of %s", gridline.Excerpt(string(opt.Level)), gridline.LevelNames()).With("field", "level")
 	}
 	if opt.Layer != "" && !opt.Layer.Valid() {
-		return nil, gridline.Errorf(gridline.EInvalid, "layer %q is not a layer name", opt.Layer).With("field", "layer")
+		return nil, gridline.Errorf(gridline.EInvalid, "layer %q is not a layer name", gridline.Excerpt(string(opt.Layer))).With("field", "layer")
 	}
 	if opt.At.IsZero() {
 		return nil, gridline.Errorf(gridline.EInvalid, "an export needs a date (at)")
@@ -84,6 +84,11 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	crs, err := geo.ParseCRS(opt.CRS)
 	if err != nil {
 		return nil, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
+	}
+	if crs.EPSG != 0 && !crs.Local() {
+		if err := e.db.KnownSRID(ctx, crs.EPSG); err != nil {
+			return nil, err
+		}
 	}
 	enc, err := normEncoding(opt.Encoding)
 	if err != nil {

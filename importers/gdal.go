@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gridline.dev/gridline"
 )
@@ -97,9 +98,50 @@ func parseGDAL(stderr string) *gdalResult {
 func invalidFile(name string, err error) error {
 	var ge *gdalError
 	if errors.As(err, &ge) {
-		return gridline.Errorf(gridline.EInvalid, "GDAL cannot read %s: %s", name, ge.msg).With("file", name)
+		return gridline.Errorf(gridline.EInvalid, "GDAL cannot read %s: %s", name, gdalMessage(ge.msg)).With("file", name)
 	}
 	return err
+}
+
+// unreadableFile is the error of a file GDAL opened and yet wrote no layer of (it exited 0).
+func unreadableFile(name string, res *gdalResult) error {
+	return gridline.Errorf(gridline.EInvalid, "GDAL cannot read %s: %s", name, gdalMessage(strings.Join(res.errors, "; "))).With("file", name)
+}
+
+var (
+	// gdalDrivers is the tail of GDAL's message for a file no driver opens: the list of every
+	// driver it tried, which tells a user nothing.
+	gdalDrivers = regexp.MustCompile(`(?s)(FAILURE:\s*)?Unable to open datasource.*$`)
+	// gdalPath is a path on the server (a temporary directory): only its last element, the
+	// file's own name, is the user's.
+	gdalPath = regexp.MustCompile("(?:/[^\\s'\"`/:;,()]+)+/([^\\s'\"`/:;,()]+)")
+)
+
+// gdalMessage is what GDAL (or reading the file at all) said about a user's file in words fit
+// for the user: paths on the server cut to the file's name, the list of drivers left out, and at
+// most 500 bytes. What it said whole goes nowhere else: the file is the user's, and so is the
+// mistake.
+func gdalMessage(msg string) string {
+	drivers := false
+	if loc := gdalDrivers.FindStringIndex(msg); loc != nil {
+		msg, drivers = msg[:loc[0]], true
+	}
+	msg = gdalPath.ReplaceAllString(msg, "$1")
+	msg = strings.TrimSpace(strings.Trim(strings.TrimSpace(msg), ";"))
+	switch {
+	case msg == "" && drivers:
+		return "it is not in a format GDAL reads"
+	case msg == "":
+		return "it is damaged, or not in the format its name says"
+	}
+	if len(msg) > 500 {
+		cut := 500
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
 }
 
 // pgConn turns a postgres:// URL into the keyword form GDAL's PostgreSQL driver reads reliably

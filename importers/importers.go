@@ -111,6 +111,9 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	if opt.From.IsZero() {
 		return nil, gridline.Errorf(gridline.EInvalid, "an import needs the date its changes take effect (from)")
 	}
+	if err := CheckTolerance(opt.Tolerance); err != nil {
+		return nil, err
+	}
 	var crs geo.CRS
 	if opt.CRS != "" {
 		var err error
@@ -173,7 +176,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			return nil, gridline.Errorf(gridline.EInvalidCRS, "%s does not say which coordinate system its coordinates are in: give crs (e.g. EPSG:4326, EPSG:4547, gcj02)", src.name).With("field", "crs")
 		}
 		if errors.As(err, &ge) && opt.CRS != "" && strings.Contains(ge.msg, "SRS") {
-			return nil, gridline.Errorf(gridline.EInvalidCRS, "GDAL does not know the coordinate system %s: %s", opt.CRS, ge.msg).With("field", "crs")
+			return nil, gridline.Errorf(gridline.EInvalidCRS, "GDAL does not know the coordinate system %s: %s", gridline.Excerpt(opt.CRS), gdalMessage(ge.msg)).With("field", "crs")
 		}
 		return nil, invalidFile(src.name, err)
 	}
@@ -181,6 +184,11 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		if err := e.db.MapStagingCoords(ctx, table, crs.ToWGS84); err != nil {
 			return nil, err
 		}
+	}
+	if ok, err := e.db.StagingExists(ctx, table); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, unreadableFile(src.name, res)
 	}
 	n, err := e.db.StagingCount(ctx, table)
 	if err != nil {
@@ -247,7 +255,7 @@ func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (str
 	switch {
 	case want != "":
 		if !contains(layers, want) {
-			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, want, strings.Join(layers, ", ")).With("field", "source_layer")
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, gridline.Excerpt(want), strings.Join(layers, ", ")).With("field", "source_layer")
 		}
 		return want, nil
 	case len(layers) == 0:

@@ -3,7 +3,9 @@ package importers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -58,7 +60,7 @@ func ParseMapping(data []byte) (Mapping, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return m, gridline.Errorf(gridline.EInvalid, "the mapping is not valid JSON of the form {\"fields\": {\"code\": \"WGBM\", ...}, \"level\": \"grid\"}: %v", err).With("field", "mapping")
+		return m, gridline.Errorf(gridline.EInvalid, "the mapping is not valid JSON of the form {\"fields\": {\"code\": \"WGBM\", ...}, \"level\": \"grid\"}: %s", mappingJSONError(err)).With("field", "mapping")
 	}
 	if dec.More() {
 		return m, gridline.Errorf(gridline.EInvalid, "the mapping has text after its JSON object").With("field", "mapping")
@@ -70,17 +72,17 @@ func ParseMapping(data []byte) (Mapping, error) {
 func (m Mapping) Validate() error {
 	for k, v := range m.Fields {
 		if _, ok := aliases[k]; !ok {
-			return gridline.Errorf(gridline.EInvalid, "mapping: %q is not an attribute; use one of %s", k, strings.Join(Attributes, ", ")).With("field", "mapping")
+			return gridline.Errorf(gridline.EInvalid, "mapping: %q is not an attribute; use one of %s", gridline.Excerpt(k), strings.Join(Attributes, ", ")).With("field", "mapping")
 		}
 		if v == "" || len(v) > 63 || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			return gridline.Errorf(gridline.EInvalid, "mapping: the column for %s must be a column name of 1 to 63 bytes", k).With("field", "mapping")
 		}
 	}
 	if m.Level != "" && !m.Level.Valid() {
-		return gridline.Errorf(gridline.EInvalid, "mapping: level %q is not one of %s", m.Level, gridline.LevelNames()).With("field", "level")
+		return gridline.Errorf(gridline.EInvalid, "mapping: level %q is not one of %s", gridline.Excerpt(string(m.Level)), gridline.LevelNames()).With("field", "level")
 	}
 	if m.Layer != "" && !m.Layer.Valid() {
-		return gridline.Errorf(gridline.EInvalid, "mapping: layer %q must be a lower-case name such as comprehensive, special or police", m.Layer).With("field", "layer")
+		return gridline.Errorf(gridline.EInvalid, "mapping: layer %q must be a lower-case name such as comprehensive, special or police", gridline.Excerpt(string(m.Layer))).With("field", "layer")
 	}
 	if len(m.Kind) > 40 || !utf8.ValidString(m.Kind) {
 		return gridline.Errorf(gridline.EInvalid, "mapping: kind must be a short name such as school").With("field", "kind")
@@ -103,7 +105,7 @@ func (m Mapping) resolve(columns []string) (store.ImportColumns, map[string]stri
 			c, ok := byLower[strings.ToLower(want)]
 			if !ok {
 				return store.ImportColumns{}, nil, gridline.Errorf(gridline.EInvalid, "the mapping names column %q for %s, but the file has no such column; its columns are: %s",
-					want, attr, strings.Join(columns, ", ")).With("field", "mapping").With("columns", columns)
+					gridline.Excerpt(want), attr, strings.Join(columns, ", ")).With("field", "mapping").With("columns", columns)
 			}
 			found[attr] = c
 			continue
@@ -133,4 +135,34 @@ func (m Mapping) resolve(columns []string) (store.ImportColumns, map[string]stri
 
 func flagFor(attr string) string {
 	return fmt.Sprintf("--field %s=COLUMN (HTTP: field.%s=COLUMN) or a mapping file", attr, attr)
+}
+
+// mappingJSONError says what was wrong with a mapping's JSON in the project's words:
+// encoding/json's own names Go types and struct fields, which mean nothing to a user.
+func mappingJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := "a different kind of value"
+		if te.Type != nil {
+			switch te.Type.Kind() {
+			case reflect.String:
+				want = "a string"
+			case reflect.Map, reflect.Struct:
+				want = "an object"
+			case reflect.Slice, reflect.Array:
+				want = "an array"
+			case reflect.Float64, reflect.Int, reflect.Int64:
+				want = "a number"
+			}
+		}
+		if te.Field == "" {
+			return "the mapping must be an object"
+		}
+		return fmt.Sprintf("%q must be %s", te.Field, want)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("at byte %d: %s", se.Offset, se.Error())
+	}
+	return gridline.Excerpt(strings.TrimPrefix(err.Error(), "json: "))
 }

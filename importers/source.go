@@ -49,7 +49,7 @@ func normEncoding(s string) (string, error) {
 	case "gbk", "cp936", "936", "gb2312", "gb18030", "ansi 936":
 		return "GB18030", nil
 	}
-	return "", gridline.Errorf(gridline.EInvalid, "encoding %q is not one of utf-8, gbk, gb18030", s).With("field", "encoding")
+	return "", gridline.Errorf(gridline.EInvalid, "encoding %q is not one of utf-8, gbk, gb18030", gridline.Excerpt(s)).With("field", "encoding")
 }
 
 // prepare finds the dataset among paths (one file, a .zip, or the loose files of a Shapefile),
@@ -62,10 +62,10 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %v", filepath.Base(p), err)
+			return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %s", filepath.Base(p), gdalMessage(err.Error()))
 		}
 		if st.IsDir() {
-			return nil, gridline.Errorf(gridline.EInvalid, "%s is a directory: give the dataset's files, or a .zip of them", p)
+			return nil, gridline.Errorf(gridline.EInvalid, "%s is a directory: give the dataset's files, or a .zip of them", filepath.Base(p))
 		}
 		total += st.Size()
 	}
@@ -103,7 +103,7 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 			f = "shapefile"
 		}
 		if !contains(Formats, f) {
-			return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", opt.Format, strings.Join(Formats, ", ")).With("field", "format")
+			return nil, gridline.Errorf(gridline.EInvalid, "format %q is not one of %s", gridline.Excerpt(opt.Format), strings.Join(Formats, ", ")).With("field", "format")
 		}
 		s.format = f
 	}
@@ -152,7 +152,7 @@ func contains(list []string, s string) bool {
 func (e *Engine) unzip(path, dir string) ([]string, error) {
 	name := filepath.Base(path)
 	bad := func(err error) error {
-		return gridline.Errorf(gridline.EInvalid, "%s is not a readable zip archive (it may be truncated or damaged): %v", name, err).With("file", name)
+		return gridline.Errorf(gridline.EInvalid, "%s is not a readable zip archive (it may be truncated or damaged): %s", name, gdalMessage(err.Error())).With("file", name)
 	}
 	zr, err := zip.OpenReader(path)
 	if err != nil {
@@ -258,7 +258,7 @@ func (e *Engine) prepareShapefile(ctx context.Context, s *source, enc string) er
 		if _, err := e.runGDAL(ctx, e.cfg.GDALSRSInfo, "-o", "wkt1", prj); err != nil {
 			var ge *gdalError
 			if errors.As(err, &ge) {
-				return gridline.Errorf(gridline.EInvalid, "GDAL cannot read the coordinate system in %s (%s): fix or delete the .prj, or give the system with crs (e.g. EPSG:4547)", filepath.Base(prj), ge.msg).With("file", filepath.Base(prj))
+				return gridline.Errorf(gridline.EInvalid, "GDAL cannot read the coordinate system in %s (%s): fix or delete the .prj, or give the system with crs (e.g. EPSG:4547)", filepath.Base(prj), gdalMessage(ge.msg)).With("file", filepath.Base(prj))
 			}
 			return err
 		}
@@ -273,13 +273,13 @@ func (e *Engine) prepareShapefile(ctx context.Context, s *source, enc string) er
 				return err
 			}
 			if enc, err = normEncoding(string(b)); err != nil {
-				return gridline.Errorf(gridline.EInvalid, "the .cpg of %s names encoding %q, which is not one of UTF-8, GBK, GB18030: give the encoding", s.name, strings.TrimSpace(string(b)))
+				return gridline.Errorf(gridline.EInvalid, "the .cpg of %s names encoding %q, which is not one of UTF-8, GBK, GB18030: give the encoding", s.name, gridline.Excerpt(strings.TrimSpace(string(b))))
 			}
 		}
 	}
 	text, err := dbfText(sibling(s.path, ".dbf"))
 	if err != nil {
-		return gridline.Errorf(gridline.EInvalid, "cannot read the attribute table of %s: %v", s.name, err).With("file", s.name)
+		return gridline.Errorf(gridline.EInvalid, "cannot read the attribute table of %s: %s", s.name, gdalMessage(err.Error())).With("file", s.name)
 	}
 	switch {
 	case enc == "":
@@ -375,7 +375,7 @@ func prepareCSV(s *source, enc, work string) error {
 		}
 		enc = "GB18030"
 		if b, err = simplifiedchinese.GB18030.NewDecoder().Bytes(b); err != nil {
-			return gridline.Errorf(gridline.EInvalid, "%s is neither UTF-8 nor GBK text: %v", s.name, err).With("field", "encoding")
+			return gridline.Errorf(gridline.EInvalid, "%s is neither UTF-8 nor GBK text: %s", s.name, gdalMessage(err.Error())).With("field", "encoding")
 		}
 	}
 	// GDAL picks the driver by extension; the recoded copy keeps it.
@@ -401,13 +401,55 @@ func isASCII(b []byte) bool {
 
 // checkUTF8File refuses GeoJSON that is not UTF-8, which RFC 7946 requires: GDAL would replace
 // the bad bytes and the names would be lost without a word.
+//
+// The file is read a block at a time, never whole: it may be as large as the upload limit.
 func checkUTF8File(s *source) error {
-	b, err := os.ReadFile(s.path)
+	f, err := os.Open(s.path)
 	if err != nil {
 		return err
 	}
-	if !utf8.Valid(b) {
+	defer f.Close()
+	ok, err := validUTF8(f)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return gridline.Errorf(gridline.EInvalid, "%s is not UTF-8 text, which GeoJSON must be: convert it (e.g. iconv -f GBK -t UTF-8)", s.name).With("field", "encoding")
 	}
 	return nil
+}
+
+// validUTF8 tells whether all of r is UTF-8, reading it in 64 KiB blocks. A character cut by the
+// end of a block is carried into the next.
+func validUTF8(r io.Reader) (bool, error) {
+	buf := make([]byte, 64<<10)
+	carry := 0
+	for {
+		n, err := r.Read(buf[carry:])
+		b := buf[:carry+n]
+		// Keep back an incomplete character at the end (at most utf8.UTFMax-1 bytes).
+		keep := 0
+		for k := 1; k < utf8.UTFMax && k <= len(b); k++ {
+			c := b[len(b)-k]
+			if c < utf8.RuneSelf {
+				break // ASCII: nothing is cut
+			}
+			if utf8.RuneStart(c) {
+				if !utf8.FullRune(b[len(b)-k:]) {
+					keep = k
+				}
+				break
+			}
+		}
+		if err == io.EOF {
+			return utf8.Valid(b), nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !utf8.Valid(b[:len(b)-keep]) {
+			return false, nil
+		}
+		carry = copy(buf, b[len(b)-keep:])
+	}
 }

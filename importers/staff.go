@@ -52,7 +52,7 @@ const maxStaffRows = 1_000_000
 func (e *Engine) ImportStaff(ctx context.Context, path string, opt StaffOptions) (*StaffReport, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %v", filepath.Base(path), err)
+		return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %s", filepath.Base(path), gdalMessage(err.Error()))
 	}
 	if st.Size() > e.cfg.MaxBytes {
 		return nil, gridline.Errorf(gridline.ETooLarge, "%s is %d bytes, over the import limit of %d bytes", filepath.Base(path), st.Size(), e.cfg.MaxBytes).With("limit", e.cfg.MaxBytes)

@@ -332,6 +332,14 @@ func (db *DB) ImportGrids(ctx context.Context, plan ImportPlan) (*ImportReport, 
 	rep := &ImportReport{From: gridline.Date(plan.From), Problems: []ImportProblem{}}
 	rep.Lists = ImportLists{Added: []ImportChange{}, Changed: []ImportChange{}, Retired: []ImportChange{}, Repaired: []ImportProblem{}}
 	applied, err := db.rehearse(ctx, plan.Apply, func(tx pgx.Tx) error {
+		// An apply plans and writes under the grid write lock (see checkGrids), so that a second
+		// apply of the same file, started at the same time, plans against the first one's writes
+		// and finds nothing to change instead of writing the same versions again.
+		if plan.Apply {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, gridWriteLock); err != nil {
+				return err
+			}
+		}
 		im := &importRun{tx: tx, plan: plan, rep: rep, staging: t}
 		if err := im.run(ctx); err != nil {
 			return err

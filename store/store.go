@@ -165,13 +165,18 @@ func classify(err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "23505", "23503":
+			// PostgreSQL's own words (its constraint's name, "Key (id)=(18) already exists") are
+			// about the schema, not the user's input: say what clashed in the project's.
 			switch pe.ConstraintName {
 			case "grids_open_code_key":
-				return &gridline.Error{Code: gridline.EConflict, Message: "a grid with this code is already valid with no end date: " + pe.Detail, Details: map[string]any{"constraint": pe.ConstraintName}}
+				return &gridline.Error{Code: gridline.EConflict, Message: "a grid with this code is already valid with no end date" + keyValues(pe.Detail)}
 			case "grids_open_id_key":
-				return &gridline.Error{Code: gridline.EConflict, Message: "this grid already has a version valid with no end date: " + pe.Detail}
+				return &gridline.Error{Code: gridline.EConflict, Message: "this grid already has a version valid with no end date (was the same change written at the same time?)"}
 			}
-			return &gridline.Error{Code: gridline.EConflict, Message: pe.Message + ": " + pe.Detail}
+			if pe.Code == "23503" {
+				return &gridline.Error{Code: gridline.EConflict, Message: "the change refers to something that is not stored (or no longer is)"}
+			}
+			return &gridline.Error{Code: gridline.EConflict, Message: "the change clashes with what is stored (written at the same time?): look at what is stored now and try again"}
 		case "23514", "22P02", "22023":
 			return &gridline.Error{Code: gridline.ERule, Message: pe.Message}
 		case "22021", "22P05", "22001", "22003", "22008", "22007":
@@ -217,4 +222,18 @@ func (db *DB) CountGrids(ctx context.Context) (int, error) {
 	var n int
 	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM grids`).Scan(&n)
 	return n, classify(err)
+}
+
+// keyValues is ": " and the values of a unique violation's detail, "Key (code, layer)=(4101, x)
+// already exists" giving ": 4101, x", or "" when the detail is not of that form.
+func keyValues(detail string) string {
+	_, rest, ok := strings.Cut(detail, ")=(")
+	if !ok {
+		return ""
+	}
+	v, _, ok := strings.Cut(rest, ") already exists")
+	if !ok {
+		return ""
+	}
+	return ": " + gridline.Excerpt(v)
 }

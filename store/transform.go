@@ -46,10 +46,15 @@ func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]floa
 func transformError(srid int, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "XX000" || strings.HasPrefix(pe.Code, "22")) {
-		return gridline.Errorf(gridline.EInvalidCoord, "cannot transform from EPSG:%d: %v", srid, err)
+		// PostGIS's text (its SQLSTATE, PROJ's words) is for no one: say what to check.
+		return gridline.Errorf(gridline.EInvalidCoord, "cannot transform from EPSG:%d: a point is outside the area that coordinate system covers, or not in its units (metres for a projected system, degrees for a geographic one)", srid).With("crs", fmt.Sprintf("EPSG:%d", srid))
 	}
 	return classify(err)
 }
+
+// KnownSRID fails with unknown_crs for an EPSG code PostGIS does not know: an export or a
+// transformation to it could only fail later, deeper and less clearly.
+func (db *DB) KnownSRID(ctx context.Context, srid int) error { return db.knownSRID(ctx, srid) }
 
 // knownSRID fails with unknown_crs for an SRID that spatial_ref_sys lacks. Known ones are
 // remembered (PostGIS does not drop SRIDs), so only the first request for a code pays the query.

@@ -80,7 +80,7 @@ func (s *Tileset) Generate(req Request, maxFeatures int) (*Tile, error) {
 	}
 	for _, name := range req.Layers {
 		if _, ok := s.byName[name]; !ok {
-			return nil, gridline.Errorf(gridline.EInvalid, "unknown layer %q", name).With("field", "layers")
+			return nil, gridline.Errorf(gridline.EInvalid, "unknown layer %q", gridline.Excerpt(name)).With("field", "layers")
 		}
 	}
 	if !s.InRange(req.Layers, req.Z) {

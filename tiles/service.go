@@ -115,7 +115,7 @@ func (s *Service) ParseLayers(spec string) ([]string, error) {
 			for _, l := range src.specs {
 				names = append(names, l.Name)
 			}
-			return nil, gridline.Errorf(gridline.EInvalid, "unknown layer %q: use one or more of %s, separated by commas", p, strings.Join(names, ", ")).With("field", "layers")
+			return nil, gridline.Errorf(gridline.EInvalid, "unknown layer %q: use one or more of %s, separated by commas", gridline.Excerpt(p), strings.Join(names, ", ")).With("field", "layers")
 		}
 		if !seen[p] {
 			seen[p] = true

@@ -252,10 +252,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { tileSvc.Tileset() })
 	auditor := newAuditor(res, db)
-	srv := api.NewServer(db, res, log, api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20, Audit: importAudit(auditor, nil)}),
+	apiOpt := api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20, Audit: importAudit(auditor, nil)}),
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock})
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}
+	if err := httpOptions(getenv, &apiOpt); err != nil {
+		return err
+	}
+	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
