@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/store"
@@ -113,11 +115,22 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	}
 	args := []string{"-f", ef.driver}
 	if crs.Local() && crs.EPSG == 0 {
-		if err := e.db.MapStagingCoords(ctx, table, crs.FromWGS84); err != nil {
+		fromWGS84 := func(l []orb.Point) []orb.Point { return crs.LineFromWGS84(l, geo.ExportEdgeTolerance) }
+		if err := e.db.MapStagingCoords(ctx, table, fromWGS84); err != nil {
 			return nil, err
 		}
 	} else if crs.EPSG != 4326 {
 		args = append(args, "-t_srs", fmt.Sprintf("EPSG:%d", crs.EPSG))
+		projected, err := e.db.Projected(ctx, crs.EPSG)
+		if err != nil {
+			return nil, err
+		}
+		if projected {
+			// A straight edge in degrees is a curve in metres: split edges longer than 0.005
+			// degrees (550 m at most) before projecting, which keeps the file within 0.01 m of the
+			// stored boundary and, read back (split at 1000 m), changes nothing.
+			args = append(args, "-segmentize", "0.005")
+		}
 	}
 	stem := "grids"
 	if opt.Layer != "" {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/store"
@@ -144,7 +146,12 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	}
 	args = append(args, "-nln", table, "-lco", "SCHEMA="+store.StagingSchema, "-lco", "GEOMETRY_NAME=geom",
 		"-lco", "FID=ogc_fid", "-lco", "LAUNDER=NO", "-lco", "PRECISION=NO", "-lco", "SPATIAL_INDEX=NONE",
-		"-lco", "UNLOGGED=ON", "-nlt", "GEOMETRY", "-dim", "XY", "-unsetFid", "-gt", "65536", "-t_srs", "EPSG:4326")
+		"-lco", "UNLOGGED=ON", "-nlt", "GEOMETRY", "-dim", "XY", "-unsetFid", "-gt", "65536", "-t_srs", "EPSG:4326",
+		// A straight edge in a projected system is a curve in degrees (9.7 m off on a 25 km edge
+		// 140 km from a Gauss-Krüger zone's meridian): split edges longer than 1000 units in the
+		// file's own system before reprojecting, which keeps them within 0.02 m (docs/decisions.md).
+		// In a geographic system the units are degrees, and no edge is that long.
+		"-segmentize", "1000")
 	for _, o := range src.openOpts {
 		args = append(args, "-oo", o)
 	}
@@ -176,7 +183,8 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		return nil, invalidFile(src.name, err)
 	}
 	if local {
-		if err := e.db.MapStagingCoords(ctx, table, crs.ToWGS84); err != nil {
+		toWGS84 := func(l []orb.Point) []orb.Point { return crs.LineToWGS84(l, geo.ImportEdgeTolerance) }
+		if err := e.db.MapStagingCoords(ctx, table, toWGS84); err != nil {
 			return nil, err
 		}
 	}

@@ -66,10 +66,11 @@ func (db *DB) StagingCount(ctx context.Context, name string) (int, error) {
 	return n, classify(err)
 }
 
-// MapStagingCoords rewrites every coordinate of a staged file's geometries with fn, in Go: the
-// conversions from GCJ-02 and BD-09 are not in PROJ. The geometries go out as WKB and come back
+// MapStagingCoords rewrites every line and ring of a staged file's geometries with fn, in Go: the
+// conversions from GCJ-02 and BD-09 are not in PROJ. fn gets a point as a line of one point; it
+// may add points to a line (geo.CRS.LineToWGS84 splits long edges) but not to a single point. The geometries go out as WKB and come back
 // through COPY, so a large file costs two passes over the table, not a statement per feature.
-func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func(x, y float64) (float64, float64)) error {
+func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func([]orb.Point) []orb.Point) error {
 	t, err := stagingTable(name)
 	if err != nil {
 		return err
@@ -115,35 +116,33 @@ func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func(x, y fl
 	})
 }
 
-// mapCoords applies fn to every point of g (a copy for the types orb shares storage for).
-func mapCoords(g orb.Geometry, fn func(x, y float64) (float64, float64)) orb.Geometry {
-	pt := func(p orb.Point) orb.Point { x, y := fn(p[0], p[1]); return orb.Point{x, y} }
-	line := func(ls []orb.Point) []orb.Point {
-		out := make([]orb.Point, len(ls))
-		for i, p := range ls {
-			out[i] = pt(p)
-		}
-		return out
-	}
+// mapCoords applies fn to every line of g, and to each point as a line of one (the result is a
+// copy: fn must not change its argument).
+func mapCoords(g orb.Geometry, fn func([]orb.Point) []orb.Point) orb.Geometry {
+	pt := func(p orb.Point) orb.Point { return fn([]orb.Point{p})[0] }
 	switch v := g.(type) {
 	case orb.Point:
 		return pt(v)
 	case orb.MultiPoint:
-		return orb.MultiPoint(line(v))
+		out := make(orb.MultiPoint, len(v))
+		for i, p := range v {
+			out[i] = pt(p)
+		}
+		return out
 	case orb.LineString:
-		return orb.LineString(line(v))
+		return orb.LineString(fn(v))
 	case orb.MultiLineString:
 		out := make(orb.MultiLineString, len(v))
 		for i, l := range v {
-			out[i] = line(l)
+			out[i] = fn(l)
 		}
 		return out
 	case orb.Ring:
-		return orb.Ring(line(v))
+		return orb.Ring(fn(v))
 	case orb.Polygon:
 		out := make(orb.Polygon, len(v))
 		for i, r := range v {
-			out[i] = line(r)
+			out[i] = fn(r)
 		}
 		return out
 	case orb.MultiPolygon:

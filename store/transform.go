@@ -81,3 +81,14 @@ func (db *DB) Covering(ctx context.Context, lon, lat float64) ([]int64, error) {
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, classify(err)
 }
+
+// Projected reports whether EPSG:srid is a projected system (metres or feet), not lon/lat.
+func (db *DB) Projected(ctx context.Context, srid int) (bool, error) {
+	if err := db.knownSRID(ctx, srid); err != nil {
+		return false, err
+	}
+	var p bool
+	err := db.pool.QueryRow(ctx, `SELECT coalesce(proj4text, '') NOT LIKE '%+proj=longlat%' AND srtext NOT LIKE 'GEOGCS%' AND srtext NOT LIKE 'GEOGCRS%'
+		FROM spatial_ref_sys WHERE srid = $1`, srid).Scan(&p)
+	return p, classify(err)
+}
