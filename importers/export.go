@@ -49,8 +49,10 @@ type exportFormat struct {
 }
 
 var exportFormats = map[string]exportFormat{
-	// 15 significant digits keep a round trip within 1e-9 degrees; RFC 7946 mode would cut to 7 decimals.
-	"geojson":   {"GeoJSON", ".geojson", "application/geo+json", []string{"COORDINATE_PRECISION=15"}},
+	// Every format carries a float64's 17 significant digits where it can (GeoJSON's default of 15
+	// decimals and WKT's of 15 digits trim the last; RFC 7946 mode would cut to 7 decimals), so a
+	// file read back in is the stored boundary (and store.SameGeometryTolerance covers the rest).
+	"geojson":   {"GeoJSON", ".geojson", "application/geo+json", []string{"SIGNIFICANT_FIGURES=17"}},
 	"shapefile": {"ESRI Shapefile", ".zip", "application/zip", nil},
 	"gpkg":      {"GPKG", ".gpkg", "application/geopackage+sqlite3", nil},
 	"csv":       {"CSV", ".csv", "text/csv; charset=utf-8", []string{"GEOMETRY=AS_WKT"}},
@@ -113,7 +115,8 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	if x.Features, err = e.db.StageExport(ctx, table, store.ExportFilter{Level: opt.Level, Layer: opt.Layer, At: opt.At}); err != nil {
 		return nil, err
 	}
-	args := []string{"-f", ef.driver}
+	// WKT (CSV) and KML write 15 significant digits unless told.
+	args := []string{"--config", "OGR_WKT_PRECISION", "17", "-f", ef.driver}
 	if crs.Local() && crs.EPSG == 0 {
 		fromWGS84 := func(l []orb.Point) []orb.Point { return crs.LineFromWGS84(l, geo.ExportEdgeTolerance) }
 		if err := e.db.MapStagingCoords(ctx, table, fromWGS84); err != nil {
