@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -223,10 +224,17 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			sr.Warnings = append(sr.Warnings, "GDAL: "+w)
 		}
 	}
-	if unclosed {
+	why := ""
+	switch {
+	case unclosed:
+		why = "its geometry cannot be read: a ring is not closed (its last point must repeat its first)"
+	case src.encoded != "":
+		why = "the geometry could not be read because " + src.encoded
+	}
+	if why != "" {
 		for i, p := range sr.Problems {
 			if p.Field == "geometry" && p.Message == "has no geometry" {
-				sr.Problems[i].Message = "its geometry cannot be read: a ring is not closed (its last point must repeat its first)"
+				sr.Problems[i].Message = why
 			}
 		}
 	}
@@ -235,9 +243,22 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 
 // sourceLayer picks the layer to read: the one asked for, or the only one. A file with several
 // layers and no choice is an error that lists them.
+//
+// Shapefiles and CSV hold one layer, named by the file; so does GeoJSON (looked at only when a
+// layer is asked for: GDAL reads the whole file to list it). A layer asked for that the file does
+// not have is an error in every format.
 func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (string, error) {
-	if src.format == "shapefile" || src.format == "csv" || src.format == "geojson" || src.format == "fgb" {
+	switch src.format {
+	case "shapefile", "csv":
+		own := strings.TrimSuffix(src.name, filepath.Ext(src.name))
+		if want != "" && want != own {
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its one layer is: %s", src.name, want, own).With("field", "source_layer").With("layers", []string{own})
+		}
 		return "", nil
+	case "geojson", "fgb":
+		if want == "" {
+			return "", nil
+		}
 	}
 	res, err := e.runGDAL(ctx, e.cfg.Ogrinfo, "-ro", "-q", src.path)
 	if err != nil {
@@ -252,7 +273,7 @@ func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (str
 	switch {
 	case want != "":
 		if !contains(layers, want) {
-			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, want, strings.Join(layers, ", ")).With("field", "source_layer")
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, want, strings.Join(layers, ", ")).With("field", "source_layer").With("layers", layers)
 		}
 		return want, nil
 	case len(layers) == 0:
