@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -224,6 +225,9 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			sr.Warnings = append(sr.Warnings, "GDAL: "+w)
 		}
 	}
+	if err := e.fileCoords(ctx, sr, opt, crs, src); err != nil {
+		return nil, err
+	}
 	why := ""
 	switch {
 	case unclosed:
@@ -282,4 +286,58 @@ func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (str
 		return "", gridline.Errorf(gridline.EInvalid, "%s holds %d layers (%s): choose one with source_layer", src.name, len(layers), strings.Join(layers, ", ")).With("field", "source_layer").With("layers", layers)
 	}
 	return layers[0], nil
+}
+
+// coordInMessage is a location GEOS puts in a message, "[x y]" (ST_IsValidReason's
+// "Self-intersection[113.6 34.7]").
+var coordInMessage = regexp.MustCompile(`\[(-?[0-9.]+(?:e[-+]?[0-9]+)?) (-?[0-9.]+(?:e[-+]?[0-9]+)?)\]`)
+
+// fileCoords puts the locations in the report's problems and repairs into the file's own
+// coordinates (GCJ-02, BD-09 or the EPSG code given), and says which: the checks see WGS84, 500 m
+// from a GCJ-02 file's numbers. A file that names its own projected system gets WGS84, said so.
+func (e *Engine) fileCoords(ctx context.Context, sr *store.ImportReport, opt Options, crs geo.CRS, src *source) error {
+	lists := [][]store.ImportProblem{sr.Problems, sr.Lists.Repaired}
+	var xs, ys []float64
+	for _, l := range lists {
+		for _, p := range l {
+			for _, m := range coordInMessage.FindAllStringSubmatch(p.Message, -1) {
+				x, _ := strconv.ParseFloat(m[1], 64)
+				y, _ := strconv.ParseFloat(m[2], 64)
+				xs, ys = append(xs, x), append(ys, y)
+			}
+		}
+	}
+	if len(xs) == 0 {
+		return nil
+	}
+	name := "WGS84 lon/lat"
+	switch {
+	case opt.CRS != "" && crs.EPSG == 0:
+		for i := range xs {
+			xs[i], ys[i] = crs.FromWGS84(xs[i], ys[i])
+		}
+		name = "the file's " + strings.ToUpper(crs.Name[:3]) + "-" + crs.Name[3:]
+	case opt.CRS != "" && crs.EPSG != 4326 && crs.EPSG != 4490:
+		var err error
+		if xs, ys, err = e.db.TransformFromWGS84(ctx, crs.EPSG, xs, ys); err != nil {
+			return err
+		}
+		name = fmt.Sprintf("the file's EPSG:%d", crs.EPSG)
+	case opt.CRS != "" || !src.hasSRS || src.format == "geojson" || src.format == "topojson" || src.format == "kml" || src.format == "kmz":
+		name = "the file's lon/lat"
+	}
+	k := 0
+	for _, l := range lists {
+		for i, p := range l {
+			if !coordInMessage.MatchString(p.Message) {
+				continue
+			}
+			l[i].Message = coordInMessage.ReplaceAllStringFunc(p.Message, func(string) string {
+				s := fmt.Sprintf("[%s %s]", strconv.FormatFloat(xs[k], 'f', -1, 64), strconv.FormatFloat(ys[k], 'f', -1, 64))
+				k++
+				return s
+			}) + " (at " + name + ")"
+		}
+	}
+	return nil
 }

@@ -241,7 +241,11 @@ type ImportReport struct {
 	Retired   int             `json:"retired"`
 	Unchanged int             `json:"unchanged"`
 	Repaired  int             `json:"repaired"`
-	Lists     ImportLists     `json:"lists"`
+	// FeaturesWithProblems is how many features have a listed problem. When there are problems, Added,
+	// Changed, Unchanged and Retired (and their lists) say what would happen to the other
+	// features, as far as the checks got before the problems stopped the import.
+	FeaturesWithProblems int         `json:"features_with_problems"`
+	Lists                ImportLists `json:"lists"`
 	Problems  []ImportProblem `json:"problems"`
 	// ProblemCount is the number of problems found; Problems holds at most ListLimit of them.
 	ProblemCount int      `json:"problem_count"`
@@ -689,7 +693,7 @@ func (im *importRun) write(ctx context.Context) error {
 // checkRules runs checkGrids on the versions just written, vids, and turns the problems it finds
 // into the report's, each with the index of its feature.
 func (im *importRun) checkRules(ctx context.Context, vids []int64) error {
-	err := checkGrids(ctx, im.tx, vids, im.plan.Tolerance, true)
+	err := checkGridsList(ctx, im.tx, vids, im.plan.Tolerance, true, im.plan.ListLimit)
 	if err == nil {
 		return nil
 	}
@@ -711,7 +715,12 @@ func (im *importRun) checkRules(ctx context.Context, vids []int64) error {
 	if err := im.indexByCode(ctx, ps); err != nil {
 		return err
 	}
-	return im.fail(ctx, ps)
+	err = im.fail(ctx, ps)
+	// The list stops at the plan's limit; the count is every problem the rules found.
+	if n, ok := ge.Details["problem_count"].(int); ok && n > im.rep.ProblemCount {
+		im.rep.ProblemCount = n
+	}
+	return err
 }
 
 func nullIfEmpty(s string) *string {
@@ -757,14 +766,73 @@ func (im *importRun) indexByCode(ctx context.Context, ps []ImportProblem) error 
 	return nil
 }
 
-// fail records the problems and stops the transaction.
+// fail records the problems, works out what would happen to the other features (outcome), and
+// stops the transaction.
 func (im *importRun) fail(ctx context.Context, ps []ImportProblem) error {
 	im.rep.ProblemCount = len(ps)
+	bad := map[int]bool{}
+	for _, p := range ps {
+		if p.Index > 0 && !p.Line {
+			bad[p.Index] = true
+		}
+	}
+	im.rep.FeaturesWithProblems = len(bad)
 	if len(ps) > im.plan.ListLimit {
 		ps = ps[:im.plan.ListLimit]
 	}
 	im.rep.Problems = ps
+	if err := im.outcome(ctx, bad); err != nil {
+		return err
+	}
 	return errImportProblems
+}
+
+// outcome fills the report's counts and lists with what would happen to the features that have
+// no problem: a dry run with one bad feature still says what the rest would do. When the
+// features' own checks failed, the others are matched with the stored grids first (without
+// their parents' and the store's checks, which wait for the problems to be fixed). It runs in a
+// savepoint: whatever goes wrong here, the problems are still the report.
+func (im *importRun) outcome(ctx context.Context, bad map[int]bool) error {
+	if im.rep.Features == 0 {
+		return nil
+	}
+	idx := make([]int32, 0, len(bad))
+	for i := range bad {
+		idx = append(idx, int32(i))
+	}
+	sp, err := im.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	outer := im.tx
+	im.tx = sp
+	defer func() { im.tx = outer }()
+	err = func() error {
+		var matched bool
+		if err := sp.QueryRow(ctx, `SELECT to_regclass('pg_temp.imp') IS NOT NULL`).Scan(&matched); err != nil {
+			return err
+		}
+		if !matched {
+			if _, err := sp.Exec(ctx, `DELETE FROM imp0 WHERE idx = ANY($1)`, idx); err != nil {
+				return err
+			}
+			if err := im.match(ctx); err != nil {
+				return err
+			}
+			if err := im.findRetired(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := sp.Exec(ctx, `DELETE FROM imp WHERE idx = ANY($1)`, idx); err != nil {
+			return err
+		}
+		return im.summarise(ctx)
+	}()
+	if err != nil {
+		im.rep.Warnings = append(im.rep.Warnings, "what the features without problems would do could not be worked out: "+err.Error())
+		return sp.Rollback(ctx)
+	}
+	return sp.Commit(ctx)
 }
 
 func (im *importRun) repaired(ctx context.Context) error {
