@@ -232,21 +232,21 @@ type ImportChange struct {
 
 // ImportReport is what an import did, or in a dry run would do.
 type ImportReport struct {
-	Valid     bool            `json:"ok"` // no problems: the same as OK()
-	Applied   bool            `json:"applied"`
-	From      string          `json:"from"`
-	Features  int             `json:"features"`
-	Added     int             `json:"added"`
-	Changed   int             `json:"changed"`
-	Retired   int             `json:"retired"`
-	Unchanged int             `json:"unchanged"`
-	Repaired  int             `json:"repaired"`
+	Valid     bool   `json:"ok"` // no problems: the same as OK()
+	Applied   bool   `json:"applied"`
+	From      string `json:"from"`
+	Features  int    `json:"features"`
+	Added     int    `json:"added"`
+	Changed   int    `json:"changed"`
+	Retired   int    `json:"retired"`
+	Unchanged int    `json:"unchanged"`
+	Repaired  int    `json:"repaired"`
 	// FeaturesWithProblems is how many features have a listed problem. When there are problems, Added,
 	// Changed, Unchanged and Retired (and their lists) say what would happen to the other
 	// features, as far as the checks got before the problems stopped the import.
-	FeaturesWithProblems int         `json:"features_with_problems"`
-	Lists                ImportLists `json:"lists"`
-	Problems  []ImportProblem `json:"problems"`
+	FeaturesWithProblems int             `json:"features_with_problems"`
+	Lists                ImportLists     `json:"lists"`
+	Problems             []ImportProblem `json:"problems"`
 	// ProblemCount is the number of problems found; Problems holds at most ListLimit of them.
 	ProblemCount int      `json:"problem_count"`
 	Warnings     []string `json:"warnings,omitempty"`
