@@ -130,7 +130,7 @@ func TestTileLayers(t *testing.T) {
 		{"repeats count once", tilePath("grids,grids", 12, centre, ""), map[string]int{"grids": 4}},
 		{"special from z13", tilePath("special", 13, orb.Point{113.606, 34.706}, ""), map[string]int{"special": 1}},
 		{"micros at z15", tilePath("micros", 15, orb.Point{113.605, 34.705}, ""), map[string]int{"micros": 1}},
-		{"labels at z12", tilePath("labels", 12, centre, ""), map[string]int{"labels": 11}},
+		{"labels at z12", tilePath("labels", 12, centre, ""), map[string]int{"labels": 12}},
 		{"before the fixture: empty", tilePath("grids", 12, centre, "?at=2023-01-01"), map[string]int{}},
 	}
 	for _, c := range cases {
@@ -358,7 +358,7 @@ func TestTileJSONAndStyle(t *testing.T) {
 	if len(tj.Bounds) != 4 || abs(tj.Bounds[0]-lon0) > 1e-9 || abs(tj.Bounds[1]-lat0) > 1e-9 {
 		t.Errorf("bounds %v, want to start at %.6f, %.6f", tj.Bounds, lon0, lat0)
 	}
-	if tj.MinZoom != 8 || tj.MaxZoom != 22 {
+	if tj.MinZoom != 5 || tj.MaxZoom != 22 {
 		t.Errorf("zoom %d..%d", tj.MinZoom, tj.MaxZoom)
 	}
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/store"
@@ -47,8 +49,10 @@ type exportFormat struct {
 }
 
 var exportFormats = map[string]exportFormat{
-	// 15 significant digits keep a round trip within 1e-9 degrees; RFC 7946 mode would cut to 7 decimals.
-	"geojson":   {"GeoJSON", ".geojson", "application/geo+json", []string{"COORDINATE_PRECISION=15"}},
+	// Every format carries a float64's 17 significant digits where it can (GeoJSON's default of 15
+	// decimals and WKT's of 15 digits trim the last; RFC 7946 mode would cut to 7 decimals), so a
+	// file read back in is the stored boundary (and store.SameGeometryTolerance covers the rest).
+	"geojson":   {"GeoJSON", ".geojson", "application/geo+json", []string{"SIGNIFICANT_FIGURES=17"}},
 	"shapefile": {"ESRI Shapefile", ".zip", "application/zip", nil},
 	"gpkg":      {"GPKG", ".gpkg", "application/geopackage+sqlite3", nil},
 	"csv":       {"CSV", ".csv", "text/csv; charset=utf-8", []string{"GEOMETRY=AS_WKT"}},
@@ -116,13 +120,25 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	if x.Features, err = e.db.StageExport(ctx, table, store.ExportFilter{Level: opt.Level, Layer: opt.Layer, At: opt.At}); err != nil {
 		return nil, err
 	}
-	args := []string{"-f", ef.driver}
+	// WKT (CSV) and KML write 15 significant digits unless told.
+	args := []string{"--config", "OGR_WKT_PRECISION", "17", "-f", ef.driver}
 	if crs.Local() && crs.EPSG == 0 {
-		if err := e.db.MapStagingCoords(ctx, table, crs.FromWGS84); err != nil {
+		fromWGS84 := func(l []orb.Point) []orb.Point { return crs.LineFromWGS84(l, geo.ExportEdgeTolerance) }
+		if err := e.db.MapStagingCoords(ctx, table, fromWGS84); err != nil {
 			return nil, err
 		}
 	} else if crs.EPSG != 4326 {
 		args = append(args, "-t_srs", fmt.Sprintf("EPSG:%d", crs.EPSG))
+		projected, err := e.db.Projected(ctx, crs.EPSG)
+		if err != nil {
+			return nil, err
+		}
+		if projected {
+			// A straight edge in degrees is a curve in metres: split edges longer than 0.005
+			// degrees (550 m at most) before projecting, which keeps the file within 0.01 m of the
+			// stored boundary and, read back (split at 1000 m), changes nothing.
+			args = append(args, "-segmentize", "0.005")
+		}
 	}
 	stem := "grids"
 	if opt.Layer != "" {

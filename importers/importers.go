@@ -13,9 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
@@ -149,7 +153,12 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	}
 	args = append(args, "-nln", table, "-lco", "SCHEMA="+store.StagingSchema, "-lco", "GEOMETRY_NAME=geom",
 		"-lco", "FID=ogc_fid", "-lco", "LAUNDER=NO", "-lco", "PRECISION=NO", "-lco", "SPATIAL_INDEX=NONE",
-		"-lco", "UNLOGGED=ON", "-nlt", "GEOMETRY", "-dim", "XY", "-unsetFid", "-gt", "65536", "-t_srs", "EPSG:4326")
+		"-lco", "UNLOGGED=ON", "-nlt", "GEOMETRY", "-dim", "XY", "-unsetFid", "-gt", "65536", "-t_srs", "EPSG:4326",
+		// A straight edge in a projected system is a curve in degrees (9.7 m off on a 25 km edge
+		// 140 km from a Gauss-Krüger zone's meridian): split edges longer than 1000 units in the
+		// file's own system before reprojecting, which keeps them within 0.02 m (docs/decisions.md).
+		// In a geographic system the units are degrees, and no edge is that long.
+		"-segmentize", "1000")
 	for _, o := range src.openOpts {
 		args = append(args, "-oo", o)
 	}
@@ -181,7 +190,8 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		return nil, invalidFile(src.name, err)
 	}
 	if local {
-		if err := e.db.MapStagingCoords(ctx, table, crs.ToWGS84); err != nil {
+		toWGS84 := func(l []orb.Point) []orb.Point { return crs.LineToWGS84(l, geo.ImportEdgeTolerance) }
+		if err := e.db.MapStagingCoords(ctx, table, toWGS84); err != nil {
 			return nil, err
 		}
 	}
@@ -226,10 +236,20 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			sr.Warnings = append(sr.Warnings, "GDAL: "+w)
 		}
 	}
-	if unclosed {
+	if err := e.fileCoords(ctx, sr, opt, crs, src); err != nil {
+		return nil, err
+	}
+	why := ""
+	switch {
+	case unclosed:
+		why = "its geometry cannot be read: a ring is not closed (its last point must repeat its first)"
+	case src.encoded != "":
+		why = "the geometry could not be read because " + src.encoded
+	}
+	if why != "" {
 		for i, p := range sr.Problems {
 			if p.Field == "geometry" && p.Message == "has no geometry" {
-				sr.Problems[i].Message = "its geometry cannot be read: a ring is not closed (its last point must repeat its first)"
+				sr.Problems[i].Message = why
 			}
 		}
 	}
@@ -238,9 +258,22 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 
 // sourceLayer picks the layer to read: the one asked for, or the only one. A file with several
 // layers and no choice is an error that lists them.
+//
+// Shapefiles and CSV hold one layer, named by the file; so does GeoJSON (looked at only when a
+// layer is asked for: GDAL reads the whole file to list it). A layer asked for that the file does
+// not have is an error in every format.
 func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (string, error) {
-	if src.format == "shapefile" || src.format == "csv" || src.format == "geojson" || src.format == "fgb" {
+	switch src.format {
+	case "shapefile", "csv":
+		own := strings.TrimSuffix(src.name, filepath.Ext(src.name))
+		if want != "" && want != own {
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its one layer is: %s", src.name, want, own).With("field", "source_layer").With("layers", []string{own})
+		}
 		return "", nil
+	case "geojson", "fgb":
+		if want == "" {
+			return "", nil
+		}
 	}
 	res, err := e.runGDAL(ctx, e.cfg.Ogrinfo, "-ro", "-q", src.path)
 	if err != nil {
@@ -255,7 +288,7 @@ func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (str
 	switch {
 	case want != "":
 		if !contains(layers, want) {
-			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, gridline.Excerpt(want), strings.Join(layers, ", ")).With("field", "source_layer")
+			return "", gridline.Errorf(gridline.EInvalid, "%s has no layer %q; its layers are: %s", src.name, gridline.Excerpt(want), strings.Join(layers, ", ")).With("field", "source_layer").With("layers", layers)
 		}
 		return want, nil
 	case len(layers) == 0:
@@ -264,4 +297,58 @@ func (e *Engine) sourceLayer(ctx context.Context, src *source, want string) (str
 		return "", gridline.Errorf(gridline.EInvalid, "%s holds %d layers (%s): choose one with source_layer", src.name, len(layers), strings.Join(layers, ", ")).With("field", "source_layer").With("layers", layers)
 	}
 	return layers[0], nil
+}
+
+// coordInMessage is a location GEOS puts in a message, "[x y]" (ST_IsValidReason's
+// "Self-intersection[113.6 34.7]").
+var coordInMessage = regexp.MustCompile(`\[(-?[0-9.]+(?:e[-+]?[0-9]+)?) (-?[0-9.]+(?:e[-+]?[0-9]+)?)\]`)
+
+// fileCoords puts the locations in the report's problems and repairs into the file's own
+// coordinates (GCJ-02, BD-09 or the EPSG code given), and says which: the checks see WGS84, 500 m
+// from a GCJ-02 file's numbers. A file that names its own projected system gets WGS84, said so.
+func (e *Engine) fileCoords(ctx context.Context, sr *store.ImportReport, opt Options, crs geo.CRS, src *source) error {
+	lists := [][]store.ImportProblem{sr.Problems, sr.Lists.Repaired}
+	var xs, ys []float64
+	for _, l := range lists {
+		for _, p := range l {
+			for _, m := range coordInMessage.FindAllStringSubmatch(p.Message, -1) {
+				x, _ := strconv.ParseFloat(m[1], 64)
+				y, _ := strconv.ParseFloat(m[2], 64)
+				xs, ys = append(xs, x), append(ys, y)
+			}
+		}
+	}
+	if len(xs) == 0 {
+		return nil
+	}
+	name := "WGS84 lon/lat"
+	switch {
+	case opt.CRS != "" && crs.EPSG == 0:
+		for i := range xs {
+			xs[i], ys[i] = crs.FromWGS84(xs[i], ys[i])
+		}
+		name = "the file's " + strings.ToUpper(crs.Name[:3]) + "-" + crs.Name[3:]
+	case opt.CRS != "" && crs.EPSG != 4326 && crs.EPSG != 4490:
+		var err error
+		if xs, ys, err = e.db.TransformFromWGS84(ctx, crs.EPSG, xs, ys); err != nil {
+			return err
+		}
+		name = fmt.Sprintf("the file's EPSG:%d", crs.EPSG)
+	case opt.CRS != "" || !src.hasSRS || src.format == "geojson" || src.format == "topojson" || src.format == "kml" || src.format == "kmz":
+		name = "the file's lon/lat"
+	}
+	k := 0
+	for _, l := range lists {
+		for i, p := range l {
+			if !coordInMessage.MatchString(p.Message) {
+				continue
+			}
+			l[i].Message = coordInMessage.ReplaceAllStringFunc(p.Message, func(string) string {
+				s := fmt.Sprintf("[%s %s]", strconv.FormatFloat(xs[k], 'f', -1, 64), strconv.FormatFloat(ys[k], 'f', -1, 64))
+				k++
+				return s
+			}) + " (at " + name + ")"
+		}
+	}
+	return nil
 }

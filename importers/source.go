@@ -23,20 +23,23 @@ import (
 type source struct {
 	name     string   // the file as the user named it, for messages
 	path     string   // what GDAL opens
-	format   string   // geojson, shapefile, gpkg, kml, kmz, csv, fgb
+	format   string   // geojson, topojson, shapefile, gpkg, kml, kmz, csv, fgb
 	openOpts []string // -oo NAME=VALUE
 	encoding string   // attribute encoding used: UTF-8 or GB18030 (shapefile, csv)
 	hasSRS   bool     // whether the file says its coordinate system
+	// encoded is why the file's geometries cannot be read though it has them, or "": GeoJSON with
+	// ECharts' encoded coordinates (strings, not numbers), which GDAL reads as no geometry.
+	encoded string
 }
 
 // formatOf maps extensions to formats; a .zip is opened and its contents looked at.
 var formatOf = map[string]string{
-	".shp": "shapefile", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson",
+	".shp": "shapefile", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".topojson": "topojson",
 	".kml": "kml", ".kmz": "kmz", ".csv": "csv", ".fgb": "fgb",
 }
 
 // Formats lists the formats Import reads.
-var Formats = []string{"geojson", "shapefile", "gpkg", "kml", "kmz", "csv", "fgb"}
+var Formats = []string{"geojson", "topojson", "shapefile", "gpkg", "kml", "kmz", "csv", "fgb"}
 
 // normEncoding names an attribute encoding the way GDAL's iconv wants it. GBK and GB2312 files
 // are read as GB18030, which contains both.
@@ -92,9 +95,10 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 	}
 	switch {
 	case len(candidates) == 0:
-		return nil, gridline.Errorf(gridline.EInvalid, "found no dataset in %s: expected one of .geojson, .shp (with .shx and .dbf), .gpkg, .kml, .kmz, .csv, .fgb, or a .zip of one", names(paths))
+		return nil, gridline.Errorf(gridline.EInvalid, "found no dataset in %s: expected one of .geojson, .topojson, .shp (with .shx and .dbf), .gpkg, .kml, .kmz, .csv, .fgb, or a .zip of one", names(paths))
 	case len(candidates) > 1:
-		return nil, gridline.Errorf(gridline.EInvalid, "%s holds several datasets (%s): import them one at a time", names(paths), names(candidates))
+		// One short sentence, however many files: an import reads one dataset.
+		return nil, gridline.Errorf(gridline.EInvalid, "%d datasets were given (%s): an import reads one; import them one at a time, or merge them into one file first (e.g. ogrmerge.py -single -o all.gpkg FILES)", len(candidates), names(candidates)).With("datasets", len(candidates))
 	}
 	s := &source{path: candidates[0], name: filepath.Base(candidates[0]), format: formatOf[strings.ToLower(filepath.Ext(candidates[0]))]}
 	if opt.Format != "" {
@@ -116,9 +120,11 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 		err = e.prepareShapefile(ctx, s, enc)
 	case "csv":
 		err = prepareCSV(s, enc, work)
-	case "geojson":
-		s.hasSRS = true
+	case "geojson", "topojson":
 		err = checkUTF8File(s)
+		// GeoJSON is WGS84 unless it says otherwise; GDAL gives TopoJSON no system at all, and it
+		// is taken as WGS84 like any file that does not say.
+		s.hasSRS = s.format == "geojson"
 	case "kml":
 		s.hasSRS = true
 	case "kmz":
@@ -130,9 +136,14 @@ func (e *Engine) prepare(ctx context.Context, paths []string, opt Options, work 
 	return s, err
 }
 
+// names lists the files' base names, the first three and how many more.
 func names(paths []string) string {
 	var out []string
-	for _, p := range paths {
+	for i, p := range paths {
+		if i == 3 && len(paths) > 4 {
+			out = append(out, fmt.Sprintf("and %d more", len(paths)-3))
+			break
+		}
 		out = append(out, filepath.Base(p))
 	}
 	return strings.Join(out, ", ")
@@ -416,7 +427,55 @@ func checkUTF8File(s *source) error {
 	if !ok {
 		return gridline.Errorf(gridline.EInvalid, "%s is not UTF-8 text, which GeoJSON must be: convert it (e.g. iconv -f GBK -t UTF-8)", s.name).With("field", "encoding")
 	}
+	head, encoded, err := scanJSON(s.path, 64<<10, []byte(`"UTF8Encoding"`), []byte(`"encodeOffsets"`))
+	if err != nil {
+		return err
+	}
+	if s.format == "geojson" && bytes.Contains(head, []byte(`"Topology"`)) && bytes.Contains(head, []byte(`"arcs"`)) {
+		s.format = "topojson"
+	}
+	if encoded {
+		s.encoded = "its coordinates are in the encoded form of ECharts map files (\"UTF8Encoding\": strings with encodeOffsets, not GeoJSON numbers): decode the file first (ECharts' decode, or the same map as plain GeoJSON)"
+	}
 	return nil
+}
+
+// scanJSON reads the file at path a block at a time, never whole: it returns its first headBytes
+// bytes, and whether any of needles occurs anywhere in it (blocks overlap by the longest needle,
+// so one cut by a block's end is still found).
+func scanJSON(path string, headBytes int, needles ...[]byte) (head []byte, found bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	longest := 0
+	for _, n := range needles {
+		longest = max(longest, len(n))
+	}
+	buf := make([]byte, 64<<10+longest)
+	carry := 0
+	for {
+		n, rerr := f.Read(buf[carry:])
+		b := buf[:carry+n]
+		if len(head) < headBytes {
+			take := min(headBytes-len(head), n)
+			head = append(head, buf[carry:carry+take]...)
+		}
+		for _, nd := range needles {
+			if bytes.Contains(b, nd) {
+				found = true
+			}
+		}
+		if rerr == io.EOF || found {
+			return head, found, nil
+		}
+		if rerr != nil {
+			return nil, false, rerr
+		}
+		carry = min(longest-1, len(b))
+		copy(buf, b[len(b)-carry:])
+	}
 }
 
 // validUTF8 tells whether all of r is UTF-8, reading it in 64 KiB blocks. A character cut by the

@@ -66,10 +66,11 @@ func (db *DB) StagingCount(ctx context.Context, name string) (int, error) {
 	return n, classify(err)
 }
 
-// MapStagingCoords rewrites every coordinate of a staged file's geometries with fn, in Go: the
-// conversions from GCJ-02 and BD-09 are not in PROJ. The geometries go out as WKB and come back
+// MapStagingCoords rewrites every line and ring of a staged file's geometries with fn, in Go: the
+// conversions from GCJ-02 and BD-09 are not in PROJ. fn gets a point as a line of one point; it
+// may add points to a line (geo.CRS.LineToWGS84 splits long edges) but not to a single point. The geometries go out as WKB and come back
 // through COPY, so a large file costs two passes over the table, not a statement per feature.
-func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func(x, y float64) (float64, float64)) error {
+func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func([]orb.Point) []orb.Point) error {
 	t, err := stagingTable(name)
 	if err != nil {
 		return err
@@ -115,35 +116,33 @@ func (db *DB) MapStagingCoords(ctx context.Context, name string, fn func(x, y fl
 	})
 }
 
-// mapCoords applies fn to every point of g (a copy for the types orb shares storage for).
-func mapCoords(g orb.Geometry, fn func(x, y float64) (float64, float64)) orb.Geometry {
-	pt := func(p orb.Point) orb.Point { x, y := fn(p[0], p[1]); return orb.Point{x, y} }
-	line := func(ls []orb.Point) []orb.Point {
-		out := make([]orb.Point, len(ls))
-		for i, p := range ls {
-			out[i] = pt(p)
-		}
-		return out
-	}
+// mapCoords applies fn to every line of g, and to each point as a line of one (the result is a
+// copy: fn must not change its argument).
+func mapCoords(g orb.Geometry, fn func([]orb.Point) []orb.Point) orb.Geometry {
+	pt := func(p orb.Point) orb.Point { return fn([]orb.Point{p})[0] }
 	switch v := g.(type) {
 	case orb.Point:
 		return pt(v)
 	case orb.MultiPoint:
-		return orb.MultiPoint(line(v))
+		out := make(orb.MultiPoint, len(v))
+		for i, p := range v {
+			out[i] = pt(p)
+		}
+		return out
 	case orb.LineString:
-		return orb.LineString(line(v))
+		return orb.LineString(fn(v))
 	case orb.MultiLineString:
 		out := make(orb.MultiLineString, len(v))
 		for i, l := range v {
-			out[i] = line(l)
+			out[i] = fn(l)
 		}
 		return out
 	case orb.Ring:
-		return orb.Ring(line(v))
+		return orb.Ring(fn(v))
 	case orb.Polygon:
 		out := make(orb.Polygon, len(v))
 		for i, r := range v {
-			out[i] = line(r)
+			out[i] = fn(r)
 		}
 		return out
 	case orb.MultiPolygon:
@@ -238,17 +237,21 @@ type ImportChange struct {
 
 // ImportReport is what an import did, or in a dry run would do.
 type ImportReport struct {
-	Valid     bool            `json:"ok"` // no problems: the same as OK()
-	Applied   bool            `json:"applied"`
-	From      string          `json:"from"`
-	Features  int             `json:"features"`
-	Added     int             `json:"added"`
-	Changed   int             `json:"changed"`
-	Retired   int             `json:"retired"`
-	Unchanged int             `json:"unchanged"`
-	Repaired  int             `json:"repaired"`
-	Lists     ImportLists     `json:"lists"`
-	Problems  []ImportProblem `json:"problems"`
+	Valid     bool   `json:"ok"` // no problems: the same as OK()
+	Applied   bool   `json:"applied"`
+	From      string `json:"from"`
+	Features  int    `json:"features"`
+	Added     int    `json:"added"`
+	Changed   int    `json:"changed"`
+	Retired   int    `json:"retired"`
+	Unchanged int    `json:"unchanged"`
+	Repaired  int    `json:"repaired"`
+	// FeaturesWithProblems is how many features have a listed problem. When there are problems, Added,
+	// Changed, Unchanged and Retired (and their lists) say what would happen to the other
+	// features, as far as the checks got before the problems stopped the import.
+	FeaturesWithProblems int             `json:"features_with_problems"`
+	Lists                ImportLists     `json:"lists"`
+	Problems             []ImportProblem `json:"problems"`
 	// ProblemCount is the number of problems found; Problems holds at most ListLimit of them.
 	ProblemCount int      `json:"problem_count"`
 	Warnings     []string `json:"warnings,omitempty"`
@@ -423,6 +426,26 @@ var featureChecksSQL = func() string {
 		WHERE v.fails`
 }()
 
+// SameGeometryTolerance is how far apart, in degrees, two geometries' vertices may be for an
+// import to call them the same: 1e-9 degrees is about 0.1 mm. Files carry the last digits of a
+// coordinate differently (GDAL trims trailing digits; a GCJ-02 or projected file goes through a
+// conversion and back): a re-import of an export differs by 1e-14 to 5e-13 degrees, which must
+// not make a new version that changes nothing.
+const SameGeometryTolerance = 1e-9
+
+// sameGeometry is the SQL that is true when geometries a and b are the same within
+// SameGeometryTolerance: equal as stored; or, put in the same order of rings and start points
+// (ST_Normalize), vertex by vertex; or, when one carries points the other lacks (a file in GCJ-02
+// or a projected system has points added along its long edges), by the Hausdorff distance of
+// their vertices to each other. The cheap tests come first: most grids stop at the first.
+func sameGeometry(a, b string) string {
+	tol := fmt.Sprintf("%g", SameGeometryTolerance)
+	return `(` + a + ` = ` + b + ` OR (ST_NPoints(` + a + `) = ST_NPoints(` + b + `) AND NOT EXISTS (
+			SELECT 1 FROM ST_DumpPoints(ST_Normalize(` + a + `)) p FULL JOIN ST_DumpPoints(ST_Normalize(` + b + `)) q ON p.path = q.path
+			WHERE p.geom IS NULL OR q.geom IS NULL OR abs(ST_X(p.geom) - ST_X(q.geom)) > ` + tol + ` OR abs(ST_Y(p.geom) - ST_Y(q.geom)) > ` + tol + `))
+		OR ST_HausdorffDistance(` + a + `, ` + b + `) <= ` + tol + `)`
+}
+
 // featureGeom is the SQL for the geometry a feature is written with: its repaired geometry
 // (imp0.fixed, in the row called row) or else its staged one (in the staging row called staged)
 // as a MultiPolygon.
@@ -579,7 +602,7 @@ func (im *importRun) match(ctx context.Context) error {
 				CASE WHEN o.households <> a.households THEN 'households' END,
 				CASE WHEN o.population <> a.population THEN 'population' END,
 				CASE WHEN (o.bound_east, o.bound_south, o.bound_west, o.bound_north) <> (a.east, a.south, a.west, a.north) THEN 'four_bounds' END,
-				CASE WHEN NOT (o.geom = a.geom) AND NOT ST_Equals(o.geom, a.geom) THEN 'geometry' END], NULL) END AS fields
+				CASE WHEN NOT `+sameGeometry("o.geom", "a.geom")+` THEN 'geometry' END], NULL) END AS fields
 			FROM (SELECT c.idx, c.code, c.name, c.level, c.layer, c.parent_code, c.fixed, fg.geom, c.gid, c.old_vid, c.old_from, c.old_to,
 				CASE WHEN c.old_vid IS NOT NULL AND NOT $2::boolean THEN o.kind ELSE c.kind END AS kind,
 				coalesce(c.households, o.households, 0) AS households, coalesce(c.population, o.population, 0) AS population,
@@ -724,7 +747,7 @@ func (im *importRun) audit(ctx context.Context) error {
 // checkRules runs checkGrids on the versions just written, vids, and turns the problems it finds
 // into the report's, each with the index of its feature.
 func (im *importRun) checkRules(ctx context.Context, vids []int64) error {
-	err := checkGrids(ctx, im.tx, vids, im.plan.Tolerance, true)
+	err := checkGridsList(ctx, im.tx, vids, im.plan.Tolerance, true, im.plan.ListLimit)
 	if err == nil {
 		return nil
 	}
@@ -746,7 +769,12 @@ func (im *importRun) checkRules(ctx context.Context, vids []int64) error {
 	if err := im.indexByCode(ctx, ps); err != nil {
 		return err
 	}
-	return im.fail(ctx, ps)
+	err = im.fail(ctx, ps)
+	// The list stops at the plan's limit; the count is every problem the rules found.
+	if n, ok := ge.Details["problem_count"].(int); ok && n > im.rep.ProblemCount {
+		im.rep.ProblemCount = n
+	}
+	return err
 }
 
 func nullIfEmpty(s string) *string {
@@ -792,14 +820,73 @@ func (im *importRun) indexByCode(ctx context.Context, ps []ImportProblem) error 
 	return nil
 }
 
-// fail records the problems and stops the transaction.
+// fail records the problems, works out what would happen to the other features (outcome), and
+// stops the transaction.
 func (im *importRun) fail(ctx context.Context, ps []ImportProblem) error {
 	im.rep.ProblemCount = len(ps)
+	bad := map[int]bool{}
+	for _, p := range ps {
+		if p.Index > 0 && !p.Line {
+			bad[p.Index] = true
+		}
+	}
+	im.rep.FeaturesWithProblems = len(bad)
 	if len(ps) > im.plan.ListLimit {
 		ps = ps[:im.plan.ListLimit]
 	}
 	im.rep.Problems = ps
+	if err := im.outcome(ctx, bad); err != nil {
+		return err
+	}
 	return errImportProblems
+}
+
+// outcome fills the report's counts and lists with what would happen to the features that have
+// no problem: a dry run with one bad feature still says what the rest would do. When the
+// features' own checks failed, the others are matched with the stored grids first (without
+// their parents' and the store's checks, which wait for the problems to be fixed). It runs in a
+// savepoint: whatever goes wrong here, the problems are still the report.
+func (im *importRun) outcome(ctx context.Context, bad map[int]bool) error {
+	if im.rep.Features == 0 {
+		return nil
+	}
+	idx := make([]int32, 0, len(bad))
+	for i := range bad {
+		idx = append(idx, int32(i))
+	}
+	sp, err := im.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	outer := im.tx
+	im.tx = sp
+	defer func() { im.tx = outer }()
+	err = func() error {
+		var matched bool
+		if err := sp.QueryRow(ctx, `SELECT to_regclass('pg_temp.imp') IS NOT NULL`).Scan(&matched); err != nil {
+			return err
+		}
+		if !matched {
+			if _, err := sp.Exec(ctx, `DELETE FROM imp0 WHERE idx = ANY($1)`, idx); err != nil {
+				return err
+			}
+			if err := im.match(ctx); err != nil {
+				return err
+			}
+			if err := im.findRetired(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := sp.Exec(ctx, `DELETE FROM imp WHERE idx = ANY($1)`, idx); err != nil {
+			return err
+		}
+		return im.summarise(ctx)
+	}()
+	if err != nil {
+		im.rep.Warnings = append(im.rep.Warnings, "what the features without problems would do could not be worked out: "+err.Error())
+		return sp.Rollback(ctx)
+	}
+	return sp.Commit(ctx)
 }
 
 func (im *importRun) repaired(ctx context.Context) error {

@@ -35,6 +35,13 @@ const bulkWrite = 5000
 // ST_IsValid and ST_IsEmpty (imports do, to repair or to report by feature index), so that 100,000
 // geometries are not checked twice.
 func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64, geomChecked bool) error {
+	return checkGridsList(ctx, tx, versionIDs, tol, geomChecked, 0)
+}
+
+// checkGridsList is checkGrids listing up to limit problems in its error's details, with
+// "problem_count" the true number of problems (which costs finding them all); limit 0 stops at
+// the first 101, as an edit's error needs no more.
+func checkGridsList(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64, geomChecked bool, limit int) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, gridWriteLock); err != nil {
 		return err
 	}
@@ -48,7 +55,7 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 			return err
 		}
 	}
-	if err := checkOverlaps(ctx, tx, versionIDs); err != nil {
+	if err := checkOverlaps(ctx, tx, versionIDs, limit); err != nil {
 		return err
 	}
 	q := `
@@ -113,13 +120,13 @@ func checkGrids(ctx context.Context, tx pgx.Tx, versionIDs []int64, tol float64,
 			THEN NOT ST_CoveredBy(k.geom, g.geom) AND ST_Area(ST_Difference(k.geom, g.geom)::geography) > $2::float8
 			ELSE false END
 	)
-	SELECT * FROM problems LIMIT 101`
-	return ruleProblems(ctx, tx, gridline.ERule, q, versionIDs, tol, geomChecked)
+	SELECT * FROM problems`
+	return ruleProblems(ctx, tx, gridline.ERule, q, limit, versionIDs, tol, geomChecked)
 }
 
 // checkOverlaps refuses two versions of one grid, or two grids with one code, valid on the same
 // day (a conflict, as a unique index would say). Each pair of written versions is named once.
-func checkOverlaps(ctx context.Context, tx pgx.Tx, versionIDs []int64) error {
+func checkOverlaps(ctx context.Context, tx pgx.Tx, versionIDs []int64, limit int) error {
 	const q = `
 	WITH c AS MATERIALIZED (SELECT version_id, id, code, valid_from, valid_to FROM grids WHERE version_id = ANY($1)),
 	pairs AS (
@@ -135,23 +142,29 @@ func checkOverlaps(ctx context.Context, tx pgx.Tx, versionIDs []int64) error {
 			code, oid, ofrom, coalesce(' to ' || oto, ''), valid_from, coalesce(' to ' || valid_to, '')) END
 	FROM pairs
 	WHERE daterange(ofrom, oto) && daterange(valid_from, valid_to)
-		AND NOT (ovid = ANY($1) AND ovid > version_id)
-	LIMIT 101`
-	return ruleProblems(ctx, tx, gridline.EConflict, q, versionIDs)
+		AND NOT (ovid = ANY($1) AND ovid > version_id)`
+	return ruleProblems(ctx, tx, gridline.EConflict, q, limit, versionIDs)
 }
 
 // ruleProblems runs a query of (code, field, message) rows and turns them into one error of the
-// given code, its details listing up to 100 problems; no rows is no error.
-func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, args ...any) error {
+// given code, its details listing up to 100 problems (limit 0) or up to limit with the true count
+// in "problem_count"; no rows is no error.
+func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, limit int, args ...any) error {
+	if limit > 0 {
+		q = fmt.Sprintf(`SELECT *, count(*) OVER () FROM (%s) p LIMIT %d`, q, limit)
+	} else {
+		q = `SELECT *, 0::bigint FROM (` + q + `) p LIMIT 101`
+	}
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var list []map[string]any
+	var total int64
 	for rows.Next() {
 		var code, field, msg string
-		if err := rows.Scan(&code, &field, &msg); err != nil {
+		if err := rows.Scan(&code, &field, &msg, &total); err != nil {
 			return err
 		}
 		list = append(list, map[string]any{"code": code, "field": field, "message": msg})
@@ -164,6 +177,12 @@ func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, args ...any) e
 	}
 	first := list[0]
 	e := gridline.Errorf(code, "grid %s: %s", first["code"], first["message"])
+	if limit > 0 {
+		if total > 1 {
+			e.Message += fmt.Sprintf(" (and %d more problems)", total-1)
+		}
+		return e.With("problems", list).With("problem_count", int(total))
+	}
 	if len(list) > 1 {
 		more := fmt.Sprintf(" (and %d more problems)", len(list)-1)
 		if len(list) > 100 {

@@ -15,12 +15,21 @@ import (
 // Transform converts points from EPSG:srid to WGS84 (EPSG:4326) through PostGIS (PROJ), in one
 // query for the whole batch. An srid PostGIS does not know is an unknown_crs error.
 func (db *DB) Transform(ctx context.Context, srid int, xs, ys []float64) ([]float64, []float64, error) {
+	return db.transform(ctx, srid, 4326, srid, xs, ys)
+}
+
+// TransformFromWGS84 converts WGS84 points to EPSG:srid, as Transform does the other way.
+func (db *DB) TransformFromWGS84(ctx context.Context, srid int, lon, lat []float64) ([]float64, []float64, error) {
+	return db.transform(ctx, 4326, srid, srid, lon, lat)
+}
+
+func (db *DB) transform(ctx context.Context, from, to, srid int, xs, ys []float64) ([]float64, []float64, error) {
 	if err := db.knownSRID(ctx, srid); err != nil {
 		return nil, nil, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT ST_X(p), ST_Y(p) FROM (
-		SELECT ST_Transform(ST_SetSRID(ST_MakePoint(x, y), $1), 4326) AS p, n
-		FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS t(x, y, n)) q ORDER BY n`, srid, xs, ys)
+		SELECT ST_Transform(ST_SetSRID(ST_MakePoint(x, y), $1), $4::int) AS p, n
+		FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS t(x, y, n)) q ORDER BY n`, from, xs, ys, to)
 	if err != nil {
 		return nil, nil, transformError(srid, err)
 	}
@@ -85,4 +94,15 @@ func (db *DB) Covering(ctx context.Context, lon, lat float64) ([]int64, error) {
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, classify(err)
+}
+
+// Projected reports whether EPSG:srid is a projected system (metres or feet), not lon/lat.
+func (db *DB) Projected(ctx context.Context, srid int) (bool, error) {
+	if err := db.knownSRID(ctx, srid); err != nil {
+		return false, err
+	}
+	var p bool
+	err := db.pool.QueryRow(ctx, `SELECT coalesce(proj4text, '') NOT LIKE '%+proj=longlat%' AND srtext NOT LIKE 'GEOGCS%' AND srtext NOT LIKE 'GEOGCRS%'
+		FROM spatial_ref_sys WHERE srid = $1`, srid).Scan(&p)
+	return p, classify(err)
 }

@@ -15,6 +15,7 @@ const MaxZoom = 22
 
 // Names of the fixed tile layers.
 const (
+	LayerDistricts    = "districts"
 	LayerSubdistricts = "subdistricts"
 	LayerCommunities  = "communities"
 	LayerGrids        = "grids"
@@ -36,6 +37,9 @@ type LayerSpec struct {
 
 // fixedLayers are the polygon layers every deployment has, in drawing order (largest first).
 var fixedLayers = []LayerSpec{
+	// Districts from z5, where a county of 1,000 km² is a few pixels wide: a data set of districts
+	// alone (a national county set) is drawn, not blank (issue #11).
+	{LayerDistricts, 5, MaxZoom, "districts (区/县) of the comprehensive layer"},
 	{LayerSubdistricts, 8, MaxZoom, "subdistricts (街道/乡镇) of the comprehensive layer"},
 	{LayerCommunities, 10, MaxZoom, "communities (社区/村) of the comprehensive layer"},
 	{LayerGrids, 12, MaxZoom, "basic grids (基础网格) of the comprehensive layer"},
@@ -46,7 +50,7 @@ var fixedLayers = []LayerSpec{
 // outlines are the widths, in screen pixels, of the outlines the default style (Style) draws for
 // each polygon layer; every thematic layer's is thematicOutline.
 var outlines = map[string]float64{
-	LayerSubdistricts: 2.5, LayerCommunities: 1.8, LayerGrids: 1.0, LayerMicros: 0.6, LayerSpecial: 1.2,
+	LayerDistricts: 3.0, LayerSubdistricts: 2.5, LayerCommunities: 1.8, LayerGrids: 1.0, LayerMicros: 0.6, LayerSpecial: 1.2,
 }
 
 const thematicOutline = 1.4
@@ -79,12 +83,14 @@ func isFixed(name string) bool {
 	return false
 }
 
-// tileLayerOf is the polygon tile layer a grid version is drawn in, or "" for none (districts,
-// and thematic layers whose name clashes with a fixed layer).
+// tileLayerOf is the polygon tile layer a grid version is drawn in, or "" for none (thematic
+// layers whose name clashes with a fixed layer).
 func tileLayerOf(g *gridline.Grid) string {
 	switch g.Layer {
 	case gridline.LayerComprehensive:
 		switch g.Level {
+		case gridline.LevelDistrict:
+			return LayerDistricts
 		case gridline.LevelSubdistrict:
 			return LayerSubdistricts
 		case gridline.LevelCommunity:
@@ -107,7 +113,7 @@ func tileLayerOf(g *gridline.Grid) string {
 // fieldsOf are the properties of every feature, as TileJSON vector_layers describe them.
 var polygonFields = map[string]string{
 	"code": "String: 网格编码 (the grid's stable id is the feature id)",
-	"name": "String", "level": "String: subdistrict, community, grid or micro", "layer": "String: comprehensive, special or a thematic layer",
+	"name": "String", "level": "String: district, subdistrict, community, grid or micro", "layer": "String: comprehensive, special or a thematic layer",
 	"kind": "String: special grids only (school, hospital ...)", "households": "Number", "population": "Number",
 	"staffed": "Boolean: the grid's primary post is filled on the date asked", "version": "Number: the boundary version",
 }
@@ -152,6 +158,7 @@ var fixedGrids = map[string]struct {
 	layer gridline.Layer
 	level gridline.Level
 }{
+	LayerDistricts:    {gridline.LayerComprehensive, gridline.LevelDistrict},
 	LayerSubdistricts: {gridline.LayerComprehensive, gridline.LevelSubdistrict},
 	LayerCommunities:  {gridline.LayerComprehensive, gridline.LevelCommunity},
 	LayerGrids:        {gridline.LayerComprehensive, gridline.LevelGrid},

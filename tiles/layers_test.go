@@ -16,7 +16,7 @@ func TestPolygonLayers(t *testing.T) {
 		names = append(names, l.Spec.Name)
 	}
 	// "grids" as a thematic layer would clash with the fixed layer: tileLayerOf draws it nowhere.
-	want := []string{LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros, LayerSpecial, "police", "water"}
+	want := []string{LayerDistricts, LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros, LayerSpecial, "police", "water"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("layers %v, want %v", names, want)
 	}

@@ -194,7 +194,7 @@ func TestEncoderMatchesReference(t *testing.T) {
 	}
 	b, _ := src.Bounds([]string{LayerGrids}, demo.DefaultValidFrom)
 	at := demo.DefaultValidFrom.AddDate(1, 0, 0)
-	all := []string{LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros, LayerSpecial, LayerLabels}
+	all := []string{LayerDistricts, LayerSubdistricts, LayerCommunities, LayerGrids, LayerMicros, LayerSpecial, LayerLabels}
 	for _, c := range []struct {
 		crs geo.CRS
 		max int

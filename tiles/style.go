@@ -19,12 +19,12 @@ func Style(sources []StyleSource) map[string]any {
 	type paint = map[string]any
 	out := []map[string]any{{"id": "background", "type": "background", "paint": paint{"background-color": "#f4f1ea"}}}
 	fill := map[string]string{
-		LayerSubdistricts: "#d9e4f5", LayerCommunities: "#e6f0d8", LayerGrids: "#fbe8c8", LayerMicros: "#f7d6d0", LayerSpecial: "#c9b3e6",
+		LayerDistricts: "#ece4f2", LayerSubdistricts: "#d9e4f5", LayerCommunities: "#e6f0d8", LayerGrids: "#fbe8c8", LayerMicros: "#f7d6d0", LayerSpecial: "#c9b3e6",
 	}
 	// Outline widths are outlineOf's: a tile leaves out polygons too far off to paint a pixel of
 	// their outline (reachOf).
 	line := map[string]string{
-		LayerSubdistricts: "#1f4e9c", LayerCommunities: "#3a7d2c", LayerGrids: "#c27c0e", LayerMicros: "#b5483b", LayerSpecial: "#6a3fa0",
+		LayerDistricts: "#5c2d91", LayerSubdistricts: "#1f4e9c", LayerCommunities: "#3a7d2c", LayerGrids: "#c27c0e", LayerMicros: "#b5483b", LayerSpecial: "#6a3fa0",
 	}
 	srcOf := map[string]string{}
 	var layers []LayerSpec
@@ -66,7 +66,7 @@ func Style(sources []StyleSource) map[string]any {
 		if l.Name == LayerLabels {
 			out = append(out, map[string]any{"id": "labels-point", "type": "circle", "source": srcOf[l.Name], "source-layer": LayerLabels,
 				"minzoom": l.MinZoom, "paint": paint{
-					"circle-radius":       []any{"match", []any{"get", "level"}, "subdistrict", 5, "community", 4, "grid", 3, 2},
+					"circle-radius":       []any{"match", []any{"get", "level"}, "district", 6, "subdistrict", 5, "community", 4, "grid", 3, 2},
 					"circle-color":        []any{"case", []any{"get", "staffed"}, "#2b8a3e", "#c92a2a"},
 					"circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
 				}})

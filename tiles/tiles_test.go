@@ -93,6 +93,7 @@ func TestGenerateFixture(t *testing.T) {
 		z      maptile.Zoom
 		want   map[string][]string // layer -> codes
 	}{
+		{"districts from z5", []string{LayerDistricts}, 5, map[string][]string{LayerDistricts: {"410103"}}},
 		{"subdistricts at z8", []string{LayerSubdistricts}, 8, map[string][]string{LayerSubdistricts: {"410103001", "410103002"}}},
 		{"basic grids at z12", []string{LayerGrids}, t12.Z, map[string][]string{LayerGrids: {"410103001001001", "410103001001002", "410103001002001", "410103002001001"}}},
 		{"grids and micros at z15 keep only the layer in range",
@@ -100,7 +101,7 @@ func TestGenerateFixture(t *testing.T) {
 		{"special appears from z13", []string{LayerSpecial, LayerGrids}, 13, nil},
 		{"police is a thematic layer from z10", []string{"police"}, 10, map[string][]string{"police": {"410103JW001", "410103JW002"}}},
 		{"labels at z12 follow their polygons' ranges", []string{LayerLabels}, 12, map[string][]string{LayerLabels: {
-			"410103001", "410103001001", "410103001001001", "410103001001002", "410103001002", "410103001002001",
+			"410103", "410103001", "410103001001", "410103001001001", "410103001001002", "410103001002", "410103001002001",
 			"410103002", "410103002001", "410103002001001", "410103JW001", "410103JW002"}}},
 	}
 	for _, c := range cases {

@@ -206,6 +206,10 @@ func printReport(w io.Writer, rep *importers.Report, took time.Duration) {
 	}
 	fmt.Fprintf(w, "\n%s from %s in %s: %d added, %d changed, %d retired, %d unchanged, %d repaired\n",
 		mode, rep.From, took.Round(time.Millisecond), rep.Added, rep.Changed, rep.Retired, rep.Unchanged, rep.Repaired)
+	if rep.ProblemCount > 0 {
+		fmt.Fprintf(w, "%d problems in %d features, so nothing can be written; the counts above are what the other %d features would do\n",
+			rep.ProblemCount, rep.FeaturesWithProblems, rep.Features-rep.FeaturesWithProblems)
+	}
 	show := func(title string, list []store.ImportChange, n int) {
 		for i, c := range list {
 			if i == 20 {

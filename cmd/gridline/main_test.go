@@ -33,6 +33,12 @@ type app struct {
 // and runs `gridline serve` on port 0.
 func startApp(t *testing.T, proxy *tcpProxy) *app {
 	t.Helper()
+	return startAppWith(t, proxy, storetest.Fixture())
+}
+
+// startAppWith is startApp serving the data set d.
+func startAppWith(t *testing.T, proxy *tcpProxy, d *store.Dataset) *app {
+	t.Helper()
 	dbURL := storetest.NewURL(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbURL, store.Options{})
@@ -40,7 +46,7 @@ func startApp(t *testing.T, proxy *tcpProxy) *app {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
+	if err := db.Load(ctx, d, store.DefaultTolerance); err != nil {
 		t.Fatalf("load fixture: %v", err)
 	}
 	serveURL := dbURL

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/internal/testenv"
+	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
 	webmap "gridline.dev/gridline/web-map"
 )
@@ -43,6 +46,8 @@ func TestWebMap(t *testing.T) {
 	}
 	a := startApp(t, nil)
 	storetest.Account(t, a.db, "viewer", storetest.Everywhere(accounts.Viewer))
+	// A national set of districts and nothing below them, as GIS officers load first (issue #11).
+	many := startAppWith(t, nil, manyDistricts(manyDistrictsN))
 
 	t.Run("routes", func(t *testing.T) {
 		resp, err := http.Get(a.base + "/")
@@ -79,14 +84,31 @@ func TestWebMap(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "test/")
 	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ADMIN_PASSWORD="+a.adminPassword, "GRIDLINE_VIEWER_PASSWORD="+storetest.Password, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ADMIN_PASSWORD="+a.adminPassword, "GRIDLINE_VIEWER_PASSWORD="+storetest.Password, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium,
+		"GRIDLINE_DISTRICTS_URL="+many.base, fmt.Sprintf("GRIDLINE_DISTRICTS_N=%d", manyDistrictsN))
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test web-map/test:\n%s", out)
 	if err != nil {
 		t.Fatalf("web map tests failed: %v", err)
 	}
-	if strings.Contains(string(out), "# skipped") || !strings.Contains(string(out), "✔ the map loads") || !strings.Contains(string(out), "✔ signing in shows who") {
+	if strings.Contains(string(out), "# skipped") || !strings.Contains(string(out), "✔ the map loads") || !strings.Contains(string(out), "✔ signing in shows who") || !strings.Contains(string(out), "✔ many districts") {
 		t.Fatal("the browser test did not run")
 	}
 	t.Logf("screenshot: %s", filepath.Join(artifacts, "web-map.png"))
+}
+
+// manyDistrictsN is how many districts manyDistricts makes for the browser test: more than the
+// tree's page and the old first-100 list.
+const manyDistrictsN = 450
+
+// manyDistricts is n districts side by side over central China and no lower levels.
+func manyDistricts(n int) *store.Dataset {
+	d := &store.Dataset{}
+	for i := 0; i < n; i++ {
+		x, y := 100+float64(i%30)*0.4, 25+float64(i/30)*0.4
+		d.Grids = append(d.Grids, gridline.Grid{ID: int64(i + 1), Version: 1, Code: fmt.Sprintf("%06d", 500000+i), Name: fmt.Sprintf("测试区%d", i),
+			Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive, ValidFrom: storetest.FixtureFrom,
+			Geometry: storetest.Box(x, y, x+0.35, y+0.35)})
+	}
+	return d
 }

@@ -10,7 +10,7 @@ const dict = {
     fourBounds: '四至', east: '东至', south: '南至', west: '西至', north: '北至', children: '下级数量',
     point: '位置', covered: '已覆盖', notCovered: '不在任何网格内', nearest: '最近网格', chain: '所属网格',
     responsible: '责任人', nearBoundary: '临近边界', onBoundary: '位于边界上', boundaryDist: '距网格边界',
-    special: '专属网格', thematicGrids: '专题网格', none: '无', noResults: '无结果', loading: '加载中…',
+    special: '专属网格', thematicGrids: '专题网格', none: '无', noResults: '无结果', loading: '加载中…', more: '更多',
     close: '关闭', error: '出错', highlight: '选中', labelPoint: '标注点（绿：已配备，红：空缺）', m: '米',
     noBasemap: '无底图（仅网格）', mapDatum: '地图坐标系',
   },
@@ -24,7 +24,7 @@ const dict = {
     fourBounds: 'Four bounds', east: 'East', south: 'South', west: 'West', north: 'North', children: 'Children',
     point: 'Point', covered: 'covered', notCovered: 'in no grid', nearest: 'Nearest grid', chain: 'Grids here',
     responsible: 'Responsible', nearBoundary: 'Near boundary', onBoundary: 'on the boundary', boundaryDist: 'To the grid edge',
-    special: 'Special grids', thematicGrids: 'Thematic grids', none: 'none', noResults: 'no results', loading: 'loading…',
+    special: 'Special grids', thematicGrids: 'Thematic grids', none: 'none', noResults: 'no results', loading: 'loading…', more: 'more',
     close: 'Close', error: 'Error', highlight: 'selected', labelPoint: 'label point (green staffed, red vacant)', m: 'm',
     noBasemap: 'no basemap (grids only)', mapDatum: 'map datum',
   },
@@ -36,8 +36,8 @@ const levels = {
 };
 
 const tileLayers = {
-  zh: { subdistricts: '街道', communities: '社区', grids: '基础网格', micros: '微网格', special: '专属网格', police: '警务网格' },
-  en: { subdistricts: 'Subdistricts', communities: 'Communities', grids: 'Basic grids', micros: 'Micro grids', special: 'Special grids', police: 'Police grids' },
+  zh: { districts: '区/县', subdistricts: '街道', communities: '社区', grids: '基础网格', micros: '微网格', special: '专属网格', police: '警务网格' },
+  en: { districts: 'Districts', subdistricts: 'Subdistricts', communities: 'Communities', grids: 'Basic grids', micros: 'Micro grids', special: 'Special grids', police: 'Police grids' },
 };
 
 const layerNames = {

@@ -7,11 +7,13 @@ import { initAudit } from './audit.js';
 import { initAccount, render as renderAccount, cardExtras, wireCard } from './account.js';
 
 const $ = (sel) => document.querySelector(sel);
-const FIXED = ['subdistricts', 'communities', 'grids', 'micros', 'special'];
+const FIXED = ['districts', 'subdistricts', 'communities', 'grids', 'micros', 'special'];
 // Which label levels show from which zoom (the tiles carry each label over its polygon's range).
-const LABEL_ZOOM = { subdistricts: [10, 14], communities: [12.5, 16], grids: [14, 24], micros: [16, 24], special: [15, 24] };
+const LABEL_ZOOM = { districts: [7, 11], subdistricts: [10, 14], communities: [12.5, 16], grids: [14, 24], micros: [16, 24], special: [15, 24] };
 // What a click picks first when several polygons are under the cursor.
-const CLICK_ORDER = ['special', 'micros', 'grids', 'communities', 'subdistricts'];
+const CLICK_ORDER = ['special', 'micros', 'grids', 'communities', 'subdistricts', 'districts'];
+// How many grids the hierarchy tree lists at a time; "more" lists the next page.
+const TREE_PAGE = 200;
 // The selection source holds nothing when nothing is selected.
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -83,7 +85,7 @@ function bboxOf(geom) {
 }
 
 function tileLayerOf(p) {
-  if (p.layer === 'comprehensive') return { subdistrict: 'subdistricts', community: 'communities', grid: 'grids', micro: 'micros' }[p.level] || null;
+  if (p.layer === 'comprehensive') return { district: 'districts', subdistrict: 'subdistricts', community: 'communities', grid: 'grids', micro: 'micros' }[p.level] || null;
   if (p.layer === 'special') return 'special';
   return p.layer;
 }
@@ -118,7 +120,7 @@ async function buildStyle(config) {
   if (labelSource) {
     for (const l of polygonLayers) {
       const [minzoom, maxzoom] = LABEL_ZOOM[l.name] || [15, 24];
-      const big = l.name === 'subdistricts' || l.name === 'communities';
+      const big = l.name === 'districts' || l.name === 'subdistricts' || l.name === 'communities';
       style.layers.push({
         id: `labels-${l.name}`, type: 'symbol', source: labelSource, 'source-layer': 'labels', minzoom, maxzoom,
         filter: ['==', ['get', 'polygon_layer'], l.name],
@@ -155,7 +157,7 @@ function renderLayers() {
   const item = (name, label) => `<label><input type="checkbox" data-layer="${esc(name)}" ${state.hidden.has(name) ? '' : 'checked'}> ${esc(label)}</label>`;
   const names = state.polygonLayers.map((l) => l.name);
   let html = `<h3>${t('layers')}</h3><div class="group"><b>${t('levels')}</b>`;
-  html += ['subdistricts', 'communities', 'grids', 'micros'].filter((n) => names.includes(n)).map((n) => item(n, tileLayerName(n))).join('');
+  html += ['districts', 'subdistricts', 'communities', 'grids', 'micros'].filter((n) => names.includes(n)).map((n) => item(n, tileLayerName(n))).join('');
   html += `</div><div class="group"><b>${t('specialGroup')}</b>${names.includes('special') ? item('special', tileLayerName('special')) : ''}</div>`;
   if (state.thematic.length) html += `<div class="group"><b>${t('thematic')}</b>${state.thematic.map((n) => item(n, tileLayerName(n))).join('')}</div>`;
   html += `<div class="group">${item('__labels', t('labels'))}`;
@@ -329,11 +331,36 @@ async function expand(li) {
   ul.innerHTML = `<li class="muted">${t('loading')}</li>`;
   li.appendChild(ul);
   btn.textContent = '▾';
+  ul.innerHTML = '';
+  await loadPage(ul, `/v1/grids?parent=${encodeURIComponent(li.dataset.id)}&geometry=false`, 0);
+}
+
+// loadPage appends to ul the page of grids at offset of the list at path (a /v1/grids query), and
+// a "more" button for the next page while there is one: a tree of any number of grids.
+async function loadPage(ul, path, offset) {
+  const more = ul.querySelector(':scope > li.more');
+  if (more) more.remove();
+  const busy = document.createElement('li');
+  busy.className = 'muted';
+  busy.textContent = t('loading');
+  ul.appendChild(busy);
   try {
-    const fc = await api(`/v1/grids?parent=${encodeURIComponent(li.dataset.id)}&geometry=false&limit=1000`);
-    ul.innerHTML = fc.features.map((f) => nodeHTML(f.properties)).join('') || `<li class="muted">${t('none')}</li>`;
+    const fc = await api(`${path}&limit=${TREE_PAGE}&offset=${offset}`);
+    busy.remove();
+    ul.insertAdjacentHTML('beforeend', fc.features.map((f) => nodeHTML(f.properties)).join(''));
+    const shown = offset + fc.features.length;
+    if (shown < fc.total) {
+      const li = document.createElement('li');
+      li.className = 'more';
+      li.innerHTML = `<button type="button">${esc(t('more'))} (${shown} / ${fc.total})</button>`;
+      li.querySelector('button').addEventListener('click', () => loadPage(ul, path, shown));
+      ul.appendChild(li);
+    } else if (shown === 0) {
+      ul.innerHTML = `<li class="muted">${t('none')}</li>`;
+    }
   } catch (err) {
-    ul.innerHTML = `<li class="err">${esc(err.message)}</li>`;
+    busy.className = 'err';
+    busy.textContent = err.message;
   }
 }
 
@@ -394,12 +421,34 @@ function renderAll() {
   state.audit?.rerender();
 }
 
-let districts = [];
+// The tree's root is the districts, a page at a time; the first one is opened when it is the
+// only one.
 async function loadTreeRoot() {
   const tree = $('#tree');
-  tree.innerHTML = districts.map(nodeHTML).join('') || `<li class="muted">${t('none')}</li>`;
+  tree.innerHTML = '';
+  await loadPage(tree, '/v1/grids?level=district&geometry=false', 0);
   const first = tree.querySelector('li[data-code]');
-  if (first) expand(first);
+  if (first && tree.querySelectorAll(':scope > li[data-code]').length === 1) expand(first);
+}
+
+// dataExtent is the bounding box of every grid, in the map's datum, from the OGC collections'
+// extents (one request, however many grids), or null when there are none.
+async function dataExtent() {
+  let b = null;
+  try {
+    const cs = await api('/ogc/collections');
+    for (const c of cs.collections || []) {
+      const e = c.extent?.spatial?.bbox?.[0];
+      if (!e || e.length !== 4 || !e.every(Number.isFinite)) continue;
+      b = b ? [Math.min(b[0], e[0]), Math.min(b[1], e[1]), Math.max(b[2], e[2]), Math.max(b[3], e[3])] : e.slice();
+    }
+  } catch { return null; }
+  if (b && state.crs === 'gcj02') {
+    const [x0, y0] = wgs84ToGcj02(b[0], b[1]);
+    const [x1, y1] = wgs84ToGcj02(b[2], b[3]);
+    b = [x0, y0, x1, y1];
+  }
+  return b;
 }
 
 // ---- start ---------------------------------------------------------------------------------
@@ -419,14 +468,8 @@ async function main() {
   // phone numbers are shown): re-render it when that changes.
   await initAccount(() => { if (state.selected && !$('#card').hidden) select(state.selected.code, { fly: false }); });
 
-  const [style, dfc] = await Promise.all([buildStyle(config), api(`/v1/grids?level=district${crsQuery('&')}`)]);
-  districts = dfc.features.map((f) => f.properties);
-  const districtBoxes = dfc.features.map((f) => ({ code: f.properties.code, bbox: bboxOf(f.geometry) }));
-  let bounds = null;
-  for (const f of dfc.features) {
-    const b = bboxOf(f.geometry);
-    if (b) bounds = bounds ? [Math.min(bounds[0], b[0]), Math.min(bounds[1], b[1]), Math.max(bounds[2], b[2]), Math.max(bounds[3], b[3])] : b;
-  }
+  // The map opens on the data's extent, whatever was loaded and however much.
+  const [style, bounds] = await Promise.all([buildStyle(config), dataExtent()]);
   maplibregl.setWorkerUrl(new URL('maplibre-gl-worker.mjs', import.meta.url).href);
   const opts = {
     container: 'map', style, attributionControl: { compact: true },
@@ -446,7 +489,14 @@ async function main() {
     renderLayers();
     renderLegend();
     loadTreeRoot();
-    state.audit = initAudit(map, { state, showCard, districts: () => districtBoxes });
+  // The district under the view's centre, where the districts layer is drawn (the audit's scope
+  // when no grid is selected; every district otherwise).
+  const districtsInView = () => {
+    if (!map.getLayer('districts-fill')) return [];
+    const f = map.queryRenderedFeatures(map.project(map.getCenter()), { layers: ['districts-fill'] })[0];
+    return f ? [{ code: f.properties.code, bbox: [-180, -90, 180, 90] }] : [];
+  };
+  state.audit = initAudit(map, { state, showCard, districts: districtsInView });
     if (hash.sel) select(hash.sel, { fly: !hash.view });
     document.body.dataset.ready = '1';
   });
