@@ -7,6 +7,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
@@ -25,6 +26,14 @@ func wire(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options, to
 	res.OnSwap(func() { svc.Tileset() })
 	opt.Tiles = svc
 	opt.Imports = importers.New(db, icfg)
+	// Tests wait for their jobs (unless they ask ?wait=0): an answer must not depend on how fast
+	// the machine is.
+	if opt.JobWait == 0 {
+		opt.JobWait = MaxJobWait
+	}
+	if opt.Jobs == nil {
+		opt.Jobs = jobs.New(db, gridline.SystemClock{}, log, jobs.Config{})
+	}
 	return NewServer(db, res, log, opt)
 }
 

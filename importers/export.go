@@ -27,6 +27,7 @@ type ExportOptions struct {
 	At       time.Time      // the boundaries valid on this date
 	CRS      string         // output coordinates: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:n
 	Encoding string         // Shapefile attribute encoding: utf-8 (default) or gbk
+	Progress Progress       // nil: none
 }
 
 // Export is a written export file.
@@ -106,11 +107,16 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 			x.Close()
 		}
 	}()
-	table := "export_" + newID()
+	table := e.stagingName("export")
+	prog := progressOr(opt.Progress)
+	prog.Stage("stage")
 	defer e.db.DropStaging(context.WithoutCancel(ctx), table) //nolint:errcheck // best effort
 	if x.Features, err = e.db.StageExport(ctx, table, store.ExportFilter{Level: opt.Level, Layer: opt.Layer, At: opt.At}); err != nil {
 		return nil, err
 	}
+	prog.SetRead(int64(x.Features))
+	prog.SetChecked(int64(x.Features))
+	prog.Stage("write")
 	args := []string{"-f", ef.driver}
 	if crs.Local() && crs.EPSG == 0 {
 		if err := e.db.MapStagingCoords(ctx, table, crs.FromWGS84); err != nil {
@@ -151,6 +157,7 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	if _, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...); err != nil {
 		return nil, fmt.Errorf("export %s: %w", f, err)
 	}
+	prog.SetWritten(int64(x.Features))
 	x.Path, x.Name = out, stem+ef.ext
 	if f == "shapefile" {
 		x.Path = filepath.Join(dir, stem+".zip")

@@ -32,6 +32,9 @@ func (e *Engine) runGDAL(ctx context.Context, tool string, args ...string) (*gda
 // runGDALEnv is runGDAL with more environment variables.
 func (e *Engine) runGDALEnv(ctx context.Context, env []string, tool string, args ...string) (*gdalResult, error) {
 	cmd := exec.CommandContext(ctx, tool, args...)
+	// Cancelling (a job cancelled, a client gone) stops the tool and anything it started at once:
+	// without this an abandoned export ran on for minutes.
+	killGroup(cmd)
 	var stderr, stdout bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stdout
@@ -40,6 +43,10 @@ func (e *Engine) runGDALEnv(ctx context.Context, env []string, tool string, args
 	err := cmd.Run()
 	res := parseGDAL(stderr.String())
 	if err != nil {
+		if ctx.Err() != nil {
+			// Killed because the work was cancelled: not the file's fault.
+			return res, ctx.Err()
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			msg := strings.Join(res.errors, "; ")
@@ -47,9 +54,6 @@ func (e *Engine) runGDALEnv(ctx context.Context, env []string, tool string, args
 				msg = strings.TrimSpace(stderr.String())
 			}
 			return res, &gdalError{msg: msg}
-		}
-		if ctx.Err() != nil {
-			return res, ctx.Err()
 		}
 		return res, fmt.Errorf("run %s: %w (is GDAL installed? Debian: apt-get install gdal-bin)", tool, err)
 	}

@@ -29,6 +29,10 @@ type Config struct {
 	Ogr2ogr     string // the tools; default found on PATH
 	Ogrinfo     string
 	GDALSRSInfo string
+	// Owner is the store.Owner of this process, put in the names of its staging tables so that a
+	// sweep can tell them from those of a process that is gone (0: a name with owner 0, which
+	// no process holds, for tools that run alone).
+	Owner int64
 }
 
 // Engine imports and exports grids.
@@ -57,6 +61,39 @@ func New(db *store.DB, cfg Config) *Engine {
 // MaxBytes is the import size limit.
 func (e *Engine) MaxBytes() int64 { return e.cfg.MaxBytes }
 
+// TempDir is where the engine's temporary files go.
+func (e *Engine) TempDir() string {
+	if e.cfg.TempDir == "" {
+		return os.TempDir()
+	}
+	return e.cfg.TempDir
+}
+
+// stagingName names a new staging table of kind import or export.
+func (e *Engine) stagingName(kind string) string { return store.StagingName(kind, e.cfg.Owner, newID()) }
+
+// Progress hears how an import or an export is getting on; jobs.Progress is one.
+type Progress interface {
+	Stage(name string)
+	SetRead(n int64)
+	SetChecked(n int64)
+	SetWritten(n int64)
+}
+
+type noProgress struct{}
+
+func (noProgress) Stage(string)     {}
+func (noProgress) SetRead(int64)    {}
+func (noProgress) SetChecked(int64) {}
+func (noProgress) SetWritten(int64) {}
+
+func progressOr(p Progress) Progress {
+	if p == nil {
+		return noProgress{}
+	}
+	return p
+}
+
 // Options say how to read a file and what to do with it.
 type Options struct {
 	Format      string // "" to go by the file's extension
@@ -74,6 +111,7 @@ type Options struct {
 	// Tolerance is how far, in m², a child may stick out of its parent (store.DefaultTolerance when 0).
 	Tolerance float64
 	ListLimit int
+	Progress  Progress // nil: none
 }
 
 // Report is an import's report: the store's, and what was learnt about the file.
@@ -116,6 +154,8 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			return nil, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
 		}
 	}
+	prog := progressOr(opt.Progress)
+	prog.Stage("prepare")
 	work, err := os.MkdirTemp(e.cfg.TempDir, "gridline-import-")
 	if err != nil {
 		return nil, err
@@ -132,7 +172,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	}
 	rep.Layer = layer
 
-	table := "import_" + newID()
+	table := e.stagingName("import")
 	// The staging table goes whatever happens; a cancelled request must not leave it behind.
 	defer e.db.DropStaging(context.WithoutCancel(ctx), table) //nolint:errcheck // best effort: a leftover staging table holds no live data
 
@@ -162,6 +202,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		args = append(args, "-s_srs", "EPSG:4326")
 		rep.CRS = "EPSG:4326 (the file does not say; give crs if it is another)"
 	}
+	prog.Stage("stage")
 	staged := time.Now()
 	res, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...)
 	stageMS := float64(time.Since(staged).Microseconds()) / 1000
@@ -196,6 +237,8 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		return nil, err
 	}
 	rep.Columns = found
+	prog.SetRead(int64(n))
+	prog.Stage("check")
 	sr, err := e.db.ImportGrids(ctx, store.ImportPlan{
 		Table: table, Columns: ic, Level: opt.Mapping.Level, Layer: opt.Mapping.Layer, Kind: opt.Mapping.Kind,
 		From: opt.From, Repair: opt.Repair, Retire: opt.Retire, Apply: opt.Apply, Tolerance: opt.Tolerance, ListLimit: opt.ListLimit,
@@ -203,6 +246,11 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	if err != nil {
 		return nil, err
 	}
+	prog.SetChecked(int64(sr.Features))
+	if sr.Applied {
+		prog.SetWritten(int64(sr.Added + sr.Changed + sr.Retired))
+	}
+	prog.Stage("done")
 	sr.Timings = append([]store.ImportTiming{{Step: "stage (ogr2ogr)", MS: stageMS}}, sr.Timings...)
 	rep.ImportReport = sr
 	unclosed := false

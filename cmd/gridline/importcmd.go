@@ -112,12 +112,17 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		return err
 	}
 	defer db.Close()
+	eng, _, release, err := ownedEngine(ctx, db, importers.Config{})
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
 	if *divisions {
 		if fs.NArg() != 1 {
 			return errors.New("import --divisions: give one .csv file")
 		}
-		rep, err := importers.New(db, importers.Config{}).ImportDivisions(ctx, fs.Arg(0), importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+		rep, err := eng.ImportDivisions(ctx, fs.Arg(0), importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
@@ -130,7 +135,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		if fs.NArg() != 1 {
 			return errors.New("import --staff: give one .csv or .xlsx file")
 		}
-		rep, err := importers.New(db, importers.Config{}).ImportStaff(ctx, fs.Arg(0), importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+		rep, err := eng.ImportStaff(ctx, fs.Arg(0), importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
@@ -151,7 +156,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		}
 		return refused(rep.Valid, rep.ProblemCount)
 	}
-	rep, err := importers.New(db, importers.Config{}).Import(ctx, fs.Args(), opt)
+	rep, err := eng.Import(ctx, fs.Args(), opt)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -242,8 +247,13 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, c
 		return err
 	}
 	defer db.Close()
+	eng, _, release, err := ownedEngine(ctx, db, importers.Config{})
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
-	x, err := importers.New(db, importers.Config{}).Export(ctx, importers.ExportOptions{Format: *format, Level: gridline.Level(*level),
+	x, err := eng.Export(ctx, importers.ExportOptions{Format: *format, Level: gridline.Level(*level),
 		Layer: gridline.Layer(*layer), At: date, CRS: *crs, Encoding: *encoding})
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
