@@ -70,7 +70,9 @@ func (e *Engine) TempDir() string {
 }
 
 // stagingName names a new staging table of kind import or export.
-func (e *Engine) stagingName(kind string) string { return store.StagingName(kind, e.cfg.Owner, newID()) }
+func (e *Engine) stagingName(kind string) string {
+	return store.StagingName(kind, e.cfg.Owner, newID())
+}
 
 // Progress hears how an import or an export is getting on; jobs.Progress is one.
 type Progress interface {

@@ -306,6 +306,5 @@ func (r *Runner) Close() {
 	r.wg.Wait()
 }
 
-
 // ForgetFile records that a job's file was removed (it was sent as the request's answer).
 func (r *Runner) ForgetFile(ctx context.Context, id string) error { return r.st.ForgetJobFile(ctx, id) }
