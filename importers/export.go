@@ -53,7 +53,7 @@ var exportFormats = map[string]exportFormat{
 	"shapefile": {"ESRI Shapefile", ".zip", "application/zip", nil},
 	"gpkg":      {"GPKG", ".gpkg", "application/geopackage+sqlite3", nil},
 	"csv":       {"CSV", ".csv", "text/csv; charset=utf-8", []string{"GEOMETRY=AS_WKT"}},
-	"kml":       {"LIBKML", ".kml", "application/vnd.google-earth.kml+xml", nil},
+	"kml":       {"KML", ".kml", "application/vnd.google-earth.kml+xml", nil},
 	"fgb":       {"FlatGeobuf", ".fgb", "application/octet-stream", nil},
 }
 

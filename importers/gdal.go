@@ -51,7 +51,12 @@ func (e *Engine) runGDALEnv(ctx context.Context, env []string, tool string, args
 		if errors.As(err, &ee) {
 			msg := strings.Join(res.errors, "; ")
 			if msg == "" {
-				msg = strings.TrimSpace(stderr.String())
+				// No ERROR line: what else it said, but not its warnings, which are about
+				// something else (an ignored creation option ...) and would take the blame.
+				msg = withoutWarnings(stderr.String())
+			}
+			if msg == "" {
+				msg = fmt.Sprintf("%s stopped (%v) without saying why", tool, ee)
 			}
 			return res, &gdalError{msg: msg}
 		}
@@ -143,4 +148,26 @@ func pgConn(dbURL string) (conn string, env []string) {
 		parts = append(parts, k+"="+quote(q.Get(k)))
 	}
 	return strings.Join(parts, " "), env
+}
+
+// withoutWarnings is a tool's stderr without GDAL's warning lines (and their continuations).
+func withoutWarnings(stderr string) string {
+	var keep []string
+	inWarning := false
+	for _, line := range strings.Split(stderr, "\n") {
+		if m := gdalLine.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil {
+			inWarning = m[1] == "Warning"
+			if inWarning {
+				continue
+			}
+		} else if inWarning && strings.TrimSpace(line) != "" && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+			continue
+		} else {
+			inWarning = false
+		}
+		if l := strings.TrimSpace(line); l != "" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "; ")
 }

@@ -50,3 +50,17 @@ func TestCancelKillsTheProcessGroup(t *testing.T) {
 		}
 	}
 }
+
+// A tool that fails without an ERROR line is not blamed on one of its warnings.
+func TestFailureNotBlamedOnWarnings(t *testing.T) {
+	e := New(nil, Config{})
+	_, err := e.runGDAL(context.Background(), "sh", "-c", "echo 'Warning 6: driver KML does not support creation option FOO' >&2; echo 'FAILURE: Unable to open datasource' >&2; exit 1")
+	var ge *gdalError
+	if !errors.As(err, &ge) || strings.Contains(ge.msg, "FOO") || !strings.Contains(ge.msg, "Unable to open datasource") {
+		t.Fatalf("%v", err)
+	}
+	_, err = e.runGDAL(context.Background(), "sh", "-c", "echo 'Warning 6: creation option FOO ignored' >&2; exit 3")
+	if !errors.As(err, &ge) || strings.Contains(ge.msg, "FOO") || !strings.Contains(ge.msg, "without saying why") {
+		t.Fatalf("%v", err)
+	}
+}
