@@ -29,7 +29,7 @@ now() { date +%s.%N; }
   echo
   echo "$(date -u +%FT%RZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  echo "| format | seconds | grids/s | file bytes |"
+  echo "| format | seconds | grid versions/s | file bytes |"
   echo "|---|---|---|---|"
   for f in geojson shapefile gpkg csv kml fgb; do
     t0=$(now)

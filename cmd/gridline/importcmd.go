@@ -156,7 +156,13 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		}
 		return refused(rep.Valid, rep.ProblemCount)
 	}
+	// On a terminal, a progress line while it runs (importers.Progress).
+	bar := startProgress(stdout, "import", "prepare", "stage", "check", "done")
+	if bar != nil {
+		opt.Progress = bar
+	}
 	rep, err := eng.Import(ctx, fs.Args(), opt)
+	bar.Stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -253,8 +259,14 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, c
 	}
 	defer release()
 	start := time.Now()
-	x, err := eng.Export(ctx, importers.ExportOptions{Format: *format, Level: gridline.Level(*level),
-		Layer: gridline.Layer(*layer), At: date, CRS: *crs, Encoding: *encoding})
+	xopt := importers.ExportOptions{Format: *format, Level: gridline.Level(*level),
+		Layer: gridline.Layer(*layer), At: date, CRS: *crs, Encoding: *encoding}
+	bar := startProgress(stdout, "export", "stage", "write")
+	if bar != nil {
+		xopt.Progress = bar
+	}
+	x, err := eng.Export(ctx, xopt)
+	bar.Stop()
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
