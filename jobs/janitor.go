@@ -23,14 +23,18 @@ type JanitorStore interface {
 	ExpireJobFiles(ctx context.Context, owner int64, before time.Time) ([]string, error)
 }
 
-// TempDirPrefix starts the name of each process's own temporary directory, gridline-<owner>,
-// under the system's: uploads, unpacked files and exports all go in it, so that the files of a
-// process that is gone can be told from those of one that runs.
+// TempDirPrefix starts the name of the directory, under the system's temporary directory, that
+// holds the temporary directories of one database's processes: gridline-<instance>/<owner>/.
+// Uploads, unpacked files and exports all go in the owner's, so that the files of a process that
+// is gone can be told from those of one that runs, by the processes of the same database.
 const TempDirPrefix = "gridline-"
 
-// OwnTempDir is owner's temporary directory under base.
-func OwnTempDir(base string, owner int64) string {
-	return filepath.Join(base, TempDirPrefix+strconv.FormatInt(owner, 10))
+// InstanceTempDir is the directory of the processes of the database instance (store.InstanceID).
+func InstanceTempDir(base, instance string) string { return filepath.Join(base, TempDirPrefix+instance) }
+
+// OwnTempDir is owner's temporary directory.
+func OwnTempDir(base, instance string, owner int64) string {
+	return filepath.Join(InstanceTempDir(base, instance), strconv.FormatInt(owner, 10))
 }
 
 // Janitor removes what processes that are gone left behind: it marks their jobs failed
@@ -41,19 +45,21 @@ type Janitor struct {
 	clock gridline.Clock
 	log   *slog.Logger
 	owner int64
-	base  string        // the directory the owners' temporary directories are in
+	sys   string        // the system's temporary directory
+	dir   string        // the directory the owners' temporary directories are in (InstanceTempDir)
 	keep  time.Duration // how long an export's file stays for download
 	// strayAge is how old a temporary file of no owner (an older gridline's, or a multipart
 	// upload Go's net/http spilled to disk) must be before it is taken for a leftover.
 	strayAge time.Duration
 }
 
-// NewJanitor makes a janitor for owner's process; base is where the temporary directories are.
-func NewJanitor(st JanitorStore, clock gridline.Clock, log *slog.Logger, owner int64, base string, keep time.Duration) *Janitor {
+// NewJanitor makes a janitor for owner's process: base is the system's temporary directory,
+// instance the database's (store.InstanceID), keep how long an export's file is kept.
+func NewJanitor(st JanitorStore, clock gridline.Clock, log *slog.Logger, owner int64, base, instance string, keep time.Duration) *Janitor {
 	if keep <= 0 {
 		keep = time.Hour
 	}
-	return &Janitor{st: st, clock: clock, log: log, owner: owner, base: base, keep: keep, strayAge: 6 * time.Hour}
+	return &Janitor{st: st, clock: clock, log: log, owner: owner, sys: base, dir: InstanceTempDir(base, instance), keep: keep, strayAge: 6 * time.Hour}
 }
 
 // Sweep does one round; it goes on past a failure and returns the first.
@@ -95,36 +101,41 @@ func (jn *Janitor) Sweep(ctx context.Context) error {
 	paths, err := jn.st.ExpireJobFiles(ctx, jn.owner, now.Add(-jn.keep))
 	note(err)
 	for _, p := range paths {
-		note(RemoveExport(OwnTempDir(jn.base, jn.owner), p))
+		note(RemoveExport(filepath.Join(jn.dir, strconv.FormatInt(jn.owner, 10)), p))
 	}
 	return first
 }
 
-// sweepFiles removes the temporary directories of owners that are gone, and stray files of no
-// owner once they are old.
+// sweepFiles removes the temporary directories of this database's owners that are gone, and
+// stray files of no owner once they are old.
 func (jn *Janitor) sweepFiles(live map[int64]bool, now time.Time) error {
-	entries, err := os.ReadDir(jn.base)
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	entries, err := os.ReadDir(jn.dir)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	for _, e := range entries {
+		owner, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || !e.IsDir() || live[owner] {
+			continue
+		}
+		path := filepath.Join(jn.dir, e.Name())
+		note(os.RemoveAll(path))
+		jn.log.Info("removed temporary files left behind", "dir", path)
+	}
+	// An older gridline's gridline-upload-*, gridline-import-*, gridline-export-*, and net/http's
+	// multipart-* spills: no owner to ask, so only when nothing has touched them for a long time.
+	entries, err = os.ReadDir(jn.sys)
 	if err != nil {
 		return err
 	}
-	var first error
 	for _, e := range entries {
 		name := e.Name()
-		path := filepath.Join(jn.base, name)
-		if rest, ok := strings.CutPrefix(name, TempDirPrefix); ok && e.IsDir() {
-			if owner, err := strconv.ParseInt(rest, 10, 64); err == nil {
-				if !live[owner] {
-					if err := os.RemoveAll(path); err != nil && first == nil {
-						first = err
-					}
-					jn.log.Info("removed temporary files left behind", "dir", path)
-				}
-				continue
-			}
-		}
-		// An older gridline's gridline-upload-*, gridline-import-*, gridline-export-*, and
-		// net/http's multipart-* spills: no owner to ask, so only when nothing has touched them
-		// for a long time.
 		stray := strings.HasPrefix(name, "gridline-upload-") || strings.HasPrefix(name, "gridline-import-") ||
 			strings.HasPrefix(name, "gridline-export-") || strings.HasPrefix(name, "multipart-")
 		if !stray {
@@ -134,9 +145,7 @@ func (jn *Janitor) sweepFiles(live map[int64]bool, now time.Time) error {
 		if err != nil || now.Sub(info.ModTime()) < jn.strayAge {
 			continue
 		}
-		if err := os.RemoveAll(path); err != nil && first == nil {
-			first = err
-		}
+		note(os.RemoveAll(filepath.Join(jn.sys, name)))
 	}
 	return first
 }

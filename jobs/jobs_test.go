@@ -144,6 +144,16 @@ func TestJanitor(t *testing.T) {
 	defer sweeper.Close()
 	clock := fakeclock.New(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
 	base := t.TempDir()
+	instance, err := db.InstanceID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another database's process on the same machine: its lock is not in this database's
+	// pg_locks, and its files are not this janitor's to judge.
+	otherDB := jobs.OwnTempDir(base, "another-database", dead.ID)
+	if err := os.MkdirAll(otherDB, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	var jobIDs []string
 	tables := map[string]bool{} // name -> kept
 	for _, o := range []*store.Owner{live, dead} {
@@ -159,7 +169,7 @@ func TestJanitor(t *testing.T) {
 			}
 			tables[name] = o == live
 		}
-		dir := jobs.OwnTempDir(base, o.ID)
+		dir := jobs.OwnTempDir(base, instance, o.ID)
 		if err := os.MkdirAll(filepath.Join(dir, "gridline-upload-1"), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +184,7 @@ func TestJanitor(t *testing.T) {
 	tables["import_0123456789abcdef"] = false
 	dead.Close() // as kill -9 would: its session ends, and its lock with it
 
-	jn := jobs.NewJanitor(db, clock, quiet, sweeper.ID, base, time.Hour)
+	jn := jobs.NewJanitor(db, clock, quiet, sweeper.ID, base, instance, time.Hour)
 	if err := jn.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -191,10 +201,13 @@ func TestJanitor(t *testing.T) {
 			t.Errorf("staging.%s: present %v, want %v", name, have[name], kept)
 		}
 	}
-	if _, err := os.Stat(jobs.OwnTempDir(base, live.ID)); err != nil {
+	if _, err := os.Stat(jobs.OwnTempDir(base, instance, live.ID)); err != nil {
 		t.Errorf("the live owner's files: %v", err)
 	}
-	if _, err := os.Stat(jobs.OwnTempDir(base, dead.ID)); !os.IsNotExist(err) {
+	if _, err := os.Stat(otherDB); err != nil {
+		t.Errorf("another database's files: %v", err)
+	}
+	if _, err := os.Stat(jobs.OwnTempDir(base, instance, dead.ID)); !os.IsNotExist(err) {
 		t.Errorf("the dead owner's files are still there: %v", err)
 	}
 	for i, want := range []string{store.JobRunning, store.JobFailed} {

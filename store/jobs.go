@@ -327,3 +327,10 @@ var ownedStagingName = regexp.MustCompile(`^(?:import|export)_o([0-9]{1,10})_[a-
 
 // IsStagingName reports whether name is a table the importers make (and so may drop).
 func IsStagingName(name string) bool { return stagingName.MatchString(name) }
+
+// InstanceID is this database's random name (migration 0007).
+func (db *DB) InstanceID(ctx context.Context) (string, error) {
+	var id string
+	err := db.pool.QueryRow(ctx, `SELECT id FROM instance`).Scan(&id)
+	return id, classify(err)
+}

@@ -112,7 +112,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		return err
 	}
 	defer db.Close()
-	eng, _, release, err := ownedEngine(ctx, db, importers.Config{})
+	eng, _, _, release, err := ownedEngine(ctx, db, importers.Config{})
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, c
 		return err
 	}
 	defer db.Close()
-	eng, _, release, err := ownedEngine(ctx, db, importers.Config{})
+	eng, _, _, release, err := ownedEngine(ctx, db, importers.Config{})
 	if err != nil {
 		return err
 	}

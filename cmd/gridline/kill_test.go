@@ -188,7 +188,7 @@ func TestKillDuringImport(t *testing.T) {
 			// Advisory locks other than the servers' owner locks (7411002, owner).
 			raw.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT (classid = 7411002 AND objsubid = 2)
 				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&locks)
-			leftovers, _ := filepath.Glob(filepath.Join(tmp, "gridline-*", "*"))
+			leftovers, _ := filepath.Glob(filepath.Join(tmp, "gridline-*", "*", "*"))
 			cancel()
 			<-done
 			if len(tables) > 0 || locks > 0 || len(leftovers) > 0 {

@@ -235,14 +235,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	res.OnSwap(func() { tileSvc.Tileset() })
 	// Imports and exports run as jobs owned by this process; the janitor removes what processes
 	// that are gone left behind, now and every few minutes.
-	eng, owner, release, err := ownedEngine(ctx, db, importers.Config{MaxBytes: *maxImportMB << 20})
+	eng, owner, instance, release, err := ownedEngine(ctx, db, importers.Config{MaxBytes: *maxImportMB << 20})
 	if err != nil {
 		return err
 	}
 	defer release()
 	runner := jobs.New(db, clock, log, jobs.Config{Owner: owner.ID})
 	defer runner.Close()
-	janitor := jobs.NewJanitor(db, clock, log, owner.ID, os.TempDir(), time.Hour)
+	janitor := jobs.NewJanitor(db, clock, log, owner.ID, os.TempDir(), instance, time.Hour)
 	if err := janitor.Sweep(ctx); err != nil {
 		log.Warn("cleanup of leftovers failed", "err", err)
 	}

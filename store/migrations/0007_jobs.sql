@@ -28,3 +28,13 @@ CREATE TABLE jobs (
 
 CREATE INDEX jobs_live ON jobs (owner) WHERE state IN ('queued', 'running');
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
+-- A random name for this database, which no other database has: the temporary directories of its
+-- processes are under $TMPDIR/gridline-<instance>/<owner>/, so that a server cleaning up after the
+-- owners that are gone from its database never touches the files of another database's processes
+-- on the same machine (whose locks it cannot see).
+CREATE TABLE instance (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    id  text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text)
+);
+INSERT INTO instance DEFAULT VALUES;
