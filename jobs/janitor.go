@@ -30,7 +30,9 @@ type JanitorStore interface {
 const TempDirPrefix = "gridline-"
 
 // InstanceTempDir is the directory of the processes of the database instance (store.InstanceID).
-func InstanceTempDir(base, instance string) string { return filepath.Join(base, TempDirPrefix+instance) }
+func InstanceTempDir(base, instance string) string {
+	return filepath.Join(base, TempDirPrefix+instance)
+}
 
 // OwnTempDir is owner's temporary directory.
 func OwnTempDir(base, instance string, owner int64) string {
