@@ -206,7 +206,9 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	}
 	prog.Stage("stage")
 	staged := time.Now()
+	stopCount := e.countCopied(ctx, table, prog)
 	res, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...)
+	stopCount()
 	stageMS := float64(time.Since(staged).Microseconds()) / 1000
 	if err != nil {
 		var ge *gdalError
@@ -273,6 +275,37 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		}
 	}
 	return rep, nil
+}
+
+// countCopied reports the rows ogr2ogr has copied into table so far, twice a second, until the
+// returned function is called.
+func (e *Engine) countCopied(ctx context.Context, table string, prog Progress) (stop func()) {
+	if _, ok := prog.(noProgress); ok {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := e.db.StagingRowsCopied(ctx, table); err == nil && n > 0 {
+					prog.SetRead(n)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // sourceLayer picks the layer to read: the one asked for, or the only one. A file with several

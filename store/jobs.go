@@ -334,3 +334,15 @@ func (db *DB) InstanceID(ctx context.Context) (string, error) {
 	err := db.pool.QueryRow(ctx, `SELECT id FROM instance`).Scan(&id)
 	return id, classify(err)
 }
+
+// StagingRowsCopied is how many rows a COPY into staging table name has written so far (0 when
+// none runs): the live count of an import's features read, from pg_stat_progress_copy.
+func (db *DB) StagingRowsCopied(ctx context.Context, name string) (int64, error) {
+	if _, err := stagingTable(name); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := db.pool.QueryRow(ctx, `SELECT coalesce(sum(tuples_processed), 0)::bigint FROM pg_stat_progress_copy
+		WHERE relid = to_regclass(format('%I.%I', $1::text, $2::text))`, StagingSchema, name).Scan(&n)
+	return n, classify(err)
+}
