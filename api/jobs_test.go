@@ -1,11 +1,24 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/store/storetest"
+	"gridline.dev/gridline/tiles"
 )
 
 // getJSON GETs url and decodes its JSON answer.
@@ -123,5 +136,82 @@ func TestImportJobFails(t *testing.T) {
 		if status, body := getJSON(t, ts.URL+tc.url); status != tc.status {
 			t.Errorf("%s: %d %v, want %d", tc.url, status, body, tc.status)
 		}
+	}
+}
+
+// slowServer is importServer whose ogr2ogr never ends (until it is killed).
+func slowServer(t *testing.T) (*httptest.Server, *pgxpool.Pool) {
+	t.Helper()
+	db := storetest.New(t)
+	ctx := context.Background()
+	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
+		t.Fatal(err)
+	}
+	slow := filepath.Join(t.TempDir(), "ogr2ogr")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := resolve.NewIncremental(fixtureStore{}, gridline.SystemClock{}, shanghai(t))
+	srv := wire(db, res, nil, Options{}, tiles.Options{}, importers.Config{Ogr2ogr: slow})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts, storetest.Raw(t, db)
+}
+
+// runningJob waits for a job of the test database to run, and returns its id.
+func runningJob(t *testing.T, raw *pgxpool.Pool) string {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var id string
+		if err := raw.QueryRow(context.Background(), `SELECT id FROM jobs WHERE state = 'running' AND stage = 'write'`).Scan(&id); err == nil {
+			return id
+		}
+	}
+	t.Fatal("no job ran")
+	return ""
+}
+
+// A job stops (and its ogr2ogr with it) when it is cancelled, and when the client waiting for it
+// goes away before it has an answer.
+func TestJobCancelled(t *testing.T) {
+	ts, raw := slowServer(t)
+	// Cancelled with DELETE.
+	resp, err := http.Get(ts.URL + "/v1/exports?format=geojson&at=2025-01-01&wait=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	id := runningJob(t, raw)
+	if loc != "/v1/jobs/"+id {
+		t.Fatalf("Location %q, job %s", loc, id)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, ts.URL+loc, nil)
+	dresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job map[string]any
+	json.NewDecoder(dresp.Body).Decode(&job)
+	dresp.Body.Close()
+	if dresp.StatusCode != 200 || job["state"] != "cancelled" {
+		t.Fatalf("%d %v", dresp.StatusCode, job)
+	}
+
+	// The client goes away while it waits.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/v1/exports?format=geojson&at=2025-01-01", nil)
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	id = runningJob(t, raw)
+	cancel()
+	<-gone
+	if job := awaitJob(t, ts.URL, "/v1/jobs/"+id); job["state"] != "cancelled" {
+		t.Fatalf("%v", job)
 	}
 }
