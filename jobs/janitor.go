@@ -21,7 +21,11 @@ type JanitorStore interface {
 	StagingTables(ctx context.Context) ([]string, error)
 	DropStaging(ctx context.Context, name string) error
 	ExpireJobFiles(ctx context.Context, owner int64, before time.Time) ([]string, error)
+	DeleteJobsBefore(ctx context.Context, before time.Time) (int64, error)
 }
+
+// JobHistory is how long a job that has ended stays to be looked at.
+const JobHistory = 30 * 24 * time.Hour
 
 // TempDirPrefix starts the name of the directory, under the system's temporary directory, that
 // holds the temporary directories of one database's processes: gridline-<instance>/<owner>/.
@@ -101,6 +105,8 @@ func (jn *Janitor) Sweep(ctx context.Context) error {
 	}
 	note(jn.sweepFiles(live, now))
 	paths, err := jn.st.ExpireJobFiles(ctx, jn.owner, now.Add(-jn.keep))
+	note(err)
+	_, err = jn.st.DeleteJobsBefore(ctx, now.Add(-JobHistory))
 	note(err)
 	for _, p := range paths {
 		note(RemoveExport(filepath.Join(jn.dir, strconv.FormatInt(jn.owner, 10)), p))

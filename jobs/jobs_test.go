@@ -210,6 +210,21 @@ func TestJanitor(t *testing.T) {
 	if _, err := os.Stat(jobs.OwnTempDir(base, instance, dead.ID)); !os.IsNotExist(err) {
 		t.Errorf("the dead owner's files are still there: %v", err)
 	}
+	// An old job that ended is forgotten.
+	old := &store.Job{ID: "old", Kind: "export", State: store.JobDone, Owner: live.ID, Created: clock.Now().Add(-60 * 24 * time.Hour), Finished: clock.Now().Add(-40 * 24 * time.Hour)}
+	old.Updated = old.Created
+	if err := db.CreateJob(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishJob(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := jn.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetJob(ctx, "old"); gridline.ErrorCode(err) != gridline.ENotFound {
+		t.Errorf("a job that ended 40 days ago: %v", err)
+	}
 	for i, want := range []string{store.JobRunning, store.JobFailed} {
 		j, err := db.GetJob(ctx, jobIDs[i])
 		if err != nil {

@@ -346,3 +346,9 @@ func (db *DB) StagingRowsCopied(ctx context.Context, name string) (int64, error)
 		WHERE relid = to_regclass(format('%I.%I', $1::text, $2::text))`, StagingSchema, name).Scan(&n)
 	return n, classify(err)
 }
+
+// DeleteJobsBefore forgets the jobs that ended before the given time.
+func (db *DB) DeleteJobsBefore(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM jobs WHERE finished_at < $1 AND file_path IS NULL`, before)
+	return tag.RowsAffected(), classify(err)
+}
