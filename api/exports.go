@@ -1,16 +1,15 @@
 package api
 
 import (
-	"fmt"
-	"io"
+	"context"
 	"net/http"
-	"net/url"
 	"os"
-	"strconv"
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/store"
 )
 
 // getExport is GET /v1/exports?format=&level=&layer=&at=&crs=&encoding=: the grids valid on a
@@ -26,33 +25,34 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	x, err := s.imports.Export(r.Context(), importers.ExportOptions{
+	opt := importers.ExportOptions{
 		Format: q.Get("format"), Level: gridline.Level(q.Get("level")), Layer: gridline.Layer(q.Get("layer")),
 		At: at, CRS: q.Get("crs"), Encoding: q.Get("encoding"),
+	}
+	work := func(ctx context.Context, p *jobs.Progress) (any, *jobs.File, error) {
+		opt.Progress = p
+		x, err := s.imports.Export(ctx, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st, err := os.Stat(x.Path); err == nil {
+			p.SetBytes(st.Size())
+		}
+		return exportReport{Features: x.Features, File: x.Name}, &jobs.File{Path: x.Path, Name: x.Name, ContentType: x.ContentType, Remove: x.Close}, nil
+	}
+	// A quick export is answered with its file as it always was, and the file goes at once; a
+	// slow one is a job whose file stays to be downloaded (api/jobs.go).
+	s.runJob(w, r, jobs.KindExport, 0, work, func(out jobs.Outcome, j *store.Job) {
+		defer func() {
+			out.File.Remove()                                           //nolint:errcheck // the janitor removes what stays
+			s.jobs.ForgetFile(context.WithoutCancel(r.Context()), j.ID) //nolint:errcheck // the janitor expires it anyway
+		}()
+		s.sendFile(w, r, out.File.Path, out.File.Name, out.File.ContentType, int64(out.Report.(exportReport).Features))
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	defer x.Close()
-	f, err := os.Open(x.Path)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", x.ContentType)
-	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s", x.Name, url.PathEscape(x.Name)))
-	w.Header().Set("X-Feature-Count", strconv.Itoa(x.Features))
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return
-	}
-	io.Copy(w, f) //nolint:errcheck // the client went away; nothing to tell it
+}
+
+// exportReport is an export job's report.
+type exportReport struct {
+	Features int    `json:"features"`
+	File     string `json:"file"`
 }

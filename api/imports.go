@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/store"
 )
 
@@ -140,13 +142,21 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "no file: send the dataset in a multipart part named file").With("field", "file"))
 		return
 	}
-	dir, err := os.MkdirTemp("", "gridline-upload-")
+	// The upload goes in the engine's temporary directory, this server's own, and belongs to the
+	// job from when it starts: the job removes it, or the janitor does if the server dies.
+	dir, err := os.MkdirTemp(s.imports.TempDir(), "gridline-upload-")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	defer os.RemoveAll(dir)
+	owned := false
+	defer func() {
+		if !owned {
+			os.RemoveAll(dir)
+		}
+	}()
 	var paths []string
+	var size int64
 	for _, p := range parts {
 		name := filepath.Base(strings.ReplaceAll(p.Filename, `\`, "/"))
 		if name == "." || name == "/" || name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00") || strings.HasPrefix(name, ".") {
@@ -159,6 +169,7 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		paths = append(paths, dst)
+		size += p.Size
 	}
 	what := r.FormValue("what")
 	need, doing := accounts.GridsWrite, "importing grids"
@@ -178,41 +189,45 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a %s list is one file (.csv, or .xlsx for staff)", what).With("field", "file"))
 			return
 		}
-		if what == "staff" {
-			rep, err := s.imports.ImportStaff(r.Context(), paths[0], importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			s.writeListReport(w, r, rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
-			return
-		}
-		rep, err := s.imports.ImportDivisions(r.Context(), paths[0], importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeListReport(w, r, rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
-		return
 	case "", "grids":
 	default:
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", gridline.Excerpt(what)).With("field", "what"))
 		return
 	}
-	rep, err := s.imports.Import(r.Context(), paths, opt)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if opt.Apply && !rep.OK() {
-		msg := "the import has problems and nothing was written"
-		if len(rep.Problems) > 0 {
-			msg = rep.Problems[0].String() + " (" + strconv.Itoa(rep.ProblemCount) + " problems in all); nothing was written"
+	work := func(ctx context.Context, p *jobs.Progress) (any, *jobs.File, error) {
+		defer os.RemoveAll(dir)
+		switch what {
+		case "staff":
+			p.Stage("check")
+			rep, err := s.imports.ImportStaff(ctx, paths[0], importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+			if err != nil {
+				return nil, nil, err
+			}
+			return rep, nil, listRefusal(rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
+		case "divisions":
+			p.Stage("check")
+			rep, err := s.imports.ImportDivisions(ctx, paths[0], importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+			if err != nil {
+				return nil, nil, err
+			}
+			return rep, nil, listRefusal(rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
 		}
-		s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s", msg).With("report", rep).With("problems", rep.Problems))
-		return
+		opt.Progress = p
+		rep, err := s.imports.Import(ctx, paths, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		if opt.Apply && !rep.OK() {
+			msg := "the import has problems and nothing was written"
+			if len(rep.Problems) > 0 {
+				msg = rep.Problems[0].String() + " (" + strconv.Itoa(rep.ProblemCount) + " problems in all); nothing was written"
+			}
+			return rep, nil, gridline.Errorf(gridline.ERule, "%s", msg).With("report", rep).With("problems", rep.Problems)
+		}
+		return rep, nil, nil
 	}
-	writeJSON(w, http.StatusOK, rep)
+	owned = true
+	s.runJob(w, r, jobs.KindImport, size, work, func(out jobs.Outcome, _ *store.Job) { writeJSON(w, http.StatusOK, out.Report) })
 }
 
 // saveUpload copies one uploaded part to dst.
@@ -233,16 +248,15 @@ func saveUpload(p *multipart.FileHeader, dst string) error {
 	return out.Close()
 }
 
-// writeListReport answers the import of a staff or division list: 200 with the report, or, when an
-// apply found problems (and so wrote nothing), 422 with the report in the error's details.
-func (s *Server) writeListReport(w http.ResponseWriter, r *http.Request, rep any, refused bool, problems []store.ImportProblem, count int) {
+// listRefusal is the error of an apply of a staff or division list that found problems (and so
+// wrote nothing): 422 with the report in the error's details; nil when it was not refused.
+func listRefusal(rep any, refused bool, problems []store.ImportProblem, count int) error {
 	if !refused {
-		writeJSON(w, http.StatusOK, rep)
-		return
+		return nil
 	}
 	msg := "the list has problems; nothing was written"
 	if len(problems) > 0 {
 		msg = fmt.Sprintf("%s (%d problems in all); nothing was written", problems[0].String(), count)
 	}
-	s.writeError(w, r, gridline.Errorf(gridline.ERule, "%s", msg).With("report", rep).With("problems", problems))
+	return gridline.Errorf(gridline.ERule, "%s", msg).With("report", rep).With("problems", problems)
 }

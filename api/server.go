@@ -18,6 +18,7 @@ import (
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -44,6 +45,9 @@ type Server struct {
 	secureCookies bool
 	signInToRead  bool
 	webMap        *webmap.Map
+	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
+	// jobWaitDefault is how long an import or export request waits for its job by default.
+	jobWaitDefault time.Duration
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -65,6 +69,11 @@ type Options struct {
 	Tiles *tiles.Service
 	// Imports runs imports and exports (required); it carries the upload limit of POST /v1/imports.
 	Imports *importers.Engine
+	// Jobs runs imports and exports in the background (required).
+	Jobs *jobs.Runner
+	// JobWait is how long an import or export request waits for its job before it answers 202
+	// with the job's address (default 2 s; a request's ?wait= overrides it, up to MaxJobWait).
+	JobWait time.Duration
 	// WebMap is the web map served at / (nil: the one embedded by package webmap, with no
 	// basemap; cmd/gridline configures it from GRIDLINE_BASEMAP_URL/_CRS/_ATTRIBUTION). Paths it
 	// does not own stay the API's.
@@ -92,8 +101,11 @@ type Options struct {
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
 func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options) *Server {
-	if opt.Tiles == nil || opt.Imports == nil || opt.Accounts == nil {
-		panic("api.NewServer: Options.Tiles, Options.Imports and Options.Accounts are required")
+	if opt.Tiles == nil || opt.Imports == nil || opt.Accounts == nil || opt.Jobs == nil {
+		panic("api.NewServer: Options.Tiles, Options.Imports, Options.Accounts and Options.Jobs are required")
+	}
+	if opt.JobWait <= 0 {
+		opt.JobWait = 2 * time.Second
 	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = 512 << 20
@@ -104,7 +116,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	if opt.Clock == nil {
 		opt.Clock = gridline.SystemClock{}
 	}
-	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, publicURL: strings.TrimRight(opt.PublicURL, "/"), tiles: opt.Tiles, imports: opt.Imports}
+	s := &Server{db: db, resolver: res, log: log, clock: opt.Clock, router: mux.NewRouter(), maxBatchBytes: opt.MaxBatchBytes, bodyIdle: opt.BodyIdle, publicURL: strings.TrimRight(opt.PublicURL, "/"), tiles: opt.Tiles, imports: opt.Imports, jobs: opt.Jobs, jobWaitDefault: min(opt.JobWait, MaxJobWait)}
 	r := s.router
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/v1/resolve", s.resolveOne).Methods(http.MethodGet, http.MethodHead)
@@ -115,6 +127,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	r.HandleFunc("/v1/grids/{ref}/versions", s.gridVersions).Methods(http.MethodGet)
 	s.routeTiles(r)
 	s.routeImports(r)
+	s.routeJobs(r)
 	s.routeOGC(r)
 	s.coverage = opt.Coverage
 	s.routeCoverage(r)

@@ -8,6 +8,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
@@ -28,6 +29,14 @@ func wire(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Options, to
 	opt.Imports = importers.New(db, icfg)
 	if opt.Accounts == nil {
 		opt.Accounts = accounts.New(db, accounts.Options{})
+	}
+	// Tests wait for their jobs (unless they ask ?wait=0): an answer must not depend on how fast
+	// the machine is.
+	if opt.JobWait == 0 {
+		opt.JobWait = MaxJobWait
+	}
+	if opt.Jobs == nil {
+		opt.Jobs = jobs.New(db, gridline.SystemClock{}, log, jobs.Config{})
 	}
 	return NewServer(db, res, log, opt)
 }

@@ -29,6 +29,7 @@ type ExportOptions struct {
 	At       time.Time      // the boundaries valid on this date
 	CRS      string         // output coordinates: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:n
 	Encoding string         // Shapefile attribute encoding: utf-8 (default) or gbk
+	Progress Progress       // nil: none
 }
 
 // Export is a written export file.
@@ -56,7 +57,7 @@ var exportFormats = map[string]exportFormat{
 	"shapefile": {"ESRI Shapefile", ".zip", "application/zip", nil},
 	"gpkg":      {"GPKG", ".gpkg", "application/geopackage+sqlite3", nil},
 	"csv":       {"CSV", ".csv", "text/csv; charset=utf-8", []string{"GEOMETRY=AS_WKT"}},
-	"kml":       {"LIBKML", ".kml", "application/vnd.google-earth.kml+xml", nil},
+	"kml":       {"KML", ".kml", "application/vnd.google-earth.kml+xml", nil},
 	"fgb":       {"FlatGeobuf", ".fgb", "application/octet-stream", nil},
 }
 
@@ -115,11 +116,16 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 			x.Close()
 		}
 	}()
-	table := "export_" + newID()
+	table := e.stagingName("export")
+	prog := progressOr(opt.Progress)
+	prog.Stage("stage")
 	defer e.db.DropStaging(context.WithoutCancel(ctx), table) //nolint:errcheck // best effort
 	if x.Features, err = e.db.StageExport(ctx, table, store.ExportFilter{Level: opt.Level, Layer: opt.Layer, At: opt.At}); err != nil {
 		return nil, err
 	}
+	prog.SetRead(int64(x.Features))
+	prog.SetChecked(int64(x.Features))
+	prog.Stage("write")
 	// WKT (CSV) and KML write 15 significant digits unless told.
 	args := []string{"--config", "OGR_WKT_PRECISION", "17", "-f", ef.driver}
 	if crs.Local() && crs.EPSG == 0 {
@@ -172,6 +178,7 @@ func (e *Engine) Export(ctx context.Context, opt ExportOptions) (*Export, error)
 	if _, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...); err != nil {
 		return nil, fmt.Errorf("export %s: %w", f, err)
 	}
+	prog.SetWritten(int64(x.Features))
 	x.Path, x.Name = out, stem+ef.ext
 	if f == "shapefile" {
 		x.Path = filepath.Join(dir, stem+".zip")

@@ -33,6 +33,9 @@ func (e *Engine) runGDAL(ctx context.Context, tool string, args ...string) (*gda
 // runGDALEnv is runGDAL with more environment variables.
 func (e *Engine) runGDALEnv(ctx context.Context, env []string, tool string, args ...string) (*gdalResult, error) {
 	cmd := exec.CommandContext(ctx, tool, args...)
+	// Cancelling (a job cancelled, a client gone) stops the tool and anything it started at once:
+	// without this an abandoned export ran on for minutes.
+	killGroup(cmd)
 	var stderr, stdout bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stdout
@@ -41,16 +44,22 @@ func (e *Engine) runGDALEnv(ctx context.Context, env []string, tool string, args
 	err := cmd.Run()
 	res := parseGDAL(stderr.String())
 	if err != nil {
+		if ctx.Err() != nil {
+			// Killed because the work was cancelled: not the file's fault.
+			return res, ctx.Err()
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			msg := strings.Join(res.errors, "; ")
 			if msg == "" {
-				msg = strings.TrimSpace(stderr.String())
+				// No ERROR line: what else it said, but not its warnings, which are about
+				// something else (an ignored creation option ...) and would take the blame.
+				msg = withoutWarnings(stderr.String())
+			}
+			if msg == "" {
+				msg = fmt.Sprintf("%s stopped (%v) without saying why", tool, ee)
 			}
 			return res, &gdalError{msg: msg}
-		}
-		if ctx.Err() != nil {
-			return res, ctx.Err()
 		}
 		return res, fmt.Errorf("run %s: %w (is GDAL installed? Debian: apt-get install gdal-bin)", tool, err)
 	}
@@ -181,4 +190,26 @@ func pgConn(dbURL string) (conn string, env []string) {
 		parts = append(parts, k+"="+quote(q.Get(k)))
 	}
 	return strings.Join(parts, " "), env
+}
+
+// withoutWarnings is a tool's stderr without GDAL's warning lines (and their continuations).
+func withoutWarnings(stderr string) string {
+	var keep []string
+	inWarning := false
+	for _, line := range strings.Split(stderr, "\n") {
+		if m := gdalLine.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil {
+			inWarning = m[1] == "Warning"
+			if inWarning {
+				continue
+			}
+		} else if inWarning && strings.TrimSpace(line) != "" && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+			continue
+		} else {
+			inWarning = false
+		}
+		if l := strings.TrimSpace(line); l != "" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "; ")
 }

@@ -35,6 +35,10 @@ type Config struct {
 	GDALSRSInfo string
 	// Audit audits the coverage a dry run would leave (store.ImportPlan.Audit); nil: no audit.
 	Audit func(ctx context.Context, grids []gridline.Grid, at time.Time) (any, error)
+	// Owner is the store.Owner of this process, put in the names of its staging tables so that a
+	// sweep can tell them from those of a process that is gone (0: a name with owner 0, which
+	// no process holds, for tools that run alone).
+	Owner int64
 }
 
 // Engine imports and exports grids.
@@ -63,6 +67,41 @@ func New(db *store.DB, cfg Config) *Engine {
 // MaxBytes is the import size limit.
 func (e *Engine) MaxBytes() int64 { return e.cfg.MaxBytes }
 
+// TempDir is where the engine's temporary files go.
+func (e *Engine) TempDir() string {
+	if e.cfg.TempDir == "" {
+		return os.TempDir()
+	}
+	return e.cfg.TempDir
+}
+
+// stagingName names a new staging table of kind import or export.
+func (e *Engine) stagingName(kind string) string {
+	return store.StagingName(kind, e.cfg.Owner, newID())
+}
+
+// Progress hears how an import or an export is getting on; jobs.Progress is one.
+type Progress interface {
+	Stage(name string)
+	SetRead(n int64)
+	SetChecked(n int64)
+	SetWritten(n int64)
+}
+
+type noProgress struct{}
+
+func (noProgress) Stage(string)     {}
+func (noProgress) SetRead(int64)    {}
+func (noProgress) SetChecked(int64) {}
+func (noProgress) SetWritten(int64) {}
+
+func progressOr(p Progress) Progress {
+	if p == nil {
+		return noProgress{}
+	}
+	return p
+}
+
 // Options say how to read a file and what to do with it.
 type Options struct {
 	Format      string // "" to go by the file's extension
@@ -80,6 +119,7 @@ type Options struct {
 	// Tolerance is how far, in m², a child may stick out of its parent (store.DefaultTolerance when 0).
 	Tolerance float64
 	ListLimit int
+	Progress  Progress // nil: none
 }
 
 // Report is an import's report: the store's, and what was learnt about the file.
@@ -125,6 +165,8 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 			return nil, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
 		}
 	}
+	prog := progressOr(opt.Progress)
+	prog.Stage("prepare")
 	work, err := os.MkdirTemp(e.cfg.TempDir, "gridline-import-")
 	if err != nil {
 		return nil, err
@@ -141,7 +183,7 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	}
 	rep.Layer = layer
 
-	table := "import_" + newID()
+	table := e.stagingName("import")
 	// The staging table goes whatever happens; a cancelled request must not leave it behind.
 	defer e.db.DropStaging(context.WithoutCancel(ctx), table) //nolint:errcheck // best effort: a leftover staging table holds no live data
 
@@ -176,8 +218,11 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		args = append(args, "-s_srs", "EPSG:4326")
 		rep.CRS = "EPSG:4326 (the file does not say; give crs if it is another)"
 	}
+	prog.Stage("stage")
 	staged := time.Now()
+	stopCount := e.countCopied(ctx, table, prog)
 	res, err := e.runGDALEnv(ctx, env, e.cfg.Ogr2ogr, args...)
+	stopCount()
 	stageMS := float64(time.Since(staged).Microseconds()) / 1000
 	if err != nil {
 		var ge *gdalError
@@ -216,6 +261,8 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		return nil, err
 	}
 	rep.Columns = found
+	prog.SetRead(int64(n))
+	prog.Stage("check")
 	sr, err := e.db.ImportGrids(ctx, store.ImportPlan{
 		Table: table, Columns: ic, Level: opt.Mapping.Level, Layer: opt.Mapping.Layer, Kind: opt.Mapping.Kind,
 		From: opt.From, Repair: opt.Repair, Retire: opt.Retire, Apply: opt.Apply, Tolerance: opt.Tolerance, ListLimit: opt.ListLimit,
@@ -224,6 +271,11 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 	if err != nil {
 		return nil, err
 	}
+	prog.SetChecked(int64(sr.Features))
+	if sr.Applied {
+		prog.SetWritten(int64(sr.Added + sr.Changed + sr.Retired))
+	}
+	prog.Stage("done")
 	sr.Timings = append([]store.ImportTiming{{Step: "stage (ogr2ogr)", MS: stageMS}}, sr.Timings...)
 	rep.ImportReport = sr
 	unclosed := false
@@ -254,6 +306,37 @@ func (e *Engine) Import(ctx context.Context, paths []string, opt Options) (*Repo
 		}
 	}
 	return rep, nil
+}
+
+// countCopied reports the rows ogr2ogr has copied into table so far, twice a second, until the
+// returned function is called.
+func (e *Engine) countCopied(ctx context.Context, table string, prog Progress) (stop func()) {
+	if _, ok := prog.(noProgress); ok {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := e.db.StagingRowsCopied(ctx, table); err == nil && n > 0 {
+					prog.SetRead(n)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // sourceLayer picks the layer to read: the one asked for, or the only one. A file with several

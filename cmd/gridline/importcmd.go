@@ -121,12 +121,18 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		return err
 	}
 	defer db.Close()
+	var audited *coverage.Report
+	eng, _, _, release, err := ownedEngine(ctx, db, importers.Config{Audit: importAudit(coverage.New(nil, db), &audited)})
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
 	if *divisions {
 		if fs.NArg() != 1 {
 			return errors.New("import --divisions: give one .csv file")
 		}
-		rep, err := importers.New(db, importers.Config{}).ImportDivisions(ctx, fs.Arg(0), importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+		rep, err := eng.ImportDivisions(ctx, fs.Arg(0), importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
@@ -139,7 +145,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		if fs.NArg() != 1 {
 			return errors.New("import --staff: give one .csv or .xlsx file")
 		}
-		rep, err := importers.New(db, importers.Config{}).ImportStaff(ctx, fs.Arg(0), importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
+		rep, err := eng.ImportStaff(ctx, fs.Arg(0), importers.StaffOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
@@ -160,8 +166,13 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 		}
 		return refused(rep.Valid, rep.ProblemCount)
 	}
-	var audited *coverage.Report
-	rep, err := importers.New(db, importers.Config{Audit: importAudit(coverage.New(nil, db), &audited)}).Import(ctx, fs.Args(), opt)
+	// On a terminal, a progress line while it runs (importers.Progress).
+	bar := startProgress(stdout, "import", "prepare", "stage", "check", "done")
+	if bar != nil {
+		opt.Progress = bar
+	}
+	rep, err := eng.Import(ctx, fs.Args(), opt)
+	bar.Stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -276,9 +287,20 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, c
 		return err
 	}
 	defer db.Close()
+	eng, _, _, release, err := ownedEngine(ctx, db, importers.Config{})
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
-	x, err := importers.New(db, importers.Config{}).Export(ctx, importers.ExportOptions{Format: *format, Level: gridline.Level(*level),
-		Layer: gridline.Layer(*layer), At: date, CRS: *crs, Encoding: *encoding})
+	xopt := importers.ExportOptions{Format: *format, Level: gridline.Level(*level),
+		Layer: gridline.Layer(*layer), At: date, CRS: *crs, Encoding: *encoding}
+	bar := startProgress(stdout, "export", "stage", "write")
+	if bar != nil {
+		xopt.Progress = bar
+	}
+	x, err := eng.Export(ctx, xopt)
+	bar.Stop()
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -184,8 +185,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
 	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
 	maxImportMB := fs.Int64("max-import-mb", 512, "the largest upload POST /v1/imports accepts, in MiB")
+	jobWait := fs.Duration("job-wait", 2*time.Second, "how long an import or export request waits for its job before answering 202 with the job's address (a request's ?wait= overrides it)")
+	sweepEvery := fs.Duration("sweep-every", 5*time.Minute, "how often leftovers of stopped processes (staging tables, temporary files, interrupted jobs) are looked for")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *sweepEvery <= 0 || *jobWait < 0 {
+		return errors.New("serve: --sweep-every must be positive and --job-wait not negative")
 	}
 	if *addr == "" {
 		*addr = getenv("GRIDLINE_ADDR")
@@ -251,8 +257,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	// Cut over the tile source and invalidate the cache when the index changes, on the refresh
 	// goroutine, rather than in the first tile request after it.
 	res.OnSwap(func() { tileSvc.Tileset() })
+	// Imports and exports run as jobs owned by this process; the janitor removes what processes
+	// that are gone left behind, now and every few minutes.
 	auditor := newAuditor(res, db)
-	apiOpt := api.Options{Tiles: tileSvc, Imports: importers.New(db, importers.Config{MaxBytes: *maxImportMB << 20, Audit: importAudit(auditor, nil)}),
+	eng, owner, instance, release, err := ownedEngine(ctx, db, importers.Config{MaxBytes: *maxImportMB << 20, Audit: importAudit(auditor, nil)})
+	if err != nil {
+		return err
+	}
+	defer release()
+	runner := jobs.New(db, clock, log, jobs.Config{Owner: owner.ID})
+	defer runner.Close()
+	janitor := jobs.NewJanitor(db, clock, log, owner.ID, os.TempDir(), instance, time.Hour)
+	if err := janitor.Sweep(ctx); err != nil {
+		log.Warn("cleanup of leftovers failed", "err", err)
+	}
+	go janitor.Run(lctx, *sweepEvery, owner.Keep)
+	apiOpt := api.Options{Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}

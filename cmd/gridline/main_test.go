@@ -62,7 +62,7 @@ func startAppWith(t *testing.T, proxy *tcpProxy, d *store.Dataset) *app {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(rctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, pw, io.Discard)
+		done <- run(rctx, []string{"serve", "--addr", "127.0.0.1:0", "--job-wait", "50s"}, func(k string) string { return env[k] }, pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -1,0 +1,19 @@
+//go:build linux
+
+package importers
+
+import (
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// killGroup runs cmd in a process group of its own and makes cancelling its context kill the
+// whole group with SIGKILL: ogr2ogr can neither ignore it nor leave a child behind. If gridline
+// itself is killed (kill -9), the kernel kills the tool too (Pdeathsig), rather than leaving it
+// writing a staging table for nobody.
+func killGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+}
