@@ -55,8 +55,8 @@ func TestProblemCountIsTrue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.ProblemCount != 120 || len(rep.Problems) != 100 || rep.FeaturesWithProblems != 100 {
-		t.Fatalf("problem count %d, listed %d, features with problems %d; want 120, 100 listed", rep.ProblemCount, len(rep.Problems), rep.FeaturesWithProblems)
+	if rep.ProblemCount != 120 || len(rep.Problems) != 100 || rep.FeaturesWithProblems != 120 {
+		t.Fatalf("problem count %d, listed %d, features with problems %d; want 120, 100 listed, 120 features", rep.ProblemCount, len(rep.Problems), rep.FeaturesWithProblems)
 	}
 	if !strings.Contains(rep.Problems[99].Message, "outside its parent 410103001001") || rep.Problems[99].Index == 0 {
 		t.Errorf("last listed problem %v", rep.Problems[99])

@@ -246,7 +246,7 @@ type ImportReport struct {
 	Retired   int    `json:"retired"`
 	Unchanged int    `json:"unchanged"`
 	Repaired  int    `json:"repaired"`
-	// FeaturesWithProblems is how many features have a listed problem. When there are problems, Added,
+	// FeaturesWithProblems is how many features have a problem. When there are problems, Added,
 	// Changed, Unchanged and Retired (and their lists) say what would happen to the other
 	// features, as far as the checks got before the problems stopped the import.
 	FeaturesWithProblems int             `json:"features_with_problems"`
@@ -773,6 +773,9 @@ func (im *importRun) checkRules(ctx context.Context, vids []int64) error {
 	// The list stops at the plan's limit; the count is every problem the rules found.
 	if n, ok := ge.Details["problem_count"].(int); ok && n > im.rep.ProblemCount {
 		im.rep.ProblemCount = n
+	}
+	if n, ok := ge.Details["grid_count"].(int); ok && n > im.rep.FeaturesWithProblems {
+		im.rep.FeaturesWithProblems = n
 	}
 	return err
 }

@@ -151,9 +151,11 @@ func checkOverlaps(ctx context.Context, tx pgx.Tx, versionIDs []int64, limit int
 // in "problem_count"; no rows is no error.
 func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, limit int, args ...any) error {
 	if limit > 0 {
-		q = fmt.Sprintf(`SELECT *, count(*) OVER () FROM (%s) p LIMIT %d`, q, limit)
+		// Every problem is found to count them, and the grids they concern (the first column).
+		q = fmt.Sprintf(`SELECT c1, c2, c3, count(*) OVER (), sum(first) OVER () FROM (
+			SELECT p.*, (row_number() OVER (PARTITION BY p.c1) = 1)::int AS first FROM (%s) p(c1, c2, c3)) x LIMIT %d`, q, limit)
 	} else {
-		q = `SELECT *, 0::bigint FROM (` + q + `) p LIMIT 101`
+		q = `SELECT *, 0::bigint, 0::bigint FROM (` + q + `) p LIMIT 101`
 	}
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
@@ -161,10 +163,10 @@ func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, limit int, arg
 	}
 	defer rows.Close()
 	var list []map[string]any
-	var total int64
+	var total, grids int64
 	for rows.Next() {
 		var code, field, msg string
-		if err := rows.Scan(&code, &field, &msg, &total); err != nil {
+		if err := rows.Scan(&code, &field, &msg, &total, &grids); err != nil {
 			return err
 		}
 		list = append(list, map[string]any{"code": code, "field": field, "message": msg})
@@ -181,7 +183,7 @@ func ruleProblems(ctx context.Context, tx pgx.Tx, code, q string, limit int, arg
 		if total > 1 {
 			e.Message += fmt.Sprintf(" (and %d more problems)", total-1)
 		}
-		return e.With("problems", list).With("problem_count", int(total))
+		return e.With("problems", list).With("problem_count", int(total)).With("grid_count", int(grids))
 	}
 	if len(list) > 1 {
 		more := fmt.Sprintf(" (and %d more problems)", len(list)-1)

@@ -276,14 +276,23 @@ func TestResolveEndToEnd(t *testing.T) {
 		for _, q := range []string{"lon=113.6055&lat=34.7055", "lon=113.65&lat=34.72", "crs=EPSG:3857&lon=12646506.41&lat=4123931.44"} {
 			a.whole(t, "/v1/resolve?"+q)
 		}
-		// Other methods on the path still go through the router.
+		// Other methods on the path still go through the router: HEAD answers as GET does,
+		// without the body; a method the path does not take is 405.
 		resp, err := http.Head(a.base + "/v1/resolve?lon=113.6055&lat=34.7055")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ContentLength <= 0 {
+			t.Fatalf("HEAD /v1/resolve = %d with length %d, want 200 with the GET answer's length", resp.StatusCode, resp.ContentLength)
+		}
+		req, _ := http.NewRequest(http.MethodPut, a.base+"/v1/resolve", nil)
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
 		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Fatalf("HEAD /v1/resolve = %d, want 405", resp.StatusCode)
+			t.Fatalf("PUT /v1/resolve = %d, want 405", resp.StatusCode)
 		}
 	})
 
