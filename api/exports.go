@@ -15,7 +15,7 @@ import (
 // getExport is GET /v1/exports?format=&level=&layer=&at=&crs=&encoding=: the grids valid on a
 // date as a file to download (geojson, shapefile as a .zip, gpkg, csv with WKT, kml, fgb).
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
-	if err := s.allowed(r, accounts.GridsExport, "exporting grids"); err != nil {
+	if err := s.mayExport(r, "exporting grids"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -55,4 +55,16 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 type exportReport struct {
 	Features int    `json:"features"`
 	File     string `json:"file"`
+}
+
+// mayExport decides whether r may have an export. An export is a read of the boundaries that
+// /ogc and the tiles already give every caller the operator lets read: anonymous callers may
+// export unless the deployment asks everyone to sign in to read (GRIDLINE_SIGN_IN_TO_READ, which
+// authenticate enforces before this); a signed-in caller needs grids.export somewhere, which every
+// role from viewer up holds.
+func (s *Server) mayExport(r *http.Request, what string) error {
+	if principalFrom(r) == nil && !s.signInToRead {
+		return nil
+	}
+	return s.allowed(r, accounts.GridsExport, what)
 }

@@ -183,7 +183,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 // ends on the server that ran it.
 func (s *Server) getJobFile(w http.ResponseWriter, r *http.Request) {
 	// The file is an export: fetching it needs what asking for it did.
-	if err := s.allowed(r, accounts.GridsExport, "downloading an export"); err != nil {
+	if err := s.mayExport(r, "downloading an export"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

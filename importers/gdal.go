@@ -137,6 +137,12 @@ func gdalMessage(msg string) string {
 	}
 	msg = gdalPath.ReplaceAllString(msg, "$1")
 	msg = strings.TrimSpace(strings.Trim(strings.TrimSpace(msg), ";"))
+	// ogrinfo's "FAILURE:" heads the driver list, and a tool that stopped without an error line
+	// (see run) said nothing about the file: neither tells the user anything.
+	msg = strings.TrimSpace(strings.TrimPrefix(msg, "FAILURE:"))
+	if strings.HasSuffix(msg, "without saying why") {
+		msg = ""
+	}
 	switch {
 	case msg == "" && drivers:
 		return "it is not in a format GDAL reads"

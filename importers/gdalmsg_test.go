@@ -13,6 +13,8 @@ func TestGDALMessage(t *testing.T) {
 		{"driver list", "At line 1, character 112: Unterminated object; Failed to read GeoJSON data FAILURE: Unable to open datasource `/tmp/gridline-upload-2/x.geojson' with the following drivers. -> `FITS' -> `PCIDSK'", "At line 1, character 112: Unterminated object; Failed to read GeoJSON data"},
 		{"driver list alone", "FAILURE:\nUnable to open datasource `/tmp/a/b.fgb' with the following drivers.\n -> `FITS'", "it is not in a format GDAL reads"},
 		{"nothing said", "", "it is damaged, or not in the format its name says"},
+		{"FAILURE alone", "FAILURE:", "it is damaged, or not in the format its name says"},
+		{"a tool that stopped silently", "ogrinfo stopped (exit status 1) without saying why", "it is damaged, or not in the format its name says"},
 		{"long", strings.Repeat("网", 400), strings.Repeat("网", 166) + "…"},
 	}
 	for _, tc := range cases {
