@@ -143,7 +143,7 @@ func TestSignInToRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := wire(nil, res, nil, Options{SignInToRead: true}, tiles.Options{}, importers.Config{}).Handler()
-	for path, want := range map[string]int{"/v1/resolve?lon=113.615&lat=34.71": 401, "/tiles/grids/12/3375/1626.mvt": 401, "/v1/grids": 401, "/config.json": 200, "/": 0} {
+	for path, want := range map[string]int{"/v1/resolve?lon=113.615&lat=34.71": 401, "/tiles/grids/12/3375/1626.mvt": 401, "/v1/grids": 401, "/v1/exports?format=geojson": 401, "/config.json": 200, "/": 0} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
 		if want == 0 {
