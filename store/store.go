@@ -177,15 +177,21 @@ func classify(err error) error {
 				return &gridline.Error{Code: gridline.EConflict, Message: "the change refers to something that is not stored (or no longer is)"}
 			}
 			return &gridline.Error{Code: gridline.EConflict, Message: "the change clashes with what is stored (written at the same time?): look at what is stored now and try again"}
-		case "23514", "22P02", "22023":
-			return &gridline.Error{Code: gridline.ERule, Message: pe.Message}
+		case "23514":
+			// The writes check these rules first; a CHECK the database refuses is named by its
+			// constraint (which says the table and field), not by PostgreSQL's sentence.
+			return &gridline.Error{Code: gridline.ERule, Message: "a value is not one the stored data allows (rule " + pe.ConstraintName + "): see the field's values in docs/api.md"}
+		case "22P02":
+			return &gridline.Error{Code: gridline.ERule, Message: "a value is not of the type its field holds (a number, a date ...)"}
+		case "22023":
+			return &gridline.Error{Code: gridline.ERule, Message: "a value is outside the range PostGIS accepts"}
 		case "22021", "22P05", "22001", "22003", "22008", "22007":
 			return &gridline.Error{Code: gridline.EInvalid, Message: "invalid value: " + pe.Message}
 		case "57014":
 			return &gridline.Error{Code: gridline.EUnavailable, Message: "the database took too long to answer"}
 		}
 		if strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") || pe.Code == "53300" {
-			return &gridline.Error{Code: gridline.EUnavailable, Message: "the database is unavailable: " + pe.Message}
+			return &gridline.Error{Code: gridline.EUnavailable, Message: "the database is unavailable; try again shortly"}
 		}
 		return err
 	}
