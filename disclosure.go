@@ -29,6 +29,18 @@ func ParseDisclosure(s string) (Disclosure, error) {
 	return "", Errorf(EInvalid, "people disclosure %q: use full, masked or none", s)
 }
 
+// Person is a person's id, name and phone number as d shows them: as stored when full; with no id
+// and the name and number masked when masked; with neither when none.
+func (d Disclosure) Person(id int64, name, phone string) (int64, string, string) {
+	switch d {
+	case DiscloseFull:
+		return id, name, phone
+	case DiscloseMasked:
+		return 0, MaskName(name), MaskPhone(phone)
+	}
+	return 0, "", ""
+}
+
 // MaskName keeps a name's first character (the family name, in Chinese) and stars the rest:
 // 张三 -> 张*, 欧阳娜娜 -> 欧***; a one-character name becomes *.
 func MaskName(s string) string {

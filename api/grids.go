@@ -15,6 +15,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 )
 
@@ -289,7 +290,7 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) {
 	f.Properties["vacant"] = vacant
 	if ix := s.resolver.Index(); ix != nil {
 		if i := ix.Position(g.VersionID); i >= 0 {
-			f.Properties["responsible"] = discloseContacts(ix.Responsible(i, at), d)
+			f.Properties["responsible"] = resolve.DiscloseContacts(ix.Responsible(i, at), d)
 		}
 	}
 	f.Properties["at"] = gridline.Date(at)

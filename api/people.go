@@ -5,7 +5,6 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
-	"gridline.dev/gridline/resolve"
 )
 
 // peopleDisclosure is how GET /v1/resolve shows people to this request: an anonymous caller
@@ -38,36 +37,15 @@ func (s *Server) disclosureOn(r *http.Request, chain []int64) gridline.Disclosur
 	return s.anonPeople
 }
 
+// discloseStaff is list as d shows it (list itself when d is full).
 func discloseStaff(list []gridline.Staff, d gridline.Disclosure) []gridline.Staff {
 	if d == gridline.DiscloseFull {
 		return list
 	}
 	out := make([]gridline.Staff, len(list))
 	for i, st := range list {
-		st.PersonID = 0
-		if d == gridline.DiscloseMasked {
-			st.Name, st.Phone = gridline.MaskName(st.Name), gridline.MaskPhone(st.Phone)
-		} else {
-			st.Name, st.Phone = "", ""
-		}
+		st.PersonID, st.Name, st.Phone = d.Person(st.PersonID, st.Name, st.Phone)
 		out[i] = st
-	}
-	return out
-}
-
-func discloseContacts(list []resolve.Contact, d gridline.Disclosure) []resolve.Contact {
-	if d == gridline.DiscloseFull {
-		return list
-	}
-	out := make([]resolve.Contact, len(list))
-	for i, c := range list {
-		c.PersonID = 0
-		if d == gridline.DiscloseMasked {
-			c.Name, c.Phone = gridline.MaskName(c.Name), gridline.MaskPhone(c.Phone)
-		} else {
-			c.Name, c.Phone = "", ""
-		}
-		out[i] = c
 	}
 	return out
 }

@@ -64,16 +64,14 @@ type GridRef struct {
 	rawMasked, rawNone []byte
 }
 
-// disclosed is r's Responsible as d shows them.
-func disclosed(list []Contact, d gridline.Disclosure) []Contact {
+// DiscloseContacts is list as d shows it (list itself when d is full).
+func DiscloseContacts(list []Contact, d gridline.Disclosure) []Contact {
+	if d == gridline.DiscloseFull {
+		return list
+	}
 	out := make([]Contact, len(list))
 	for i, c := range list {
-		c.PersonID = 0
-		if d == gridline.DiscloseMasked {
-			c.Name, c.Phone = gridline.MaskName(c.Name), gridline.MaskPhone(c.Phone)
-		} else {
-			c.Name, c.Phone = "", ""
-		}
+		c.PersonID, c.Name, c.Phone = d.Person(c.PersonID, c.Name, c.Phone)
 		out[i] = c
 	}
 	return out
@@ -86,7 +84,7 @@ func (r *GridRef) render() error {
 		return err
 	}
 	m, n := refJSON(*r), refJSON(*r)
-	m.Responsible, n.Responsible = disclosed(r.Responsible, gridline.DiscloseMasked), disclosed(r.Responsible, gridline.DiscloseNone)
+	m.Responsible, n.Responsible = DiscloseContacts(r.Responsible, gridline.DiscloseMasked), DiscloseContacts(r.Responsible, gridline.DiscloseNone)
 	masked, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -185,21 +183,7 @@ func (r *Resolver) Answer(in InputPoint, p orb.Point, at time.Time) *Answer {
 // not kept, so its space is reused by the next call rather than left to the garbage collector:
 // this is GET /v1/resolve's path, where the answer is only written out.
 func (r *Resolver) AppendAnswer(b []byte, in InputPoint, p orb.Point, at time.Time) []byte {
-	ix := r.cur.Load()
-	if ix == nil {
-		return r.emptyAnswer(in, p, at).AppendJSON(b)
-	}
-	sp, _ := r.spaces.Get().(*answerSpace)
-	if sp == nil {
-		sp = &answerSpace{}
-	} else {
-		*sp = answerSpace{} // nothing of the previous answer stays reachable
-	}
-	var scratch [16]int32
-	ix.Locate(p, at, sp.location(), scratch[:0])
-	b = r.answer(ix, sp, in, p, at).AppendJSON(b)
-	r.spaces.Put(sp)
-	return b
+	return r.AppendAnswerAs(b, in, p, at, gridline.DiscloseFull, nil)
 }
 
 // AppendAnswerAs is AppendAnswer with the people responsible shown as d says, or in full when
@@ -214,7 +198,7 @@ func (r *Resolver) AppendAnswerAs(b []byte, in InputPoint, p orb.Point, at time.
 	if sp == nil {
 		sp = &answerSpace{}
 	} else {
-		*sp = answerSpace{}
+		*sp = answerSpace{} // nothing of the previous answer stays reachable
 	}
 	var scratch [16]int32
 	ix.Locate(p, at, sp.location(), scratch[:0])
