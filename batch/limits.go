@@ -40,21 +40,7 @@ const (
 	quoteSeen                  // just after a quote in a quoted field: its end, or the first of ""
 )
 
-func (l *lineLimiter) Read(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	n, err := l.r.Read(p)
-	for i, c := range p[:n] {
-		if l.step(c) {
-			if i == 0 {
-				return 0, l.err
-			}
-			return i, nil
-		}
-	}
-	return n, err
-}
+func (l *lineLimiter) Read(p []byte) (int, error) { return readStepping(l.r, p, l.step, &l.err) }
 
 // step takes one byte and tells whether it broke the limit (l.err says how).
 func (l *lineLimiter) step(c byte) bool {
@@ -140,15 +126,19 @@ func (l *jsonLimiter) fail(format string, args ...any) {
 	l.err = gridline.Errorf(gridline.ETooLarge, format, args...).With("element", l.n)
 }
 
-func (l *jsonLimiter) Read(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
+func (l *jsonLimiter) Read(p []byte) (int, error) { return readStepping(l.r, p, l.step, &l.err) }
+
+// readStepping reads from r into p and hands each byte read to step, stopping before the first
+// byte that breaks a limit (step says so and sets *failed); once broken, every read is *failed.
+func readStepping(r io.Reader, p []byte, step func(byte) bool, failed *error) (int, error) {
+	if *failed != nil {
+		return 0, *failed
 	}
-	n, err := l.r.Read(p)
+	n, err := r.Read(p)
 	for i, c := range p[:n] {
-		if l.step(c) {
+		if step(c) {
 			if i == 0 {
-				return 0, l.err
+				return 0, *failed
 			}
 			return i, nil
 		}
