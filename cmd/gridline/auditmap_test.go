@@ -2,51 +2,20 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"gridline.dev/gridline/internal/testenv"
-	webmap "gridline.dev/gridline/web-map"
+	"gridline.dev/gridline/store/storetest"
 )
 
 // TestAuditPanel damages the fixture (a gap between two basic grids, an overlap between the two
 // subdistricts) behind the write rules' back, as an old import could have, and runs
 // web-map/test-coverage (node's test runner driving Chromium) against the served map.
 func TestAuditPanel(t *testing.T) {
-	webDir, err := filepath.Abs("../../web-map")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !webmap.Handler(webmap.Config{}).Built() {
-		testenv.Missing(t, "the web map is not built into this binary: run make web (or make test)")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not installed")
-	}
-	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
-		testenv.Missing(t, "web-map/node_modules is missing: run make web")
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		testenv.Missing(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromium)
-	}
+	needBrowser(t)
 	a := startApp(t, nil)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, a.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := storetest.Raw(t, a.db) // behind the store's back, as an old import could have
 	for _, q := range []string{
 		// The second basic grid gives up a 0.0005° strip on its west side: a gap beside the first.
 		`UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(113.6105, 34.70, 113.62, 34.72, 4326)) WHERE code = '410103001001002'`,
@@ -69,18 +38,5 @@ func TestAuditPanel(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	artifacts, _ := filepath.Abs("../../test-artifacts")
-	nctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(nctx, node, "--test", "--test-reporter=spec", "test-coverage/")
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
-	out, err := cmd.CombinedOutput()
-	t.Logf("node --test web-map/test-coverage:\n%s", out)
-	if err != nil {
-		t.Fatalf("audit panel tests failed: %v", err)
-	}
-	if strings.Contains(string(out), "# skipped 1") || !strings.Contains(string(out), "✔ the audit panel") {
-		t.Fatal("the browser test did not run")
-	}
+	runBrowserTests(t, "test-coverage/", []string{"the audit panel"}, "GRIDLINE_BASE_URL="+a.base)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,30 +21,64 @@ import (
 	webmap "gridline.dev/gridline/web-map"
 )
 
-// TestWebMap serves the map from the binary and runs web-map/test (node's test runner driving
-// Chromium through playwright-core) against it.
-func TestWebMap(t *testing.T) {
-	webDir, err := filepath.Abs("../../web-map")
-	if err != nil {
-		t.Fatal(err)
-	}
+// needBrowser calls testenv.Missing unless the browser tests can run: the web map built into
+// this binary, node with web-map's node_modules, and Chromium.
+func needBrowser(t *testing.T) {
+	t.Helper()
 	if !webmap.Handler(webmap.Config{}).Built() {
 		testenv.Missing(t, "the web map is not built into this binary: run make web (or make test)")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
+	if _, err := exec.LookPath("node"); err != nil {
 		testenv.Missing(t, "node is not installed")
 	}
-	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
+	if _, err := os.Stat("../../web-map/node_modules/playwright-core"); err != nil {
 		testenv.Missing(t, "web-map/node_modules is missing: run make web")
 	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
+	if _, err := os.Stat(chromiumPath()); err != nil {
+		testenv.Missing(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromiumPath())
 	}
-	if _, err := os.Stat(chromium); err != nil {
-		testenv.Missing(t, "no Chromium at %s: run scripts/setup.sh deps as root", chromium)
+}
+
+// chromiumPath is $CHROMIUM, or Debian's Chromium.
+func chromiumPath() string {
+	if c := os.Getenv("CHROMIUM"); c != "" {
+		return c
 	}
+	return "/usr/bin/chromium"
+}
+
+// runBrowserTests runs node's test runner on dir of web-map (which drives Chromium through
+// playwright-core) with env added, fails t unless every test passed, none was skipped and each of
+// want ran, and returns the directory of screenshots.
+func runBrowserTests(t *testing.T, dir string, want []string, env ...string) string {
+	t.Helper()
+	artifacts, _ := filepath.Abs("../../test-artifacts")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", dir)
+	cmd.Dir = "../../web-map"
+	cmd.Env = append(append(os.Environ(), "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromiumPath()), env...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test web-map/%s:\n%s", dir, out)
+	if err != nil {
+		t.Fatalf("browser tests in web-map/%s failed: %v", dir, err)
+	}
+	// The spec reporter ends with "ℹ skipped N" (the TAP reporter "# skipped N").
+	if regexp.MustCompile(`skipped [1-9]`).Match(out) {
+		t.Fatalf("browser tests in web-map/%s were skipped", dir)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), "✔ "+w) {
+			t.Fatalf("the browser test %q did not run", w)
+		}
+	}
+	return artifacts
+}
+
+// TestWebMap serves the map from the binary and runs web-map/test (node's test runner driving
+// Chromium through playwright-core) against it.
+func TestWebMap(t *testing.T) {
+	needBrowser(t)
 	a := startApp(t, nil)
 	storetest.Account(t, a.db, "viewer", storetest.Everywhere(accounts.Viewer))
 	// A national set of districts and nothing below them, as GIS officers load first (issue #11).
@@ -79,21 +114,9 @@ func TestWebMap(t *testing.T) {
 		}
 	})
 
-	artifacts, _ := filepath.Abs("../../test-artifacts")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "test/")
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ADMIN_PASSWORD="+a.adminPassword, "GRIDLINE_VIEWER_PASSWORD="+storetest.Password, "GRIDLINE_ARTIFACTS="+artifacts, "CHROMIUM="+chromium,
+	artifacts := runBrowserTests(t, "test/", []string{"the map loads", "signing in shows who", "many districts"},
+		"GRIDLINE_BASE_URL="+a.base, "GRIDLINE_ADMIN_PASSWORD="+a.adminPassword, "GRIDLINE_VIEWER_PASSWORD="+storetest.Password,
 		"GRIDLINE_DISTRICTS_URL="+many.base, fmt.Sprintf("GRIDLINE_DISTRICTS_N=%d", manyDistrictsN))
-	out, err := cmd.CombinedOutput()
-	t.Logf("node --test web-map/test:\n%s", out)
-	if err != nil {
-		t.Fatalf("web map tests failed: %v", err)
-	}
-	if strings.Contains(string(out), "# skipped") || !strings.Contains(string(out), "✔ the map loads") || !strings.Contains(string(out), "✔ signing in shows who") || !strings.Contains(string(out), "✔ many districts") {
-		t.Fatal("the browser test did not run")
-	}
 	t.Logf("screenshot: %s", filepath.Join(artifacts, "web-map.png"))
 }
 
