@@ -18,7 +18,7 @@ import (
 // Erqi builds 二七区 (Zhengzhou, code 410103): the real outline and real subdistricts and
 // communities, with generated boundaries below the district, generated basic, micro, special and
 // police grids, synthetic households and fictitious staff. PostGIS (db) computes the Voronoi faces
-// and their unions in four queries; nothing is written to the database. The same Seed gives the
+// and their unions through the three calls of demo.PostGIS; nothing is written to the database. The same Seed gives the
 // same district, byte for byte, with the same PostGIS and GEOS. It takes a few seconds.
 func Erqi(ctx context.Context, db PostGIS, opts Options) (*District, error) {
 	outline, err := loadOutline()
