@@ -1,0 +1,94 @@
+-- 0010: working time (the working calendar, working hours, time limits) and escalation (the ladder,
+-- the notifications it sends). Package worktime computes deadlines from these tables; nothing is
+-- computed from a holiday library at request time.
+
+-- The working calendar: the days that are not what their weekday says. The official schedule is
+-- seeded by store.SeedCalendar (from github.com/6tail/lunar-go, source 'lunar-go vX.Y.Z') for the
+-- years missing; an administrator's patch (source 'patch') wins over the official row of its day.
+CREATE TABLE work_calendar (
+    day        date NOT NULL,
+    source     text NOT NULL CHECK (source <> ''),
+    kind       text NOT NULL CHECK (kind IN ('holiday', 'makeup_workday')),
+    name       text NOT NULL DEFAULT '',
+    year       integer NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (day, source),
+    CHECK (year = extract(year FROM day))
+);
+CREATE UNIQUE INDEX work_calendar_patch_key ON work_calendar (day) WHERE source = 'patch';
+CREATE UNIQUE INDEX work_calendar_official_key ON work_calendar (day) WHERE source <> 'patch';
+
+-- Working hours: each row the spans of the days from from_md (MM-DD) until the next row's.
+CREATE TABLE working_hours (
+    from_md text PRIMARY KEY CHECK (from_md ~ '^[01][0-9]-[0-3][0-9]$'),
+    spans   jsonb NOT NULL -- [{"from": minutes from midnight, "to": ...}]
+);
+INSERT INTO working_hours VALUES ('01-01', '[{"from": 540, "to": 720}, {"from": 810, "to": 1050}]');
+
+-- Time limits of the steps of the case loop (worktime.Rule): code empty is the default, else a
+-- category's code or a class's code prefix; urgency empty is any.
+CREATE TABLE time_limits (
+    id       bigserial PRIMARY KEY,
+    standard text NOT NULL DEFAULT '',
+    code     text NOT NULL DEFAULT '',
+    urgency  text NOT NULL DEFAULT '',
+    step     text NOT NULL CHECK (step <> ''),
+    amount   integer NOT NULL CHECK (amount > 0),
+    unit     text NOT NULL CHECK (unit IN ('natural_minute', 'working_hour', 'working_day', 'natural_day')),
+    UNIQUE (code, urgency, step)
+);
+
+-- worktime_version changes with every statement that changes the calendar, the hours or the
+-- limits: each server's worktime.Service reloads when it sees a new number.
+CREATE TABLE worktime_version (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version bigint NOT NULL DEFAULT 1
+);
+INSERT INTO worktime_version DEFAULT VALUES;
+CREATE FUNCTION gridline_worktime_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE worktime_version SET version = version + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER work_calendar_bump AFTER INSERT OR UPDATE OR DELETE ON work_calendar
+    FOR EACH STATEMENT EXECUTE FUNCTION gridline_worktime_bump();
+CREATE TRIGGER working_hours_bump AFTER INSERT OR UPDATE OR DELETE ON working_hours
+    FOR EACH STATEMENT EXECUTE FUNCTION gridline_worktime_bump();
+CREATE TRIGGER time_limits_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON time_limits
+    FOR EACH STATEMENT EXECUTE FUNCTION gridline_worktime_bump();
+
+-- The escalation ladder: rung n is done to an open step whose escalation_level is n-1 once its
+-- light is yellow (warn_at passed) or red (due_at passed) and overdue_minutes more have gone by.
+-- target: handler (whoever holds the step), chain1/chain2 (the nearest held post above the
+-- case's grid, then the next one above that: vacant levels are skipped, 属地兜底), supervisor
+-- (accounts with the supervisor role whose scope covers the grid).
+CREATE TABLE escalation_ladder (
+    rung            integer PRIMARY KEY CHECK (rung > 0),
+    light           text NOT NULL CHECK (light IN ('yellow', 'red')),
+    overdue_minutes integer NOT NULL DEFAULT 0 CHECK (overdue_minutes >= 0),
+    target          text NOT NULL CHECK (target IN ('handler', 'chain1', 'chain2', 'supervisor')),
+    action          text NOT NULL CHECK (action IN ('notify', 'supervise'))
+);
+INSERT INTO escalation_ladder VALUES
+    (1, 'yellow', 0, 'handler', 'notify'),
+    (2, 'red', 0, 'chain1', 'notify'),
+    (3, 'red', 240, 'chain2', 'notify'),
+    (4, 'red', 1440, 'supervisor', 'supervise');
+
+-- Notifications for people (escalations now; later other kinds). person_id is the recipient;
+-- grid_id and post say which post they were told as (null for the handler or a supervisor).
+CREATE TABLE notifications (
+    id         bigserial PRIMARY KEY,
+    person_id  bigint NOT NULL REFERENCES people (id),
+    grid_id    bigint,
+    post       text NOT NULL DEFAULT '',
+    case_id    bigint,
+    step_id    bigint,
+    rung       integer,
+    kind       text NOT NULL CHECK (kind ~ '^[a-z_]+$'),
+    message    text NOT NULL,
+    created_at timestamptz NOT NULL,
+    read_at    timestamptz
+);
+CREATE INDEX notifications_unread_idx ON notifications (person_id, id) WHERE read_at IS NULL;
+CREATE INDEX notifications_person_idx ON notifications (person_id, id);
