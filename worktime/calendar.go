@@ -113,6 +113,26 @@ func (s Span) String() string {
 	return fmt.Sprintf("%02d:%02d-%02d:%02d", s.From/60, s.From%60, s.To/60, s.To%60)
 }
 
+// MarshalJSON writes the span as "HH:MM-HH:MM".
+func (s Span) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// UnmarshalJSON reads a span written as "HH:MM-HH:MM".
+func (s *Span) UnmarshalJSON(b []byte) error {
+	str, err := strconv.Unquote(string(b))
+	if err != nil {
+		return gridline.Errorf(gridline.EInvalid, "working hours: a span is a string like \"09:00-12:00\"")
+	}
+	sp, err := ParseSpans(str)
+	if err != nil {
+		return err
+	}
+	if len(sp) != 1 {
+		return gridline.Errorf(gridline.EInvalid, "working hours: %q is not one span like \"09:00-12:00\"", str)
+	}
+	*s = sp[0]
+	return nil
+}
+
 // ParseSpans reads "09:00-12:00,13:30-17:30".
 func ParseSpans(s string) ([]Span, error) {
 	var out []Span

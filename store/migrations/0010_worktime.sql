@@ -21,9 +21,9 @@ CREATE UNIQUE INDEX work_calendar_official_key ON work_calendar (day) WHERE sour
 -- Working hours: each row the spans of the days from from_md (MM-DD) until the next row's.
 CREATE TABLE working_hours (
     from_md text PRIMARY KEY CHECK (from_md ~ '^[01][0-9]-[0-3][0-9]$'),
-    spans   jsonb NOT NULL -- [{"from": minutes from midnight, "to": ...}]
+    spans   jsonb NOT NULL -- ["09:00-12:00", "13:30-17:30"]
 );
-INSERT INTO working_hours VALUES ('01-01', '[{"from": 540, "to": 720}, {"from": 810, "to": 1050}]');
+INSERT INTO working_hours VALUES ('01-01', '["09:00-12:00", "13:30-17:30"]');
 
 -- Time limits of the steps of the case loop (worktime.Rule): code empty is the default, else a
 -- category's code or a class's code prefix; urgency empty is any.
