@@ -22,6 +22,7 @@ import (
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
+	"gridline.dev/gridline/worktime"
 	webmap "gridline.dev/gridline/web-map"
 )
 
@@ -48,6 +49,7 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
+	worktime *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -97,6 +99,9 @@ type Options struct {
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
+	// Worktime is the working calendar and the time limits (api/calendar.go), reloaded at once
+	// after a change through the API; nil: the calendar's warnings are not reported.
+	Worktime *worktime.Service
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -144,6 +149,9 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.anonPeople = gridline.DiscloseMasked
 	}
 	s.routeAccounts(r)
+	s.worktime = opt.Worktime
+	s.routeCalendar(r)
+	s.routeNotifications(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

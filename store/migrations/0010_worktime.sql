@@ -75,11 +75,13 @@ INSERT INTO escalation_ladder VALUES
     (3, 'red', 240, 'chain2', 'notify'),
     (4, 'red', 1440, 'supervisor', 'supervise');
 
--- Notifications for people (escalations now; later other kinds). person_id is the recipient;
--- grid_id and post say which post they were told as (null for the handler or a supervisor).
+-- Notifications (escalations now; later other kinds): each for a person (person_id) or for a
+-- department's handlers (department); grid_id and post say which post a person was told as.
+-- step_id + rung are unique: a rung is done to a step once, whatever the number of servers.
 CREATE TABLE notifications (
     id         bigserial PRIMARY KEY,
-    person_id  bigint NOT NULL REFERENCES people (id),
+    person_id  bigint REFERENCES people (id),
+    department text,
     grid_id    bigint,
     post       text NOT NULL DEFAULT '',
     case_id    bigint,
@@ -88,7 +90,23 @@ CREATE TABLE notifications (
     kind       text NOT NULL CHECK (kind ~ '^[a-z_]+$'),
     message    text NOT NULL,
     created_at timestamptz NOT NULL,
-    read_at    timestamptz
+    read_at    timestamptz,
+    CHECK (person_id IS NOT NULL OR department IS NOT NULL)
 );
-CREATE INDEX notifications_unread_idx ON notifications (person_id, id) WHERE read_at IS NULL;
-CREATE INDEX notifications_person_idx ON notifications (person_id, id);
+CREATE INDEX notifications_person_idx ON notifications (person_id, id) WHERE person_id IS NOT NULL;
+CREATE INDEX notifications_department_idx ON notifications (department, id) WHERE department IS NOT NULL;
+CREATE INDEX notifications_step_idx ON notifications (step_id, rung);
+
+-- What the sweeper did, one row per step and rung: the primary key makes a second doing of the
+-- same rung fail instead of notifying twice (the row lock and the escalation_level check come
+-- first; this is the last guard).
+CREATE TABLE escalations (
+    step_id    bigint NOT NULL,
+    rung       integer NOT NULL,
+    case_id    bigint NOT NULL,
+    target     text NOT NULL,
+    action     text NOT NULL,
+    recipients integer NOT NULL,
+    done_at    timestamptz NOT NULL,
+    PRIMARY KEY (step_id, rung)
+);
