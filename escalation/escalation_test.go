@@ -3,6 +3,7 @@ package escalation_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func setup(t *testing.T, db *store.DB) world {
 		INSERT INTO case_steps (case_id, step, party_kind, party_ref, grid_id, limit_amount, limit_unit, started_at, warn_at, due_at, paused_at, ended_at)
 		SELECT id, 'handle', 'worker', $2::text, 400, 20, 'natural_minute', $1, $1 + interval '16 minutes', $1 + interval '20 minutes',
 			CASE WHEN number = 'T-' || ($3 + 1) THEN $1 END, CASE WHEN number = 'T-' || ($3 + 2) THEN $1 END
-		FROM c`, wd.t0, wd.w, steps)
+		FROM c`, wd.t0, strconv.FormatInt(wd.w, 10), steps)
 	if err != nil {
 		t.Fatal(err)
 	}

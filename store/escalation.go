@@ -260,8 +260,8 @@ func recipients(ctx context.Context, tx pgx.Tx, target, partyKind, partyRef stri
 		return nil, err
 	}
 	type holder struct {
-		ord, grid, person int64
-		role              string
+		Ord, Grid, Person int64
+		Role              string
 	}
 	hs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[holder])
 	if err != nil {
@@ -274,20 +274,19 @@ func recipients(ctx context.Context, tx pgx.Tx, target, partyKind, partyRef stri
 	var out []recipient
 	level, lastOrd := 0, int64(-1)
 	for _, h := range hs {
-		if h.ord != lastOrd {
-			level, lastOrd = level+1, h.ord
-			out = out[:0]
-		}
-		if level > want {
-			break
+		if h.Ord != lastOrd {
+			if level == want {
+				break
+			}
+			level, lastOrd = level+1, h.Ord
 		}
 		if level == want {
 			// a level with a chief tells its chief(s) only
-			if len(out) > 0 && out[0].post == "grid_chief" && h.role != "grid_chief" {
+			if len(out) > 0 && out[0].post == "grid_chief" && h.Role != "grid_chief" {
 				continue
 			}
-			p, g := h.person, h.grid
-			out = append(out, recipient{person: &p, grid: &g, post: h.role})
+			p, g := h.Person, h.Grid
+			out = append(out, recipient{person: &p, grid: &g, post: h.Role})
 		}
 	}
 	if level < want {
