@@ -22,8 +22,8 @@ import (
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
-	"gridline.dev/gridline/worktime"
 	webmap "gridline.dev/gridline/web-map"
+	"gridline.dev/gridline/worktime"
 )
 
 // Server serves the HTTP API.
@@ -49,7 +49,7 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
-	worktime *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
+	worktime       *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
