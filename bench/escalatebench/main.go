@@ -123,7 +123,7 @@ func bench(ctx context.Context, admin string, n, runs int, keep bool) error {
 		   CASE WHEN i % 500 = 0 THEN NULL ELSE $1::timestamptz + (x - 0.02) * interval '10 days' END,
 		   CASE WHEN i % 500 = 0 THEN NULL ELSE $1::timestamptz + (x - 0.01) * interval '10 days' + interval '1 hour' * (x >= 0.01)::int END,
 		   CASE WHEN i % 500 = 0 THEN $1::timestamptz END, CASE WHEN i % 700 = 0 THEN $1::timestamptz END
-		 FROM (SELECT i, ((i * 7919) % 100000) / 100000.0 AS x FROM generate_series(1, $2::int) i) g`,
+		 FROM (SELECT i, ((i::bigint * 7919) % 100000) / 100000.0 AS x FROM generate_series(1, $2::int) i) g`,
 		`ANALYZE cases`, `ANALYZE case_steps`,
 	}
 	for i, q := range setup {
