@@ -275,6 +275,7 @@ func (pl *place) partyOf(r *Rule, at int32, t *Table) (p Party, fallback bool, w
 			return p, false, "the point's chain has no " + level, false
 		}
 		if p, ok := pl.holder(i, gridline.Post(post)); ok {
+			p.Kind = PartyPost
 			return p, false, "", true
 		}
 		g := pl.ix.Grid(i)
