@@ -229,3 +229,19 @@ func (db *DB) WorktimeVersion(ctx context.Context) (int64, error) {
 	}
 	return v, classify(err)
 }
+
+// CategoryStandards maps each category code of the catalogue to its standard, for the time-limit
+// rules that name a standard.
+func (db *DB) CategoryStandards(ctx context.Context) (map[string]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT code, standard FROM case_categories`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	m := map[string]string{}
+	var code, std string
+	_, err = pgx.ForEachRow(rows, []any{&code, &std}, func() error {
+		m[code] = std
+		return nil
+	})
+	return m, classify(err)
+}

@@ -15,9 +15,10 @@ import (
 // class's code prefix ("01" for every 01xx category); empty, it is the default for every category.
 // Urgency empty is any urgency. The most specific rule wins: the longest matching code (a
 // category over its class, a class over the default), then a rule for the urgency over one for
-// any.
+// any. A rule with a Standard matches only the categories of that catalogue: the legacy code 0101
+// and the GB/T 47678.5 code 01001 share the prefix 01 but not their class.
 type Rule struct {
-	Standard string `json:"standard"` // the catalogue the code is from (informational)
+	Standard string `json:"standard"` // the catalogue the code is from; empty: any
 	Code     string `json:"code"`
 	Urgency  string `json:"urgency"`
 	Step     string `json:"step"`
@@ -27,11 +28,13 @@ type Rule struct {
 // Rules are a set of time limits.
 type Rules []Rule
 
-// Find is the limit of step for a category of code at urgency: the most specific rule's.
-func (rs Rules) Find(code, urgency, step string) (Limit, bool) {
+// Find is the limit of step for a category of code in the catalogue standard (empty: unknown, any
+// rule's standard matches) at urgency: the most specific rule's.
+func (rs Rules) Find(code, standard, urgency, step string) (Limit, bool) {
 	best, bestScore := -1, -1
 	for i, r := range rs {
-		if r.Step != step || !strings.HasPrefix(code, r.Code) || r.Urgency != "" && r.Urgency != urgency {
+		if r.Step != step || !strings.HasPrefix(code, r.Code) || r.Urgency != "" && r.Urgency != urgency ||
+			r.Standard != "" && standard != "" && r.Standard != standard {
 			continue
 		}
 		score := len(r.Code) * 2

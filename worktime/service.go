@@ -10,12 +10,14 @@ import (
 	"gridline.dev/gridline"
 )
 
-// Store is what the Service needs of the database: the calendar, the working hours and the time
-// limits, and a number that changes whenever one of them does.
+// Store is what the Service needs of the database: the calendar, the working hours, the time
+// limits, the catalogue standard of each category code, and a number that changes whenever one
+// of them does.
 type Store interface {
 	CalendarDays(ctx context.Context) ([]Day, error)
 	WorkingHours(ctx context.Context) ([]Schedule, error)
 	TimeLimits(ctx context.Context) (Rules, error)
+	CategoryStandards(ctx context.Context) (map[string]string, error)
 	WorktimeVersion(ctx context.Context) (int64, error)
 }
 
@@ -31,11 +33,12 @@ type Service struct {
 	loc   *time.Location
 	log   *slog.Logger
 
-	mu      sync.RWMutex
-	version int64
-	cal     *Calendar
-	rules   Rules
-	loaded  bool
+	mu        sync.RWMutex
+	version   int64
+	cal       *Calendar
+	rules     Rules
+	standards map[string]string // category code -> catalogue standard
+	loaded    bool
 }
 
 // NewService loads the calendar and limits from st.
@@ -74,12 +77,16 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	standards, err := s.st.CategoryStandards(ctx)
+	if err != nil {
+		return err
+	}
 	cal, err := NewCalendar(s.loc, days, hours)
 	if err != nil {
 		return fmt.Errorf("working calendar: %w", err)
 	}
 	s.mu.Lock()
-	s.cal, s.rules, s.version, s.loaded = cal, rules, v, true
+	s.cal, s.rules, s.standards, s.version, s.loaded = cal, rules, standards, v, true
 	s.mu.Unlock()
 	for _, w := range s.Warnings() {
 		s.log.Warn("working calendar", "warning", w)
@@ -130,7 +137,10 @@ func (s *Service) Warnings() []string {
 // Limit is the time limit of step for the category of code at urgency (the most specific rule's);
 // false when no rule matches.
 func (s *Service) Limit(categoryCode, urgency, step string) (Limit, bool, error) {
-	l, ok := s.Rules().Find(categoryCode, urgency, step)
+	s.mu.RLock()
+	rules, standard := s.rules, s.standards[categoryCode]
+	s.mu.RUnlock()
+	l, ok := rules.Find(categoryCode, standard, urgency, step)
 	return l, ok, nil
 }
 

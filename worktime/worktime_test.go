@@ -202,12 +202,19 @@ func TestRules(t *testing.T) {
 		{"0101", "normal", Limit{1, WorkingDay}}, {"0102", "normal", Limit{2, WorkingDay}}, {"0201", "normal", Limit{3, WorkingDay}},
 		{"0201", "urgent", Limit{2, WorkingHour}}, {"0102", "urgent", Limit{90, NaturalMinute}}, {"0101", "urgent", Limit{1, WorkingDay}},
 	} {
-		if got, ok := rs.Find(c.code, c.urg, "handle"); !ok || got != c.want {
+		if got, ok := rs.Find(c.code, "", c.urg, "handle"); !ok || got != c.want {
 			t.Errorf("%s %s: %v %v, want %v", c.code, c.urg, got, ok, c.want)
 		}
 	}
-	if _, ok := rs.Find("0101", "urgent", "verify"); ok {
+	if _, ok := rs.Find("0101", "", "urgent", "verify"); ok {
 		t.Error("a rule for a step with none")
+	}
+	std, _ := ParseLimitsCSV(strings.NewReader("standard,code,urgency,step,amount,unit\nlegacy,01,,handle,1,working_day\n,,,handle,3,working_day\n"))
+	if l, _ := std.Find("01001", "gbt47678.5", "normal", "handle"); l.Amount != 3 {
+		t.Errorf("a legacy class rule matched a GB/T code: %v", l)
+	}
+	if l, _ := std.Find("0101", "legacy", "normal", "handle"); l.Amount != 1 {
+		t.Errorf("legacy: %v", l)
 	}
 	for _, bad := range []struct{ csv, msg string }{
 		{"", "empty"},
@@ -237,7 +244,7 @@ func TestDemoLimitsParse(t *testing.T) {
 	}
 	for _, step := range []string{"dispatch", "handle", "verify"} {
 		for _, u := range []string{"urgent", "normal"} {
-			if _, ok := rs.Find("0101", u, step); !ok {
+			if _, ok := rs.Find("0101", "legacy", u, step); !ok {
 				t.Errorf("the demo set has no %s limit for %s", u, step)
 			}
 		}

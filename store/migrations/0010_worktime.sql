@@ -56,6 +56,9 @@ CREATE TRIGGER working_hours_bump AFTER INSERT OR UPDATE OR DELETE ON working_ho
     FOR EACH STATEMENT EXECUTE FUNCTION gridline_worktime_bump();
 CREATE TRIGGER time_limits_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON time_limits
     FOR EACH STATEMENT EXECUTE FUNCTION gridline_worktime_bump();
+-- a rule may name a catalogue standard: the Service keeps each category's (migration 0009)
+CREATE TRIGGER case_categories_worktime_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON case_categories
+    FOR EACH STATEMENT EXECUTE FUNCTION gridline_worktime_bump();
 
 -- The escalation ladder: rung n is done to an open step whose escalation_level is n-1 once its
 -- light is yellow (warn_at passed) or red (due_at passed) and overdue_minutes more have gone by.
