@@ -60,7 +60,7 @@ const maxBatches = 100
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	for range maxBatches {
-		now := s.clock.Now()
+		now := s.clock.Now().In(s.loc)
 		done, err := s.st.EscalateDue(ctx, now, gridline.Today(s.clock, s.loc), s.cfg.Batch)
 		if err != nil {
 			return n, err

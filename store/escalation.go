@@ -116,7 +116,7 @@ func (db *DB) CountLateSteps(ctx context.Context, now time.Time) (yellow, red in
 // EscalateDue does the next rung of up to limit open steps whose rung is due at now, in one
 // transaction: for each, a notification to each recipient, a case event (escalate, or supervise
 // for a supervise rung) and the step's escalation_level raised. today is the date in the
-// district (whose posts are held today). Several servers may call it at once: each step's rung is
+// district (whose posts are held today); the messages give times in now's location. Several servers may call it at once: each step's rung is
 // done once.
 func (db *DB) EscalateDue(ctx context.Context, now, today time.Time, limit int) ([]Escalation, error) {
 	var out []Escalation
@@ -153,10 +153,10 @@ func (db *DB) EscalateDue(ctx context.Context, now, today time.Time, limit int) 
 				return err
 			}
 			light := "yellow"
-			what := fmt.Sprintf("is yellow: 80%% of its time is used, due %s", d.dueAt.Format(time.RFC3339))
+			what := fmt.Sprintf("is yellow: 80%% of its time is used, due %s", d.dueAt.In(now.Location()).Format("2006-01-02 15:04"))
 			if d.Rung.Light == "red" {
 				light = "red"
-				what = fmt.Sprintf("is overdue since %s", d.dueAt.Format(time.RFC3339))
+				what = fmt.Sprintf("is overdue since %s", d.dueAt.In(now.Location()).Format("2006-01-02 15:04"))
 			}
 			kind, verb := "escalate", "escalated"
 			if d.Rung.Action == "supervise" {
