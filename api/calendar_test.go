@@ -138,10 +138,31 @@ func TestCalendarAndTimeLimits(t *testing.T) {
 	if l, ok, _ := svc.Limit("0102", "normal", "handle"); !ok || l.Amount != 2 {
 		t.Errorf("limit after the import: %v %v", l, ok)
 	}
+	if status, body := call(t, nil, http.MethodGet, ts.URL+"/v1/escalation-ladder", local, nil); status != 200 || len(body["rungs"].([]any)) != 4 {
+		t.Errorf("GET ladder: %d %v", status, body)
+	}
+	for _, c := range []struct {
+		token string
+		rungs []map[string]any
+		want  int
+	}{
+		{local, []map[string]any{{"light": "yellow", "target": "handler", "action": "notify"}}, 403},
+		{district, []map[string]any{{"light": "red", "target": "handler", "action": "notify"}, {"light": "yellow", "target": "handler", "action": "notify"}}, 400},
+		{district, []map[string]any{{"light": "red", "target": "mayor", "action": "notify"}}, 400},
+		{district, []map[string]any{{"light": "red", "overdue_minutes": 60, "target": "chain1", "action": "notify"}, {"light": "red", "overdue_minutes": 30, "target": "chain2", "action": "notify"}}, 400},
+		{district, []map[string]any{{"light": "yellow", "target": "handler", "action": "notify"}, {"light": "red", "overdue_minutes": 60, "target": "supervisor", "action": "supervise"}}, 200},
+	} {
+		if status, body := call(t, nil, http.MethodPut, ts.URL+"/v1/escalation-ladder", c.token, map[string]any{"rungs": c.rungs}); status != c.want {
+			t.Errorf("PUT ladder %v: %d %v, want %d", c.rungs, status, body, c.want)
+		}
+	}
+	if status, body := call(t, nil, http.MethodGet, ts.URL+"/v1/escalation-ladder", local, nil); status != 200 || len(body["rungs"].([]any)) != 2 {
+		t.Errorf("GET ladder after: %d %v", status, body)
+	}
 	var audited int
-	storetest.Raw(t, db).QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('calendar.patch', 'calendar.hours', 'time_limits.import')`).Scan(&audited)
-	if audited != 3 {
-		t.Errorf("%d audit rows, want 3", audited)
+	storetest.Raw(t, db).QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('calendar.patch', 'calendar.hours', 'time_limits.import', 'escalation.ladder')`).Scan(&audited)
+	if audited != 4 {
+		t.Errorf("%d audit rows, want 4", audited)
 	}
 }
 

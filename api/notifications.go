@@ -17,6 +17,42 @@ func (s *Server) routeNotifications(r *mux.Router) {
 	r.HandleFunc("/v1/notifications", s.listNotifications).Methods(http.MethodGet)
 	r.HandleFunc("/v1/notifications/read", s.readNotifications).Methods(http.MethodPost)
 	r.HandleFunc("/v1/notifications/{id}/read", s.readNotifications).Methods(http.MethodPost)
+	r.Handle("/v1/escalation-ladder", s.need(accounts.CasesRead, "reading the escalation ladder", s.getLadder)).Methods(http.MethodGet)
+	r.Handle("/v1/escalation-ladder", s.need(accounts.CasesSupervise, "changing the escalation ladder", s.putLadder)).Methods(http.MethodPut)
+}
+
+// getLadder is GET /v1/escalation-ladder: the rungs, in order.
+func (s *Server) getLadder(w http.ResponseWriter, r *http.Request) {
+	rungs, err := s.db.EscalationLadder(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if rungs == nil {
+		rungs = []store.Rung{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rungs": rungs})
+}
+
+// putLadder is PUT /v1/escalation-ladder {"rungs": [{"light","overdue_minutes","target","action"}]}:
+// replaces the ladder (rungs numbered in order), audited. Steps keep the level they reached.
+func (s *Server) putLadder(w http.ResponseWriter, r *http.Request) {
+	if err := districtWide(r, accounts.CasesSupervise, "changing the escalation ladder"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Rungs []store.Rung `json:"rungs"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.db.SetEscalationLadder(r.Context(), in.Rungs); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rungs": in.Rungs})
 }
 
 // notificationsOf are the caller's notifications: their person's, and those of the departments
