@@ -48,6 +48,8 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
+	open311        Open311Options // /open311/v2 (api/open311.go)
+	live           StreamOptions  // GET /v1/cases/stream (api/stream.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -97,6 +99,10 @@ type Options struct {
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
+	// Open311 serves Open311 GeoReport v2 under /open311/v2 (api/open311.go).
+	Open311 Open311Options
+	// Stream serves GET /v1/cases/stream and the webhook subscriptions (api/stream.go).
+	Stream StreamOptions
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -144,6 +150,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.anonPeople = gridline.DiscloseMasked
 	}
 	s.routeAccounts(r)
+	s.routeOpen311(r, opt.Open311)
+	s.routeStream(r, opt.Stream)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

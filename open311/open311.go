@@ -70,7 +70,14 @@ type Query struct {
 	From, To time.Time // requested_datetime in [From, To]
 	Status   []string  // open, closed
 	Limit    int
+	// Sources are the case sources shown (PublicSources: what the public reported).
+	Sources []string
 }
+
+// PublicSources are the case sources Open311 shows: reports that came from the public, through
+// Open311 or otherwise. Cases staff found (patrol, camera, a superior's assignment) and hotline
+// calls stay in /v1/cases, behind cases.read.
+var PublicSources = []string{"open311", "public"}
 
 // Cases is what Open311 needs of the case engine.
 type Cases interface {

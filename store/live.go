@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridline.dev/gridline/live"
+)
+
+// CasesChannel is the channel the trigger of migration 0013 notifies with each committed
+// case_events row's id.
+const CasesChannel = "gridline_cases"
+
+// ListenCases calls onEvent with the id of every case_events row committed, in this process or
+// another, until ctx ends (and with "" after each reconnection, since rows may have been missed
+// meanwhile). onEvent must not block. onState is told of every connection as in Listen.
+func (db *DB) ListenCases(ctx context.Context, onEvent func(payload string), onState func(err error)) {
+	db.listen(ctx, CasesChannel, onEvent, onState)
+}
+
+// LastSeq implements live.Source: the newest case_events id.
+func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM case_events`).Scan(&n)
+	return n, classify(err)
+}
+
+// Events implements live.Source: the case changes with these case_events ids, each with its case
+// as it stands now.
+func (db *DB) Events(ctx context.Context, seqs []int64) ([]live.Event, error) {
+	return db.events(ctx, `e.id = ANY($1::bigint[])`, seqs, 0)
+}
+
+// EventsAfter implements live.Source: at most limit changes after case_events id seq, in id order.
+func (db *DB) EventsAfter(ctx context.Context, seq int64, limit int) ([]live.Event, error) {
+	return db.events(ctx, `e.id > $1::bigint`, seq, limit)
+}
+
+// eventsSQL selects the changes: the event, its case now, the case's grid and its chain, where
+// the case is (WGS84) and who has it.
+const eventsSQL = `
+	SELECT e.id, c.id, c.number, e.kind, c.state, coalesce(c.light, ''), e.at,
+		coalesce(c.grid_id, 0), coalesce(g.code, ''), coalesce(g.name, ''), gridline_grid_chain(c.grid_id),
+		coalesce(c.party_kind, ''), coalesce(c.party_ref, ''), coalesce(c.party_name, ''), coalesce(c.department, ''),
+		ST_X(c.geom), ST_Y(c.geom)
+	FROM case_events e JOIN cases c ON c.id = e.case_id
+	LEFT JOIN LATERAL (SELECT code, name FROM grids WHERE grids.id = c.grid_id ORDER BY valid_to IS NULL DESC, valid_from DESC LIMIT 1) g ON true
+	WHERE `
+
+func (db *DB) events(ctx context.Context, where string, arg any, limit int) ([]live.Event, error) {
+	q := eventsSQL + where + ` ORDER BY e.id`
+	args := []any{arg}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (live.Event, error) {
+		var e live.Event
+		var gid int64
+		var code, name string
+		var lon, lat *float64
+		err := r.Scan(&e.Seq, &e.CaseID, &e.Number, &e.Kind, &e.State, &e.Light, &e.At, &gid, &code, &name, &e.Chain,
+			&e.Party.Kind, &e.Party.Ref, &e.Party.Name, &e.Department, &lon, &lat)
+		if gid != 0 {
+			e.Grid = &live.GridRef{ID: gid, Code: code, Name: name}
+		}
+		if lon != nil && lat != nil {
+			e.Point = &[2]float64{*lon, *lat}
+		}
+		return e, err
+	})
+	return out, classify(err)
+}
