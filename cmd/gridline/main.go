@@ -73,6 +73,8 @@ environment:
   GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
   GRIDLINE_SECURE_COOKIES    true behind a TLS-terminating proxy: the session cookie is marked Secure
   GRIDLINE_SIGN_IN_TO_READ   true: no anonymous viewing (everything but the map's files needs a sign-in)
+  GRIDLINE_OPEN311_JURISDICTION  the jurisdiction_id Open311 clients may send (default gridline)
+  GRIDLINE_OPEN311_CONTACT       the contact line of Open311 discovery
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -279,6 +281,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
 	}
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv)
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -293,6 +298,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(stopLive) // ends the event streams, which Shutdown would otherwise wait for
 	if !isLoopback(ln.Addr()) {
 		log.Warn("serving on a non-loopback address without TLS: passwords, session cookies and API tokens cross the network in clear text; put a TLS-terminating proxy in front, or listen on 127.0.0.1", "addr", ln.Addr().String())
 	}
