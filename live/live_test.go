@@ -247,3 +247,32 @@ func seqs(evs []Event) []int64 {
 	}
 	return out
 }
+
+// BenchmarkFanout1000: one change to 1,000 readers, each a goroutine draining its channel (the
+// stream handler's part without the socket). One op is one change received by all.
+func BenchmarkFanout1000(b *testing.B) {
+	h := New(&fakeSource{}, Options{Buffer: 1024})
+	close(h.ready)
+	var wg sync.WaitGroup
+	var got sync.WaitGroup
+	for range 1000 {
+		r, _ := h.Subscribe(context.Background(), community7, 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range r.C() {
+				got.Done()
+			}
+		}()
+	}
+	chain := []int64{70, 7, 1}
+	b.ResetTimer()
+	for i := range b.N {
+		got.Add(1000)
+		h.Publish(Event{Seq: int64(i + 1), Chain: chain})
+		got.Wait()
+	}
+	b.StopTimer()
+	h.closeAll()
+	wg.Wait()
+}
