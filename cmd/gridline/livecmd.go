@@ -7,6 +7,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/backlog"
 	"gridline.dev/gridline/live"
 	"gridline.dev/gridline/open311"
 	"gridline.dev/gridline/store"
@@ -40,3 +41,7 @@ func startLive(ctx context.Context, db *store.DB, clock gridline.Clock, log *slo
 // open311Cases is the case engine as Open311 sees it. (Until the dispatch intake is merged there
 // is none, and /open311/v2 answers 503 but for discovery.)
 func open311Cases(*store.DB) open311.Cases { return nil }
+
+// backlogIntake is the intake `gridline cases import` files through. (Until the dispatch intake
+// is merged there is none, and the command only checks files.)
+func backlogIntake(*store.DB, gridline.Clock) backlog.Intake { return nil }

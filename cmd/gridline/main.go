@@ -60,6 +60,7 @@ commands:
   grant     grant USERNAME ROLE SCOPE: a role on all, grid:ID|CODE or department:CODE
   revoke    revoke GRANT_ID
   audit-log audit-log verify: check the audit log's hash chain
+  cases     cases import [--dry-run] [--crs C] [--json] FILE: a backlog of cases (CSV/XLSX), all or nothing
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -115,6 +116,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return grantCmd(ctx, args[0] == "revoke", args[1:], getenv, stdout)
 	case "audit-log":
 		return auditLogCmd(ctx, args[1:], getenv, stdout)
+	case "cases":
+		if len(args) > 1 && args[1] == "import" {
+			return casesImportCmd(ctx, args[2:], getenv, clock, stdout)
+		}
+		return errors.New("cases: give a subcommand: cases import FILE")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
