@@ -184,7 +184,7 @@ func TestCaseStream(t *testing.T) {
 	pt := [2]float64{113.65, 34.74}
 	publish := func(seq int64, chain []int64, deptCode string) {
 		src.add(live.Event{Seq: seq, CaseID: seq, Number: "E" + strconv.FormatInt(seq, 10), Kind: "dispatched", State: "dispatched", Light: "green",
-			Grid: &live.GridRef{ID: chain[0], Code: "g"}, Party: live.Party{Kind: "department", Ref: deptCode}, Point: &pt, Chain: chain, Department: deptCode})
+			Grid: &live.GridRef{ID: chain[0], Code: "g"}, Party: live.Party{Kind: "department", Ref: deptCode}, Point: &pt, Chain: chain, Departments: []string{deptCode}})
 		hub.Notify(strconv.FormatInt(seq, 10))
 	}
 	publish(1, []int64{70, 7, 1}, "")

@@ -38,10 +38,10 @@ type Event struct {
 	Party  Party       `json:"party"`
 	Point  *[2]float64 `json:"point,omitempty"` // lon, lat in WGS84
 	At     time.Time   `json:"at"`
-	// Chain is the case's grid and its ancestors up to the district (the scope check's input);
-	// Department the department the case is with, if any. Neither is sent.
-	Chain      []int64 `json:"-"`
-	Department string  `json:"-"`
+	// Chain is the case's grid and its ancestors (the scope check's input); Departments the
+	// departments the case is with (its party's, and those co-handling it). Neither is sent.
+	Chain       []int64  `json:"-"`
+	Departments []string `json:"-"`
 }
 
 // GridRef names the case's grid.
@@ -56,7 +56,12 @@ func Visible(p *accounts.Principal, e *Event) bool {
 	if p.Can(accounts.CasesRead, e.Chain) {
 		return true
 	}
-	return e.Department != "" && p.CanDepartment(accounts.CasesRead, e.Department)
+	for _, d := range e.Departments {
+		if p.CanDepartment(accounts.CasesRead, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // Source is where the Hub reads changes.

@@ -72,7 +72,7 @@ var (
 )
 
 func ev(seq int64, chain []int64, dept string) Event {
-	return Event{Seq: seq, CaseID: seq, Number: "C" + strconv.FormatInt(seq, 10), State: "reported", Chain: chain, Department: dept}
+	return Event{Seq: seq, CaseID: seq, Number: "C" + strconv.FormatInt(seq, 10), State: "reported", Chain: chain, Departments: depts(dept)}
 }
 
 func start(t *testing.T, src Source, opt Options) *Hub {
@@ -275,4 +275,11 @@ func BenchmarkFanout1000(b *testing.B) {
 	b.StopTimer()
 	h.closeAll()
 	wg.Wait()
+}
+
+func depts(d string) []string {
+	if d == "" {
+		return nil
+	}
+	return []string{d}
 }

@@ -37,12 +37,17 @@ func (db *DB) EventsAfter(ctx context.Context, seq int64, limit int) ([]live.Eve
 	return db.events(ctx, `e.id > $1::bigint`, seq, limit)
 }
 
-// eventsSQL selects the changes: the event, its case now, the case's grid and its chain, where
-// the case is (WGS84) and who has it.
+// eventsSQL selects the changes: the event and the state it left the case in, the case's grid,
+// chain, party and departments as they are now, where it is (WGS84), and its light at the event's
+// time (the worst of its open steps with a deadline: red past due, yellow past the warning time).
 const eventsSQL = `
-	SELECT e.id, c.id, c.number, e.kind, c.state, coalesce(c.light, ''), e.at,
-		coalesce(c.grid_id, 0), coalesce(g.code, ''), coalesce(g.name, ''), gridline_grid_chain(c.grid_id),
-		coalesce(c.party_kind, ''), coalesce(c.party_ref, ''), coalesce(c.party_name, ''), coalesce(c.department, ''),
+	SELECT e.id, c.id, c.number, e.kind, e.to_state, e.at,
+		coalesce((SELECT CASE WHEN bool_or(s.due_at <= e.at) THEN 'red' WHEN bool_or(s.warn_at <= e.at) THEN 'yellow'
+			WHEN bool_or(s.due_at IS NOT NULL) THEN 'green' END
+			FROM case_steps s WHERE s.case_id = c.id AND s.ended_at IS NULL), ''),
+		coalesce(c.grid_id, 0), coalesce(g.code, ''), coalesce(g.name, ''), c.grid_chain,
+		coalesce(c.party_kind, ''), c.party_ref, c.party_name,
+		CASE WHEN c.party_kind = 'department' THEN array_prepend(c.party_ref, c.co_departments) ELSE c.co_departments END,
 		ST_X(c.geom), ST_Y(c.geom)
 	FROM case_events e JOIN cases c ON c.id = e.case_id
 	LEFT JOIN LATERAL (SELECT code, name FROM grids WHERE grids.id = c.grid_id ORDER BY valid_to IS NULL DESC, valid_from DESC LIMIT 1) g ON true
@@ -63,15 +68,13 @@ func (db *DB) events(ctx context.Context, where string, arg any, limit int) ([]l
 		var e live.Event
 		var gid int64
 		var code, name string
-		var lon, lat *float64
-		err := r.Scan(&e.Seq, &e.CaseID, &e.Number, &e.Kind, &e.State, &e.Light, &e.At, &gid, &code, &name, &e.Chain,
-			&e.Party.Kind, &e.Party.Ref, &e.Party.Name, &e.Department, &lon, &lat)
+		var lon, lat float64
+		err := r.Scan(&e.Seq, &e.CaseID, &e.Number, &e.Kind, &e.State, &e.At, &e.Light, &gid, &code, &name, &e.Chain,
+			&e.Party.Kind, &e.Party.Ref, &e.Party.Name, &e.Departments, &lon, &lat)
 		if gid != 0 {
 			e.Grid = &live.GridRef{ID: gid, Code: code, Name: name}
 		}
-		if lon != nil && lat != nil {
-			e.Point = &[2]float64{*lon, *lat}
-		}
+		e.Point = &[2]float64{lon, lat}
 		return e, err
 	})
 	return out, classify(err)
