@@ -248,6 +248,11 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 		c.ClosedAt = &now
 		nc.Case = c
 		nc.Events = append(nc.Events, Event{At: now, ActorAccount: actorID, ActorName: actorName, Kind: KindSelfHandle, From: Reported, To: Closed})
+		for i := range photos {
+			if photos[i].Kind == "after" {
+				photos[i].EventID = int64(len(nc.Events))
+			}
+		}
 	} else {
 		st, err := e.newStep(c, StepFile, nil, now)
 		if err != nil {
