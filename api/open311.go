@@ -189,7 +189,7 @@ func (s *Server) open311Post(w http.ResponseWriter, r *http.Request, format open
 		s.open311Error(w, r, format, err)
 		return
 	}
-	id, err := s.open311.Cases.File(ctx, rep)
+	id, err := s.open311.Cases.File(ctx, p, rep)
 	if err != nil {
 		s.open311Error(w, r, format, err)
 		return

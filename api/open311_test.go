@@ -39,7 +39,7 @@ func (m *memCases) Categories(context.Context) ([]open311.Category, error) {
 		{Code: "09006", Name: "占道经营", Class: "街面秩序"}}, nil
 }
 
-func (m *memCases) File(ctx context.Context, r open311.Report) (string, error) {
+func (m *memCases) File(ctx context.Context, _ *accounts.Principal, r open311.Report) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	id := fmt.Sprint(100 + len(m.cases))

@@ -14,6 +14,8 @@ package open311
 import (
 	"context"
 	"time"
+
+	"gridline.dev/gridline/accounts"
 )
 
 // Specification is the GeoReport v2 specification's URL, as discovery names it.
@@ -83,9 +85,9 @@ var PublicSources = []string{"open311", "public"}
 type Cases interface {
 	// Categories is the catalogue, in its order.
 	Categories(ctx context.Context) ([]Category, error)
-	// File files r as a case with source open311 (the caller's actor in ctx) and returns its
-	// service_request_id.
-	File(ctx context.Context, r Report) (string, error)
+	// File files r as a case with source open311, reported by who (the api_key's account; the
+	// audit actor is in ctx), and returns its service_request_id.
+	File(ctx context.Context, who *accounts.Principal, r Report) (string, error)
 	// Find is the cases q selects, newest first, at most q.Limit.
 	Find(ctx context.Context, q Query) ([]Case, error)
 }

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"gridline.dev/gridline/live"
+	"gridline.dev/gridline/open311"
 )
 
 // CasesChannel is the channel the trigger of migration 0013 notifies with each committed
@@ -76,6 +79,58 @@ func (db *DB) events(ctx context.Context, where string, arg any, limit int) ([]l
 		}
 		e.Point = &[2]float64{lon, lat}
 		return e, err
+	})
+	return out, classify(err)
+}
+
+// Open311Requests is the cases an Open311 query selects (open311.Cases.Find's SQL), newest first:
+// the service_request_id is the case number; status_notes the reason of the latest event;
+// expected_datetime the earliest due time of the open steps.
+func (db *DB) Open311Requests(ctx context.Context, q open311.Query) ([]open311.Case, error) {
+	where := []string{"c.source = ANY($1)"}
+	args := []any{q.Sources}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if len(q.IDs) > 0 {
+		where = append(where, "c.number = ANY("+arg(q.IDs)+")")
+	} else {
+		if len(q.Codes) > 0 {
+			where = append(where, "c.category_code = ANY("+arg(q.Codes)+")")
+		}
+		where = append(where, "c.reported_at >= "+arg(q.From), "c.reported_at <= "+arg(q.To))
+		if len(q.Status) == 1 {
+			if q.Status[0] == "closed" {
+				where = append(where, "c.state = ANY("+arg(open311.ClosedStates())+")")
+			} else {
+				where = append(where, "c.state <> ALL("+arg(open311.ClosedStates())+")")
+			}
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > open311.MaxRequests {
+		limit = open311.MaxRequests
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT c.number, c.category_code, coalesce(cat.name, ''), c.description, c.state,
+			coalesce((SELECT e.reason FROM case_events e WHERE e.case_id = c.id ORDER BY e.seq DESC LIMIT 1), ''),
+			c.party_name, c.reported_at, c.updated_at,
+			(SELECT min(s.due_at) FROM case_steps s WHERE s.case_id = c.id AND s.ended_at IS NULL),
+			c.address, ST_X(c.geom), ST_Y(c.geom)
+		FROM cases c LEFT JOIN case_categories cat ON cat.code = c.category_code
+		WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY c.reported_at DESC, c.id DESC LIMIT `+arg(limit), args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (open311.Case, error) {
+		var c open311.Case
+		var lon, lat float64
+		err := r.Scan(&c.ID, &c.ServiceCode, &c.ServiceName, &c.Description, &c.State, &c.StatusNotes, &c.Agency,
+			&c.ReportedAt, &c.UpdatedAt, &c.ExpectedAt, &c.Address, &lon, &lat)
+		c.Lon, c.Lat = &lon, &lat
+		return c, err
 	})
 	return out, classify(err)
 }

@@ -154,7 +154,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		t.Fatalf("%d audit rows", audited)
 	}
 
-	liveCase(t, raw, []int64{grid, 99}, "", "report", now)    // all, grid
+	liveCase(t, raw, []int64{grid, 99}, "", "report", now)     // all, grid
 	liveCase(t, raw, []int64{1000, 1001}, "cg", "report", now) // all, cg
 	counts := map[int64]int{}
 	for _, s := range subs {
