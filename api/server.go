@@ -50,6 +50,8 @@ type Server struct {
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
 	worktime       *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
+	open311        Open311Options    // /open311/v2 (api/open311.go)
+	live           StreamOptions     // GET /v1/cases/stream (api/stream.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -102,6 +104,10 @@ type Options struct {
 	// Worktime is the working calendar and the time limits (api/calendar.go), reloaded at once
 	// after a change through the API; nil: the calendar's warnings are not reported.
 	Worktime *worktime.Service
+	// Open311 serves Open311 GeoReport v2 under /open311/v2 (api/open311.go).
+	Open311 Open311Options
+	// Stream serves GET /v1/cases/stream and the webhook subscriptions (api/stream.go).
+	Stream StreamOptions
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -152,6 +158,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.worktime = opt.Worktime
 	s.routeCalendar(r)
 	s.routeNotifications(r)
+	s.routeOpen311(r, opt.Open311)
+	s.routeStream(r, opt.Stream)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
