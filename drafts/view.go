@@ -163,7 +163,10 @@ func (s *Service) Neighbourhood(ctx context.Context, d *Draft, parentRef string)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range e.overlay(ring, func(g *Grid) bool { return g.ID != p.ID }) {
+	near := func(g *Grid) bool {
+		return g.ID != p.ID && g.Level == p.Level && g.Layer == p.Layer && g.Geometry.Bound().Intersects(p.Geometry.Bound())
+	}
+	for _, n := range e.overlay(ring, near) {
 		fc.Append(feature(n, "neighbour", e.status(n)))
 	}
 	return fc, nil

@@ -483,11 +483,10 @@ func (db *DB) Publish(ctx context.Context, d *drafts.Draft, p *drafts.Plan) erro
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO assignments (person_id, grid_id, role, valid_from, valid_to)
 					SELECT person_id, $2, role, $3, valid_to FROM assignments
-					WHERE grid_id = $1 AND valid_from < $3 AND (valid_to IS NULL OR valid_to > $3);
-				`, from, to, p.Effective); err != nil {
+					WHERE grid_id = $1 AND valid_from < $3 AND (valid_to IS NULL OR valid_to > $3)`, from, to, p.Effective); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE assignments SET valid_to = $3 WHERE grid_id = $1 AND valid_from < $3 AND (valid_to IS NULL OR valid_to > $3)`, from, to, p.Effective); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE assignments SET valid_to = $2 WHERE grid_id = $1 AND valid_from < $2 AND (valid_to IS NULL OR valid_to > $2)`, from, p.Effective); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE assignments SET grid_id = $2 WHERE grid_id = $1 AND valid_from >= $3`, from, to, p.Effective); err != nil {
