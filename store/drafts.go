@@ -746,9 +746,7 @@ func (db *DB) Split(ctx context.Context, g orb.MultiPolygon, lines []orb.LineStr
 		return nil, err
 	}
 	ls := make(orb.MultiLineString, len(lines))
-	for i, l := range lines {
-		ls[i] = l
-	}
+	copy(ls, lines)
 	lb, err := wkb.Marshal(ls)
 	if err != nil {
 		return nil, err

@@ -337,7 +337,7 @@ func bench(ctx context.Context, admin string, n, runs int) error {
 					sn.tile = time.Now()
 				}
 			}
-			time.Sleep(time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
 		done <- sn
 	}()
