@@ -453,4 +453,16 @@ func TestDraftConflict(t *testing.T) {
 	if after := e.rows(t); after != before {
 		t.Fatalf("the refused publish wrote: %s, then %s", before, after)
 	}
+	// Rebased onto the grids as they are now, it is a draft again: reviewed and published anew,
+	// over the first draft's version.
+	rb := e.must(t, 200, "POST", b+"/rebase", e.planner2, nil)
+	if rb["state"] != "draft" {
+		t.Fatalf("after rebase: state %v", rb["state"])
+	}
+	e.submit(t, b, e.planner2, rb)
+	e.must(t, 200, "POST", b+"/approve", e.reviewer, map[string]any{"comment": "ok"})
+	e.must(t, 200, "POST", b+"/publish", e.planner2, nil)
+	if n := e.sql(t, `SELECT count(*) FROM grids WHERE id = 8 AND valid_from = '2026-03-02' AND households = 420 AND population = 1200`); n != 1 {
+		t.Fatalf("grid 8 on 2 March does not carry both drafts' changes: %v versions", n)
+	}
 }
