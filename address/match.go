@@ -389,10 +389,16 @@ func (m *Matcher) candidates(p *Parsed, at time.Time) []Match {
 		for _, r := range m.neighbours[p.Road] {
 			addDoors(m.byRoadDoor[[2]string{r, p.Door}])
 		}
+		for _, r := range p.also {
+			addDoors(m.byRoadDoor[[2]string{r, p.Door}])
+		}
 	}
 	if p.Compound != "" {
 		addDoors(m.byCompound[p.Compound])
 		for _, c := range m.neighbours[p.Compound] {
+			addDoors(m.byCompound[c])
+		}
+		for _, c := range p.also {
 			addDoors(m.byCompound[c])
 		}
 	}
@@ -417,7 +423,13 @@ func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, out []Match) []Mat
 	var differs []string
 	first := &m.rows[d.first]
 	if p.Road != "" && d.road != p.Road {
-		s -= 0.3
+		// A road one character away (福华北街 for 福华南街) is a common slip: close enough that the
+		// two readings make the answer ambiguous when both exist.
+		if slices.Contains(p.also, d.road) {
+			s -= 0.05
+		} else {
+			s -= 0.2
+		}
 		differs = append(differs, "road: written "+p.Road+", register "+orNone(d.road))
 	}
 	if p.Door != "" && d.number != p.Door {

@@ -260,6 +260,10 @@ func Normalize(s string) (string, bool) {
 		}
 		switch m {
 		case mDoor:
+			// 5号街坊, 长江1号社区: a 号 inside a name (Han text follows it) is not the door.
+			if nx := j + w; nx < len(rs) && unicode.Is(unicode.Han, rs[nx]) && !isMarkerStart(rs[nx]) {
+				break
+			}
 			haveDoor = true
 		case mBuilding:
 			haveBuilding = true
@@ -320,4 +324,13 @@ func NumberPart(s string) string {
 		return numeralValue(rs)
 	}
 	return string(trimZeros(rs))
+}
+
+// isMarkerStart reports whether r can begin a number's role word (栋, 单元 ...).
+func isMarkerStart(r rune) bool {
+	switch r {
+	case '号', '栋', '幢', '座', '楼', '单', '门', '层', '室', '户', '房':
+		return true
+	}
+	return false
 }

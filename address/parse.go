@@ -33,8 +33,7 @@ type Parsed struct {
 	// Cut is set when the text was longer than MaxRunes characters.
 	Cut bool `json:"cut,omitempty"`
 
-	roadAlso     []string // other canonical names a token could be
-	compoundWas  string
+	also         []string // other roads or compounds as close to what was written
 	communities  []int32
 	subdistricts []int32
 }
@@ -71,6 +70,12 @@ func (m *Matcher) Parse(text string) *Parsed {
 	}
 	s := norm
 	for i := 0; i < len(s); {
+		if l, ns := g.longest(s[i:]); l > 0 {
+			flush()
+			toks = append(toks, token{text: s[i : i+l], names: ns})
+			i += l
+			continue
+		}
 		r, w := utf8.DecodeRuneInString(s[i:])
 		if isDigit(r) || isLetter(r) && i+w < len(s) && isDigitAt(s, i) {
 			j := i
@@ -86,12 +91,6 @@ func (m *Matcher) Parse(text string) *Parsed {
 			}
 			pending.WriteString(s[i:j])
 			i = j
-			continue
-		}
-		if l, ns := g.longest(s[i:]); l > 0 {
-			flush()
-			toks = append(toks, token{text: s[i : i+l], names: ns})
-			i += l
 			continue
 		}
 		pending.WriteRune(r)
@@ -247,6 +246,12 @@ func (m *Matcher) unknown(p *Parsed, text string, numberNext bool) {
 			}
 			*dst = g.names[best.name].canonical
 			p.Read = append(p.Read, tail+" → "+*dst)
+			// Other names as close (郊通路: 交通路 or 政通路) are looked for too.
+			for _, x := range ms {
+				if x.dist == best.dist && x.name != best.name {
+					p.also = append(p.also, g.names[x.name].canonical)
+				}
+			}
 			if l < len(rs) {
 				p.Ignored = append(p.Ignored, string(rs[:len(rs)-l]))
 			}
