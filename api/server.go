@@ -16,6 +16,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
+	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
@@ -48,6 +49,7 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
+	addresses      *address.Register // the address register's matcher (api/addresses.go); nil: empty
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -97,6 +99,9 @@ type Options struct {
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
+	// Addresses matches addresses against the standard address register (GET /v1/resolve?address=,
+	// /v1/addresses); nil: an empty register.
+	Addresses *address.Register
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -144,6 +149,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.anonPeople = gridline.DiscloseMasked
 	}
 	s.routeAccounts(r)
+	s.addresses = opt.Addresses
+	s.routeAddresses(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
