@@ -291,7 +291,8 @@ func (m *Matcher) Resolve(text string, at time.Time) *Result {
 		res.Reason = "no road, compound, community or subdistrict of the register was found in the address"
 		return res
 	}
-	cands := m.candidates(p, at)
+	var buf [16]cand
+	cands := m.candidates(p, at, buf[:0])
 	if len(cands) == 0 {
 		if fb := m.fallback(p, at); fb != nil {
 			res.Resolved, res.Best = true, fb
@@ -300,26 +301,28 @@ func (m *Matcher) Resolve(text string, at time.Time) *Result {
 		res.Reason = "nothing in the register matches the address on " + gridline.Date(at)
 		return res
 	}
-	slices.SortStableFunc(cands, func(a, b Match) int {
+	slices.SortStableFunc(cands, func(a, b cand) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return cmp.Compare(precisionRank(b.Precision), precisionRank(a.Precision))
+		return cmp.Compare(precisionRank(b.prec), precisionRank(a.prec))
 	})
-	best := cands[0]
+	best := m.write(p, &cands[0])
 	best.Confidence = clamp(best.score)
-	for _, c := range cands[1:] {
+	for i := 1; i < len(cands); i++ {
+		c := &cands[i]
 		if len(res.Alternatives) >= 5 || c.score < best.score-0.35 {
 			break
 		}
-		if c.key == best.key && c.bld == best.bld {
+		if c.d == cands[0].d && c.b == cands[0].b {
 			continue
 		}
-		c.Confidence = clamp(c.score)
-		if c.score >= best.score-0.25 && (c.Lon != best.Lon || c.Lat != best.Lat) {
+		if c.score >= best.score-0.25 && (m.rows[c.row].Lon != best.Lon || m.rows[c.row].Lat != best.Lat) {
 			res.Ambiguous = true
 		}
-		res.Alternatives = append(res.Alternatives, c)
+		alt := m.write(p, c)
+		alt.Confidence = clamp(c.score)
+		res.Alternatives = append(res.Alternatives, alt)
 	}
 	if res.Ambiguous {
 		// Two places fit nearly as well: do not route without a look.
@@ -372,14 +375,38 @@ func precisionRank(p Precision) int {
 	return 0
 }
 
+// cand is a scored candidate before it is written out: strings are made only for the few that
+// are shown.
+type cand struct {
+	score float64
+	prec  Precision
+	row   int32
+	d     *door
+	b     *building
+	flags uint16
+}
+
+// What differed between the text and a candidate (cand.flags).
+const (
+	dRoad uint16 = 1 << iota
+	dDoor
+	dCompound
+	dCommunity
+	dSubdistrict
+	dDistrict
+	dBuilding
+	dUnit
+	dLeftover
+	dCommunityOnly
+)
+
 // candidates lists the doors and buildings the text may mean, each scored.
-func (m *Matcher) candidates(p *Parsed, at time.Time) []Match {
-	var doors []*door
-	seen := map[*door]bool{}
+func (m *Matcher) candidates(p *Parsed, at time.Time, out []cand) []cand {
+	var doorBuf [32]*door
+	doors := doorBuf[:0]
 	addDoors := func(list []*door) {
 		for _, d := range list {
-			if !seen[d] {
-				seen[d] = true
+			if !slices.Contains(doors, d) {
 				doors = append(doors, d)
 			}
 		}
@@ -409,18 +436,28 @@ func (m *Matcher) candidates(p *Parsed, at time.Time) []Match {
 			}
 		}
 	}
-	var out []Match
+	// What does not depend on the door.
+	base, baseFlags := 1.0-0.05*float64(len(p.Read)), uint16(0)
+	for _, ig := range p.Ignored {
+		// Text left over that ends like a road or compound: a name the register does not have.
+		if hasAnySuffix(ig, roadSuffixes) || hasAnySuffix(ig, []string{"小区", "花园", "家园", "苑"}) {
+			base -= 0.3
+			baseFlags |= dLeftover
+		}
+	}
+	if p.Road == "" && p.Compound == "" {
+		base -= 0.3
+		baseFlags |= dCommunityOnly
+	}
 	for _, d := range doors {
-		out = m.scoreDoor(p, d, at, out)
+		out = m.scoreDoor(p, d, at, base, baseFlags, out)
 	}
 	return out
 }
 
 // scoreDoor scores door d (and the building and unit asked for in it) against p: 1 for everything
 // written found as written, less for each difference.
-func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, out []Match) []Match {
-	s := 1.0
-	var differs []string
+func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, s float64, flags uint16, out []cand) []cand {
 	first := &m.rows[d.first]
 	if p.Road != "" && d.road != p.Road {
 		// A road one character away (福华北街 for 福华南街) is a common slip: close enough that the
@@ -430,11 +467,11 @@ func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, out []Match) []Mat
 		} else {
 			s -= 0.2
 		}
-		differs = append(differs, "road: written "+p.Road+", register "+orNone(d.road))
+		flags |= dRoad
 	}
 	if p.Door != "" && d.number != p.Door {
 		s -= 0.35
-		differs = append(differs, "door: written "+p.Door+"号, register "+orNone(d.number))
+		flags |= dDoor
 	}
 	if p.Compound != "" && d.compound != p.Compound {
 		if d.compound == "" {
@@ -442,22 +479,20 @@ func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, out []Match) []Mat
 		} else {
 			s -= 0.25
 		}
-		differs = append(differs, "compound: written "+p.Compound+", register "+orNone(d.compound))
+		flags |= dCompound
 	}
 	if p.Community != "" && first.Community != p.Community && !m.oneOf(p.communities, first.Community) {
 		s -= 0.2
-		differs = append(differs, "community: written "+p.Community+", register "+first.Community)
+		flags |= dCommunity
 	}
 	if p.Subdistrict != "" && first.Subdistrict != p.Subdistrict && !m.oneOf(p.subdistricts, first.Subdistrict) {
 		s -= 0.1
-		differs = append(differs, "subdistrict: written "+p.Subdistrict+", register "+first.Subdistrict)
+		flags |= dSubdistrict
 	}
 	if p.District != "" && first.District != p.District {
 		s -= 0.3
-		differs = append(differs, "district: written "+p.District+", register "+first.District)
+		flags |= dDistrict
 	}
-	s -= 0.05 * float64(len(p.Read))
-	// The door itself.
 	doorRow := m.validRow(d.rows, at)
 	if p.Building == "" {
 		row := doorRow
@@ -476,14 +511,14 @@ func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, out []Match) []Mat
 		if p.Door == "" && d.number != "" && p.Road == "" {
 			prec = PrecisionCompound
 		}
-		return append(out, m.match(row, prec, s, differs, d, nil))
+		return append(out, cand{score: s, prec: prec, row: row, d: d, flags: flags})
 	}
 	b := d.buildings[p.Building]
 	if b == nil || m.validRow(b.rows, at) < 0 {
 		if doorRow < 0 {
 			return out
 		}
-		return append(out, m.match(doorRow, PrecisionDoor, s-0.2, append(differs, "building "+p.Building+" is not in the register at this door"), d, nil))
+		return append(out, cand{score: s - 0.2, prec: PrecisionDoor, row: doorRow, d: d, flags: flags | dBuilding})
 	}
 	// The building: its unit, its room.
 	var bRow, uRow, rRow int32 = -1, -1, -1
@@ -511,18 +546,46 @@ func (m *Matcher) scoreDoor(p *Parsed, d *door, at time.Time, out []Match) []Mat
 	}
 	switch {
 	case rRow >= 0:
-		return append(out, m.match(rRow, PrecisionRoom, s, differs, d, b))
+		return append(out, cand{score: s, prec: PrecisionRoom, row: rRow, d: d, b: b, flags: flags})
 	case uRow >= 0:
-		return append(out, m.match(uRow, PrecisionUnit, s, differs, d, b))
+		return append(out, cand{score: s, prec: PrecisionUnit, row: uRow, d: d, b: b, flags: flags})
 	}
 	if p.Unit != "" {
-		differs = append(differs, "unit "+p.Unit+" is not in the register in this building")
 		s -= 0.05
+		flags |= dUnit
 	}
-	mt := m.match(bRow, PrecisionBuilding, s, differs, d, b)
-	mt.Address.Unit, mt.Address.Floor, mt.Address.Room, mt.Address.Households = "", "", "", 0
-	mt.Label = mt.Address.Label()
-	return append(out, mt)
+	return append(out, cand{score: s, prec: PrecisionBuilding, row: bRow, d: d, b: b, flags: flags})
+}
+
+// write makes the Match shown for c, saying what differed.
+func (m *Matcher) write(p *Parsed, c *cand) Match {
+	d := c.d
+	first := &m.rows[d.first]
+	var differs []string
+	add := func(f uint16, msg func() string) {
+		if c.flags&f != 0 {
+			differs = append(differs, msg())
+		}
+	}
+	add(dRoad, func() string { return "road: written " + p.Road + ", register " + orNone(d.road) })
+	add(dDoor, func() string { return "door: written " + p.Door + "号, register " + orNone(d.number) })
+	add(dCompound, func() string { return "compound: written " + p.Compound + ", register " + orNone(d.compound) })
+	add(dCommunity, func() string { return "community: written " + p.Community + ", register " + first.Community })
+	add(dSubdistrict, func() string { return "subdistrict: written " + p.Subdistrict + ", register " + first.Subdistrict })
+	add(dDistrict, func() string { return "district: written " + p.District + ", register " + first.District })
+	add(dBuilding, func() string { return "building " + p.Building + " is not in the register at this door" })
+	add(dUnit, func() string { return "unit " + p.Unit + " is not in the register in this building" })
+	add(dLeftover, func() string { return "part of the text looks like a road or compound the register does not have" })
+	add(dCommunityOnly, func() string { return "no road or compound written: found by community and door number" })
+	for _, r := range p.Read {
+		differs = append(differs, "read "+r)
+	}
+	mt := m.match(c.row, c.prec, c.score, differs, d, c.b)
+	if c.prec == PrecisionBuilding {
+		mt.Address.Unit, mt.Address.Floor, mt.Address.Room, mt.Address.Households = "", "", "", 0
+		mt.Label = mt.Address.Label()
+	}
+	return mt
 }
 
 func sortedBuildings(d *door) []*building {

@@ -97,6 +97,25 @@ func (m *Matcher) Parse(text string) *Parsed {
 		i += w
 	}
 	flush()
+	// A short name followed by text the gazetteer does not know may be the start of a misspelt
+	// road or compound (广文 + 达道: 广文大道 written 广文达道): read them together when that
+	// finds one.
+	for ti := 1; ti < len(toks); ti++ {
+		t, prev := toks[ti], toks[ti-1]
+		if t.names != nil || t.num != "" || prev.names == nil || !hasAnySuffix(t.text, roadSuffixes) && !hasAnySuffix(t.text, compoundSuffixes) {
+			continue
+		}
+		joined := prev.text + t.text
+		kind := KindRoad
+		if !hasAnySuffix(t.text, roadSuffixes) {
+			kind = KindCompound
+		}
+		if ms := g.similar(joined, kind, nil); len(ms) > 0 {
+			toks[ti-1] = token{text: joined}
+			toks = append(toks[:ti], toks[ti+1:]...)
+			ti--
+		}
+	}
 	// Names: the administrative prefix, roads and compounds; an ambiguous key (淮河路: the road, or
 	// 淮河路街道 short) is the road when a number follows it, otherwise the administrative name.
 	for ti, t := range toks {
