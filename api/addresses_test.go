@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -148,5 +150,33 @@ func TestResolveAddress(t *testing.T) {
 	}
 	if status, _ := call(t, nil, "DELETE", ts.URL+"/v1/addresses/"+strconv.FormatInt(id, 10), tok, nil); status != 204 {
 		t.Fatalf("delete: %d", status)
+	}
+
+	// POST /v1/resolve: an address column in CSV, an address member in JSON, mixed with points.
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/resolve?out=csv", strings.NewReader("id,lon,lat,address\na,,,淮北街12号3栋2单元\nb,113.6051,34.7051,\nc,,,金水区花园路1号\n"))
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvOut, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(csvOut)), "\n")
+	if resp.StatusCode != 200 || len(lines) != 4 || !strings.HasSuffix(lines[0], "address,precision,confidence") ||
+		!strings.Contains(lines[1], "410103001001001001") || !strings.Contains(lines[1], ",unit,1") || !strings.Contains(lines[3], "not resolved") {
+		t.Fatalf("csv batch: %d\n%s", resp.StatusCode, csvOut)
+	}
+	req, _ = http.NewRequest("POST", ts.URL+"/v1/resolve", strings.NewReader(`[{"id":1,"address":"淮北街十二号"},{"id":2,"lon":113.6051,"lat":34.7051},{"id":3,"address":""}]`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ndjson, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines = strings.Split(strings.TrimSpace(string(ndjson)), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"precision":"door"`) || !strings.Contains(lines[0], `"micro":"410103001001001001"`) ||
+		strings.Contains(lines[1], `"address"`) || !strings.Contains(lines[2], "the address is empty") {
+		t.Fatalf("json batch:\n%s", ndjson)
 	}
 }

@@ -222,7 +222,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
-	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
+	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db, Addresses: s.addressMatcher()})
 	if err == nil {
 		if !sw.started {
 			sw.start()
