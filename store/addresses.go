@@ -28,8 +28,8 @@ func scanAddress(row pgx.Row, a *gridline.Address) error {
 // addressConflict turns the register's exclusion constraint into a conflict the user can act on.
 func addressConflict(err error, a *gridline.Address) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23P01" {
-		return gridline.Errorf(gridline.EConflict, "the register already has %s valid on some of the dates from %s: change that row (or end it) instead of adding another",
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return gridline.Errorf(gridline.EConflict, "the register already has %s from %s: change that row (or end it) instead of adding another",
 			a.Label(), gridline.Date(a.ValidFrom))
 	}
 	return err
@@ -253,8 +253,8 @@ func (db *DB) LoadAddresses(ctx context.Context, rows []gridline.Address) error 
 			SELECT `+strings.Join(cols[:14], ", ")+`, ST_SetSRID(ST_MakePoint(lon, lat), 4326), valid_from, valid_to, provenance, label FROM addr_load`)
 		if err != nil {
 			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23P01" {
-				return gridline.Errorf(gridline.EConflict, "two rows of the register are the same place on the same dates: %s", pe.Detail)
+			if errors.As(err, &pe) && pe.Code == "23505" {
+				return gridline.Errorf(gridline.EConflict, "two rows of the register are the same place from the same date: %s", pe.Detail)
 			}
 		}
 		return err
@@ -295,19 +295,36 @@ func (db *DB) HouseholdsByGrid(ctx context.Context, day time.Time) ([]GridHouseh
 }
 
 // MatchAddressesTrgm is the plain PostgreSQL way of matching an address, for the benchmark: the
-// register row whose label is most similar (pg_trgm) to the text, with its similarity.
-func (db *DB) MatchAddressesTrgm(ctx context.Context, text string, day time.Time) (*gridline.Address, float64, error) {
+// register row whose label is most similar (pg_trgm) to the text, among those at least threshold
+// similar (the % operator, which the GIN index answers), with its similarity; nil when none is.
+func (db *DB) MatchAddressesTrgm(ctx context.Context, text string, day time.Time, threshold float64) (*gridline.Address, float64, error) {
 	var a gridline.Address
 	var sim float64
-	err := db.pool.QueryRow(ctx, `SELECT `+addressCols+`, similarity(label, $1) FROM addresses
-		WHERE label % $1 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)
-		ORDER BY label <-> $1 LIMIT 1`, text, day).Scan(&a.ID, &a.Province, &a.City, &a.District, &a.Subdistrict, &a.Community, &a.Road, &a.Door,
-		&a.Compound, &a.Building, &a.Unit, &a.Floor, &a.Room, &a.BuildingCode, &a.Households, &a.Lon, &a.Lat, &a.ValidFrom, &a.ValidTo, &a.Provenance, &sim)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, classify(err)
+	var found bool
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`, fmt.Sprint(threshold)); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT `+addressCols+`, similarity(label, $1) AS sim FROM addresses
+			WHERE label % $1 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)
+			ORDER BY sim DESC, id LIMIT 1`, text, day).Scan(&a.ID, &a.Province, &a.City, &a.District, &a.Subdistrict, &a.Community, &a.Road, &a.Door,
+			&a.Compound, &a.Building, &a.Unit, &a.Floor, &a.Room, &a.BuildingCode, &a.Households, &a.Lon, &a.Lat, &a.ValidFrom, &a.ValidTo, &a.Provenance, &sim)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	if err != nil || !found {
+		return nil, 0, err
 	}
 	return &a, sim, nil
+}
+
+// CType is the database's LC_CTYPE: pg_trgm sees no trigrams in Chinese text unless it is a UTF-8
+// one (C.UTF-8, zh_CN.UTF-8 ...).
+func (db *DB) CType(ctx context.Context) (string, error) {
+	var ctype string
+	err := db.pool.QueryRow(ctx, `SELECT datctype FROM pg_database WHERE datname = current_database()`).Scan(&ctype)
+	return ctype, classify(err)
 }

@@ -73,7 +73,7 @@ func TestAddressRegister(t *testing.T) {
 		t.Fatalf("households by grid: %v", by)
 	}
 	// pg_trgm sees Chinese (the database has a UTF-8 ctype).
-	m, sim, err := db.MatchAddressesTrgm(ctx, "二七区淮北街12号3号楼2单元", storetest.FixtureFrom)
+	m, sim, err := db.MatchAddressesTrgm(ctx, "二七区淮北街12号3号楼2单元", storetest.FixtureFrom, 0.3)
 	if err != nil || m == nil || m.ID != got.ID || sim <= 0.3 {
 		t.Fatalf("trgm: %+v %v %v", m, sim, err)
 	}
