@@ -328,3 +328,17 @@ func (db *DB) CType(ctx context.Context) (string, error) {
 	err := db.pool.QueryRow(ctx, `SELECT datctype FROM pg_database WHERE datname = current_database()`).Scan(&ctype)
 	return ctype, classify(err)
 }
+
+// RegisterHouseholds is HouseholdsByGrid as the coverage audit reads it (coverage.RegisterHouseholds):
+// grid identity -> the register's households; ok is false when the register is empty.
+func (db *DB) RegisterHouseholds(ctx context.Context, at time.Time) (map[int64]int, bool, error) {
+	list, err := db.HouseholdsByGrid(ctx, at)
+	if err != nil || len(list) == 0 {
+		return nil, false, err
+	}
+	out := make(map[int64]int, len(list))
+	for _, h := range list {
+		out[h.GridID] = h.Register
+	}
+	return out, true, nil
+}
