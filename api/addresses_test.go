@@ -15,6 +15,7 @@ import (
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/internal/testenv"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
@@ -178,5 +179,41 @@ func TestResolveAddress(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[0], `"precision":"door"`) || !strings.Contains(lines[0], `"micro":"410103001001001001"`) ||
 		strings.Contains(lines[1], `"address"`) || !strings.Contains(lines[2], "the address is empty") {
 		t.Fatalf("json batch:\n%s", ndjson)
+	}
+}
+
+// TestImportAddresses: what=addresses through POST /v1/imports: Chinese column names, GCJ-02
+// coordinates, a dry run, problems by line and nothing written, then an apply.
+func TestImportAddresses(t *testing.T) {
+	testenv.NeedCommands(t, "gdal-bin", "ogr2ogr")
+	ts, db, reg := addressServer(t)
+	tok := storetest.Token(t, db, "admin2", storetest.Everywhere(accounts.Administrator))
+	// 113.6155,34.7155 in WGS84 is about 113.6215,34.7145 in GCJ-02 here; the file gives WGS84
+	// points (crs empty) first.
+	good := "街道,社区,路,门牌号,楼栋,单元,户数,经度,纬度\n淮河路街道,淮北街社区,淮北街,30号,2号楼,1,18,113.6155,34.7055\n淮河路街道,淮北街社区,淮北街,30号,2号楼,2,18,113.6155,34.7055\n"
+	bad := good + "淮河路街道,淮北街社区,淮北街,31号,1,1,5,abc,34.7\n淮河路街道,淮北街社区,淮北街,33号,1,1,5,120.0,30.0\n"
+	status, body := uploadCSV(t, ts.URL+"/v1/imports", tok, map[string]string{"what": "addresses", "apply": "true", "from": "2024-06-01"}, bad)
+	if status != 422 {
+		t.Fatalf("bad file: %d %v", status, body)
+	}
+	rows, _, _ := db.Addresses(context.Background())
+	if len(rows) != 4 {
+		t.Fatalf("a refused import wrote: %d rows", len(rows))
+	}
+	status, body = uploadCSV(t, ts.URL+"/v1/imports", tok, map[string]string{"what": "addresses", "from": "2024-06-01"}, good)
+	if status != 200 || body["valid"] != true || body["applied"] != false {
+		t.Fatalf("dry run: %d %v", status, body)
+	}
+	status, body = uploadCSV(t, ts.URL+"/v1/imports", tok, map[string]string{"what": "addresses", "apply": "true", "from": "2024-06-01"}, good)
+	if status != 200 || body["written"] != float64(2) {
+		t.Fatalf("apply: %d %v", status, body)
+	}
+	if r := reg.Matcher().Resolve("淮北街30号2栋2单元", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); !r.Resolved || r.Best.Precision != address.PrecisionUnit {
+		t.Fatalf("imported address not matched: %+v", r.Best)
+	}
+	var n int
+	storetest.Raw(t, db).QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'addresses.import'`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d audit rows", n)
 	}
 }

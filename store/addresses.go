@@ -237,28 +237,110 @@ func (db *DB) LoadAddresses(ctx context.Context, rows []gridline.Address) error 
 		}
 	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE addr_load (province text, city text, district text, subdistrict text, community text, road text,
-			door text, compound text, building text, unit text, floor text, room text, building_code text, households int, lon float8, lat float8,
-			valid_from date, valid_to date, provenance text, label text) ON COMMIT DROP`); err != nil {
-			return err
-		}
-		cols := []string{"province", "city", "district", "subdistrict", "community", "road", "door", "compound", "building", "unit", "floor", "room",
-			"building_code", "households", "lon", "lat", "valid_from", "valid_to", "provenance", "label"}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"addr_load"}, cols, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			return addressArgs(&rows[i]), nil
-		})); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO addresses (`+strings.Join(cols[:14], ", ")+`, geom, valid_from, valid_to, provenance, label)
-			SELECT `+strings.Join(cols[:14], ", ")+`, ST_SetSRID(ST_MakePoint(lon, lat), 4326), valid_from, valid_to, provenance, label FROM addr_load`)
-		if err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23505" {
-				return gridline.Errorf(gridline.EConflict, "two rows of the register are the same place from the same date: %s", pe.Detail)
-			}
-		}
+		_, err := stageAddresses(ctx, tx, rows, false)
 		return err
 	})
+}
+
+// stageAddresses copies rows into the temporary table addr_load (idx = position + 1) and, with
+// returning, inserts them and returns the new ids in order.
+func stageAddresses(ctx context.Context, tx pgx.Tx, rows []gridline.Address, staged bool) ([]int64, error) {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE addr_load (idx int, province text, city text, district text, subdistrict text, community text, road text,
+		door text, compound text, building text, unit text, floor text, room text, building_code text, households int, lon float8, lat float8,
+		valid_from date, valid_to date, provenance text, label text) ON COMMIT DROP`); err != nil {
+		return nil, err
+	}
+	cols := []string{"province", "city", "district", "subdistrict", "community", "road", "door", "compound", "building", "unit", "floor", "room",
+		"building_code", "households", "lon", "lat", "valid_from", "valid_to", "provenance", "label"}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"addr_load"}, append([]string{"idx"}, cols...), pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		return append([]any{i + 1}, addressArgs(&rows[i])...), nil
+	})); err != nil {
+		return nil, err
+	}
+	if staged {
+		return nil, nil
+	}
+	rs, err := tx.Query(ctx, `INSERT INTO addresses (`+strings.Join(cols[:14], ", ")+`, geom, valid_from, valid_to, provenance, label)
+		SELECT `+strings.Join(cols[:14], ", ")+`, ST_SetSRID(ST_MakePoint(lon, lat), 4326), valid_from, valid_to, provenance, label FROM addr_load ORDER BY idx
+		RETURNING id`)
+	if err == nil {
+		var ids []int64
+		ids, err = pgx.CollectRows(rs, pgx.RowTo[int64])
+		if err == nil {
+			return ids, nil
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return nil, gridline.Errorf(gridline.EConflict, "two rows are the same place from the same date (in the file, or in the file and the register): %s", pe.Detail)
+	}
+	return nil, err
+}
+
+// AddressImport is what an import of register rows found and did.
+type AddressImport struct {
+	Rows     int             `json:"rows"`
+	Problems []ImportProblem `json:"problems"`
+	Written  int             `json:"written"`
+	Applied  bool            `json:"applied"`
+}
+
+// ImportAddresses checks rows against the grids (every point in a grid on its first day, within the
+// actor's grids.write) and, with apply and no problem, writes them all in one audited transaction.
+// rows[i] is line lines[i] of the file.
+func (db *DB) ImportAddresses(ctx context.Context, rows []gridline.Address, lines []int, apply bool) (*AddressImport, error) {
+	rep := &AddressImport{Rows: len(rows), Problems: []ImportProblem{}}
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := stageAddresses(ctx, tx, rows, true); err != nil {
+			return err
+		}
+		// Points in no grid on their first day.
+		rs, err := tx.Query(ctx, `SELECT l.idx FROM addr_load l WHERE NOT EXISTS (SELECT 1 FROM grids g
+			WHERE g.layer = 'comprehensive' AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326))
+				AND g.valid_from <= l.valid_from AND (g.valid_to IS NULL OR g.valid_to > l.valid_from)) ORDER BY l.idx LIMIT 1000`)
+		if err != nil {
+			return err
+		}
+		outside, err := pgx.CollectRows(rs, pgx.RowTo[int32])
+		if err != nil {
+			return err
+		}
+		for _, i := range outside {
+			a := &rows[i-1]
+			rep.Problems = append(rep.Problems, ImportProblem{Index: lines[i-1], Line: true, Field: "lon",
+				Message: fmt.Sprintf("the point (%g, %g) of %s lies in no grid on %s (check the column order and the crs)", a.Lon, a.Lat, a.Label(), gridline.Date(a.ValidFrom))})
+		}
+		if len(rep.Problems) > 0 || !apply {
+			return nil
+		}
+		// The deepest grids of every point, which the actor must reach.
+		var grids []int64
+		err = tx.QueryRow(ctx, `WITH c AS (SELECT l.idx, g.id, array_position(ARRAY['district','subdistrict','community','grid','micro'], g.level) AS rank
+				FROM addr_load l JOIN grids g ON g.layer = 'comprehensive' AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326))
+				AND g.valid_from <= l.valid_from AND (g.valid_to IS NULL OR g.valid_to > l.valid_from)),
+			d AS (SELECT idx, max(rank) AS rank FROM c GROUP BY idx)
+			SELECT coalesce(array_agg(DISTINCT c.id), '{}') FROM c JOIN d USING (idx, rank)`).Scan(&grids)
+		if err != nil {
+			return err
+		}
+		if err := checkGridReach(ctx, tx, "grids.write", grids); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE addr_load`); err != nil {
+			return err
+		}
+		ids, err := stageAddresses(ctx, tx, rows, false)
+		if err != nil {
+			return err
+		}
+		rep.Written, rep.Applied = len(ids), true
+		return appendAudit(ctx, tx, audit{Action: "addresses.import", TargetKind: "address", TargetIDs: ids, GridIDs: grids,
+			After: map[string]any{"rows": len(ids)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // GridHouseholds is a grid's households as the grid records them and as the register counts them.
