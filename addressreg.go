@@ -24,13 +24,13 @@ type Address struct {
 	District     string     `json:"district"`
 	Subdistrict  string     `json:"subdistrict"`
 	Community    string     `json:"community"`
-	Road         string     `json:"road"`        // 路/街/大道/巷
-	Door         string     `json:"door"`        // 门牌号, digits
-	Compound     string     `json:"compound"`    // 小区/院/花园/苑; may be empty for "N号院"
-	Building     string     `json:"building"`    // 楼/栋/幢/座 number
-	Unit         string     `json:"unit"`        // 单元
-	Floor        string     `json:"floor"`       // 层
-	Room         string     `json:"room"`        // 室/户
+	Road         string     `json:"road"`     // 路/街/大道/巷
+	Door         string     `json:"door"`     // 门牌号, digits
+	Compound     string     `json:"compound"` // 小区/院/花园/苑; may be empty for "N号院"
+	Building     string     `json:"building"` // 楼/栋/幢/座 number
+	Unit         string     `json:"unit"`     // 单元
+	Floor        string     `json:"floor"`    // 层
+	Room         string     `json:"room"`     // 室/户
 	BuildingCode string     `json:"building_code,omitempty"`
 	Households   int        `json:"households"`
 	Lon          float64    `json:"lon"`

@@ -1,8 +1,8 @@
 package importers
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,10 +27,10 @@ type AddressOptions struct {
 
 // AddressReport is an address import's report.
 type AddressReport struct {
-	File         string            `json:"file"`
-	CRS          string            `json:"crs"`
-	Valid        bool              `json:"valid"`
-	ProblemCount int               `json:"problem_count"`
+	File         string `json:"file"`
+	CRS          string `json:"crs"`
+	Valid        bool   `json:"valid"`
+	ProblemCount int    `json:"problem_count"`
 	*store.AddressImport
 }
 
