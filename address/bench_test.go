@@ -24,15 +24,16 @@ func BenchmarkResolve200k(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "addresses/s")
 }
 
-// TestSyntheticRegisterAccuracy: on the 200k register, the same rules find the right row's
-// building (the register has no grids; the point of the answer is compared with the row's).
+// TestSyntheticRegisterAccuracy: on a synthetic register (60,000 rows here, to keep the suite
+// quick under -race; the benchmark uses 200,000), the same rules find the written row's door and
+// building.
 func TestSyntheticRegisterAccuracy(t *testing.T) {
-	rows := address.SyntheticRegister(200000, 1)
-	if len(rows) < 200000 {
+	rows := address.SyntheticRegister(60000, 1)
+	if len(rows) < 60000 {
 		t.Fatalf("%d rows", len(rows))
 	}
 	m := address.NewMatcher(rows, nil)
-	set := demo.AddressTestSet(rows, 2000)
+	set := demo.AddressTestSet(rows, 1000)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	right := 0
 	wrong := map[string]int{}
