@@ -52,6 +52,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/coverage.sh
 	DATABASE_URL="$(DBURL)" bench/escalate.sh
 	DATABASE_URL="$(DBURL)" bench/drafts.sh
+	DATABASE_URL="$(DBURL)" bench/addresses.sh
 
 stop:
 	@scripts/setup.sh stop

@@ -178,6 +178,8 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		need, doing = accounts.StaffWrite, "importing a staff list"
 	case "divisions":
 		doing = "importing a division list"
+	case "addresses":
+		doing = "importing addresses"
 	}
 	if err := s.allowed(r, need, doing); err != nil {
 		s.writeError(w, r, err)
@@ -189,9 +191,9 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a %s list is one file (.csv, or .xlsx for staff)", what).With("field", "file"))
 			return
 		}
-	case "", "grids":
+	case "", "grids", "addresses":
 	default:
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff or divisions", gridline.Excerpt(what)).With("field", "what"))
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff, divisions or addresses", gridline.Excerpt(what)).With("field", "what"))
 		return
 	}
 	work := func(ctx context.Context, p *jobs.Progress) (any, *jobs.File, error) {
@@ -209,6 +211,19 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 			rep, err := s.imports.ImportDivisions(ctx, paths[0], importers.DivisionOptions{Encoding: opt.Encoding, From: opt.From, Apply: opt.Apply})
 			if err != nil {
 				return nil, nil, err
+			}
+			return rep, nil, listRefusal(rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
+		case "addresses":
+			// The standard address register (api/addresses.go).
+			p.Stage("check")
+			rep, err := s.imports.ImportAddresses(ctx, paths, importers.AddressOptions{Encoding: opt.Encoding, CRS: opt.CRS, Mapping: opt.Mapping, From: opt.From, Apply: opt.Apply})
+			if err != nil {
+				return nil, nil, err
+			}
+			if rep.Applied && s.addresses != nil {
+				if err := s.addresses.Refresh(ctx); err != nil {
+					s.log.Warn("address register refresh failed", "err", err)
+				}
 			}
 			return rep, nil, listRefusal(rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
 		}

@@ -40,6 +40,8 @@ func crsParam(q url.Values) (geo.CRS, error) {
 type resolveParams struct {
 	lon, lat, crs, at string
 	hasLon, hasLat    bool
+	address           string // GET /v1/resolve?address= (api/addresses.go)
+	hasAddress        bool
 }
 
 func parseResolveQuery(raw string) (p resolveParams, err error) {
@@ -78,6 +80,10 @@ func parseResolveQuery(raw string) (p resolveParams, err error) {
 			if p.at == "" {
 				p.at = v
 			}
+		case "address":
+			if !p.hasAddress {
+				p.address, p.hasAddress = v, true
+			}
 		}
 	}
 	return p, nil
@@ -99,6 +105,10 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 	q, err := parseResolveQuery(r.URL.RawQuery)
 	if err != nil {
 		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "malformed query string: %v", err))
+		return
+	}
+	if q.hasAddress {
+		s.resolveAddress(w, r, q)
 		return
 	}
 	lon, err := coordinate("lon", q.lon, q.hasLon)
@@ -212,7 +222,7 @@ func (s *Server) resolveBatch(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	sw := &startWriter{w: w, ctype: ctype}
-	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db})
+	n, started, err := batch.Resolve(r.Context(), s.resolver.Index(), body, sw, batch.Options{In: in, Out: out, DefaultCRS: crs, At: at, Transform: s.db, Addresses: s.addressMatcher()})
 	if err == nil {
 		if !sw.started {
 			sw.start()

@@ -16,6 +16,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
+	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/drafts"
 	"gridline.dev/gridline/importers"
@@ -54,6 +55,7 @@ type Server struct {
 	worktime       *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
 	open311        Open311Options    // /open311/v2 (api/open311.go)
 	live           StreamOptions     // GET /v1/cases/stream (api/stream.go)
+	addresses      *address.Register // the address register's matcher (api/addresses.go); nil: empty
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -112,6 +114,9 @@ type Options struct {
 	Open311 Open311Options
 	// Stream serves GET /v1/cases/stream and the webhook subscriptions (api/stream.go).
 	Stream StreamOptions
+	// Addresses matches addresses against the standard address register (GET /v1/resolve?address=,
+	// /v1/addresses); nil: an empty register.
+	Addresses *address.Register
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -166,6 +171,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeStream(r, opt.Stream)
 	s.drafts = opt.Drafts
 	s.routeDrafts(r)
+	s.addresses = opt.Addresses
+	s.routeAddresses(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/resolve"
 )
@@ -50,6 +51,9 @@ type Options struct {
 	DefaultCRS geo.CRS
 	At         time.Time
 	Transform  Transformer // for EPSG codes other than 4326/4490; nil refuses them
+	// Addresses matches records given by an address (a CSV address column, a JSON "address"
+	// member) instead of a point; nil refuses them.
+	Addresses *address.Matcher
 }
 
 // record is one point of a batch as read.
@@ -61,6 +65,12 @@ type record struct {
 	crs      geo.CRS
 	err      *gridline.Error
 	p        orb.Point // WGS84 once converted
+	// An address record: the text, and once matched, what it matched.
+	addr      string
+	hasAddr   bool
+	label     string
+	precision address.Precision
+	conf      float64
 }
 
 // chunkSize is how many points are converted, resolved and written together: EPSG conversion
@@ -95,8 +105,15 @@ func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Wr
 		if len(chunk) == 0 {
 			return nil
 		}
-		if err := convert(ctx, chunk, opt.Transform); err != nil {
+		if err := convert(ctx, chunk, opt.Transform, opt.Addresses, opt.At); err != nil {
 			return err
+		}
+		if w.csv && !w.headed {
+			// The header waits for the first records: address columns when they have addresses.
+			for i := range chunk {
+				w.addrCols = w.addrCols || chunk[i].hasAddr
+			}
+			w.header()
 		}
 		for i := range chunk {
 			w.write(&chunk[i])
@@ -105,9 +122,6 @@ func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Wr
 		chunk = chunk[:0]
 		started = true
 		return bw.Flush()
-	}
-	if w.csv {
-		w.header()
 	}
 	for {
 		rec, rerr := next()
@@ -135,16 +149,27 @@ func Resolve(ctx context.Context, ix *resolve.GridIndex, in io.Reader, out io.Wr
 			return n, started, rerr
 		}
 	}
-	return n, started || n > 0, flush()
+	if err := flush(); err != nil {
+		return n, started, err
+	}
+	if w.csv && !w.headed {
+		w.header()
+		bw.Flush()
+	}
+	return n, started || n > 0, nil
 }
 
 // convert turns every record's point into WGS84, checking ranges; EPSG points go to the
 // transformer in one call per code.
-func convert(ctx context.Context, recs []record, tr Transformer) error {
+func convert(ctx context.Context, recs []record, tr Transformer, am *address.Matcher, at time.Time) error {
 	byCode := map[int][]int{}
 	for i := range recs {
 		rc := &recs[i]
 		if rc.err != nil {
+			continue
+		}
+		if rc.hasAddr {
+			matchAddress(rc, am, at)
 			continue
 		}
 		if e := resolve.CheckCoordinate(rc.lon, rc.lat, rc.crs); e != nil {
@@ -186,6 +211,29 @@ func convert(ctx context.Context, recs []record, tr Transformer) error {
 	return nil
 }
 
+// matchAddress resolves an address record to its point, or marks why it cannot be.
+func matchAddress(rc *record, am *address.Matcher, at time.Time) {
+	if am == nil {
+		rc.err = gridline.Errorf(gridline.EInvalid, "%s: this server has no address register: send lon and lat", rc.where)
+		return
+	}
+	if len(rc.addr) > MaxAddressBytes {
+		rc.err = gridline.Errorf(gridline.EInvalid, "%s: the address is %d bytes long; an address is at most %d bytes", rc.where, len(rc.addr), MaxAddressBytes).With("field", "address")
+		return
+	}
+	res := am.Resolve(rc.addr, at)
+	if !res.Resolved {
+		rc.err = gridline.Errorf(gridline.ENotFound, "%s: the address was not resolved: %s", rc.where, res.Reason).With("field", "address")
+		return
+	}
+	rc.p = orb.Point{res.Best.Lon, res.Best.Lat}
+	rc.label, rc.precision, rc.conf = res.Best.Label, res.Best.Precision, res.Best.Confidence
+	rc.lon, rc.lat = res.Best.Lon, res.Best.Lat
+}
+
+// MaxAddressBytes is the longest address a batch record may hold.
+const MaxAddressBytes = 1024
+
 // batchWriter writes results as NDJSON or CSV, appending into one buffer to stay allocation-light.
 type batchWriter struct {
 	w      *bufio.Writer
@@ -196,6 +244,8 @@ type batchWriter struct {
 	loc    resolve.Location
 	buf    []byte
 	sc     []int32
+	// addrCols adds the address columns to the CSV header; headed is set once it is written.
+	addrCols, headed bool
 }
 
 // header writes the CSV header: the point, a column per level (gridline.Levels), the special
@@ -210,6 +260,10 @@ func (bw *batchWriter) header() {
 		cols = append(cols, string(l))
 	}
 	cols = append(cols, "boundary_m", "near_grid", "error")
+	if bw.addrCols {
+		cols = append(cols, "address", "precision", "confidence")
+	}
+	bw.headed = true
 	bw.w.WriteString(strings.Join(cols, ",") + "\n")
 }
 
@@ -271,6 +325,9 @@ func (bw *batchWriter) appendCSV(b []byte, rc *record, boundary float64, near st
 		}
 		b = append(b, ",,,"...)
 		b = appendCSVField(b, rc.err.Code+": "+rc.err.Message)
+		if bw.addrCols {
+			b = append(b, ",,,"...)
+		}
 		return append(b, '\n')
 	}
 	b = append(b, ',')
@@ -311,7 +368,18 @@ func (bw *batchWriter) appendCSV(b []byte, rc *record, boundary float64, near st
 	}
 	b = append(b, ',')
 	b = append(b, near...)
-	return append(b, ",\n"...)
+	b = append(b, ',')
+	if bw.addrCols {
+		b = append(b, ',')
+		b = appendCSVField(b, rc.label)
+		b = append(b, ',')
+		b = append(b, rc.precision...)
+		b = append(b, ',')
+		if rc.hasAddr {
+			b = strconv.AppendFloat(b, rc.conf, 'f', -1, 64)
+		}
+	}
+	return append(b, '\n')
 }
 
 // appendNDJSON appends the record's JSON line: its id, then either the error or what locate
@@ -362,6 +430,15 @@ func (bw *batchWriter) appendNDJSON(b []byte, rc *record, boundary float64, near
 	if near != "" {
 		b = append(b, `,"near_grid":`...)
 		b = strconv.AppendQuote(b, near)
+	}
+	if rc.hasAddr {
+		b = append(b, `,"address":{"label":`...)
+		b = strconv.AppendQuote(b, rc.label)
+		b = append(b, `,"precision":`...)
+		b = strconv.AppendQuote(b, string(rc.precision))
+		b = append(b, `,"confidence":`...)
+		b = strconv.AppendFloat(b, rc.conf, 'f', -1, 64)
+		b = append(b, '}')
 	}
 	return append(b, "}\n"...)
 }
@@ -445,13 +522,14 @@ func csvReader(in io.Reader) func() (*record, error) {
 					for i, f := range fields {
 						named[strings.ToLower(strings.TrimSpace(f))] = i
 					}
-					if _, ok := named["lon"]; !ok {
+					_, hasAddr := named["address"]
+					if _, ok := named["lon"]; !ok && !hasAddr {
 						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lon column (expected id,lon,lat[,crs])", gridline.Excerpt(strings.Join(fields, ","))).With("line", 1)
 					}
-					if _, ok := named["lat"]; !ok {
+					if _, ok := named["lat"]; !ok && !hasAddr {
 						return nil, gridline.Errorf(gridline.EInvalid, "line 1: the header %q has no lat column (expected id,lon,lat[,crs])", gridline.Excerpt(strings.Join(fields, ","))).With("line", 1)
 					}
-					cols = map[string]int{"id": -1, "crs": -1}
+					cols = map[string]int{"id": -1, "crs": -1, "lon": -1, "lat": -1, "address": -1}
 					for k, v := range named {
 						cols[k] = v
 					}
@@ -459,6 +537,10 @@ func csvReader(in io.Reader) func() (*record, error) {
 				}
 			}
 			rc := &record{where: fmt.Sprintf("line %d", line), id: []byte(get(fields, cols["id"]))}
+			if a, ok := cols["address"]; ok && a >= 0 && strings.TrimSpace(get(fields, cols["lon"])) == "" {
+				rc.addr, rc.hasAddr = get(fields, a), true
+				return rc, nil
+			}
 			if len(fields) < 3 && cols["lat"] >= len(fields) {
 				rc.err = gridline.Errorf(gridline.EInvalid, "line %d: expected id,lon,lat[,crs], got %d fields", line, len(fields)).With("line", line)
 				return rc, nil
@@ -498,6 +580,8 @@ type jsonPoint struct {
 	Lon *float64        `json:"lon"`
 	Lat *float64        `json:"lat"`
 	CRS string          `json:"crs"`
+	// Address is matched against the address register when lon and lat are not given.
+	Address *string `json:"address"`
 }
 
 type geoFeature struct {
@@ -737,6 +821,10 @@ func (rc *record) fromObject(raw []byte, n int) {
 		return
 	}
 	rc.id, rc.idIsJSON = jp.ID, true
+	if jp.Address != nil && jp.Lon == nil && jp.Lat == nil {
+		rc.addr, rc.hasAddr = *jp.Address, true
+		return
+	}
 	if jp.Lon == nil || jp.Lat == nil {
 		rc.err = gridline.Errorf(gridline.EInvalidCoord, "element %d: lon and lat are required", n).With("element", n)
 		return

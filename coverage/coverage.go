@@ -38,12 +38,13 @@ const (
 	RuleNoChief         = "no_chief"         // no grid chief on the grid or above it
 	RuleTooManyPosts    = "too_many_posts"   // a person holding posts in too many grids
 	RuleWorkload        = "workload"         // households or population outside the sizing rule
+	// RuleHouseholdsMismatch (households.go): the grid's households against the address register's.
 )
 
 // AllRules lists every rule in the order a summary shows them.
 var AllRules = []string{RuleGap, RuleOverlap, RuleSliver, RuleOutsideParent, RuleInvalidGeometry,
 	RuleCodePrefix, RuleCodeFormat, RuleDuplicateName, RuleFourBounds,
-	RuleVacantPost, RuleNoChief, RuleTooManyPosts, RuleWorkload}
+	RuleVacantPost, RuleNoChief, RuleTooManyPosts, RuleWorkload, RuleHouseholdsMismatch}
 
 // geometryRules need the geometry of the families.
 var geometryRules = []string{RuleGap, RuleOverlap, RuleSliver, RuleOutsideParent, RuleInvalidGeometry}
@@ -107,6 +108,10 @@ type Options struct {
 	// BatchMembers bounds the geometries sent to PostGIS in one statement (default 4,000), so a
 	// scope of a million grids is measured in bounded memory.
 	BatchMembers int
+	// HouseholdsTolerance is the share of a grid's households by which the address register's
+	// count may differ before households_mismatch reports it (default 0: any difference beyond one
+	// household).
+	HouseholdsTolerance float64
 }
 
 func (o Options) withDefaults() Options {
@@ -211,8 +216,9 @@ type Report struct {
 
 // Auditor runs audits against the current index.
 type Auditor struct {
-	index   func() Index
-	measure Measurer
+	index      func() Index
+	measure    Measurer
+	households RegisterHouseholds // nil: households_mismatch finds nothing
 }
 
 // New makes an Auditor: index gives the current index (nil while none is built), measure the
@@ -306,6 +312,11 @@ func (a *Auditor) Audit(ctx context.Context, req Request) (*Report, error) {
 	}
 	if want(RuleWorkload) {
 		workload(s, opt, c)
+	}
+	if want(RuleHouseholdsMismatch) {
+		if err := a.householdsMismatch(ctx, s, opt, c); err != nil {
+			return nil, err
+		}
 	}
 	lap("rules")
 	r.Summary.Grids = len(s.members)

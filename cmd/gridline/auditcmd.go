@@ -42,7 +42,7 @@ func newAuditor(res *resolve.Resolver, db *store.DB) *coverage.Auditor {
 			return ix
 		}
 		return nil // not a typed nil: the auditor answers "not built yet"
-	}, db)
+	}, db).WithHouseholds(db)
 }
 
 // importAuditRules are the coverage rules an import's dry run reports: the geometry of the

@@ -23,6 +23,7 @@ import (
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
+	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/drafts"
@@ -251,7 +252,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	defer cancelListen()
 	listening := make(chan struct{})
 	var once sync.Once
-	go db.Listen(lctx, res.Changed, func(err error) {
+	// The address register's matcher is rebuilt on changes to the register, the index on the rest.
+	register := address.NewRegister(db)
+	onChange := func(table string) {
+		switch table {
+		case "addresses", "address_aliases":
+			register.Changed()
+		case "":
+			register.Changed()
+			res.Changed(table)
+		default:
+			res.Changed(table)
+		}
+	}
+	go db.Listen(lctx, onChange, func(err error) {
 		res.SetLive(err == nil)
 		if err == nil {
 			once.Do(func() { close(listening) })
@@ -270,6 +284,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		return err
 	}
 	go res.Run(lctx, func(err error) { log.Warn("index refresh failed; keeping the previous index", "err", err) })
+	if err := register.Refresh(ctx); err != nil {
+		return err
+	}
+	go register.Run(lctx, func(err error) { log.Warn("address register refresh failed; keeping the previous one", "err", err) })
 	log.Info("resolution index built", "grid_versions", res.Status().Grids, "since_start", time.Since(started).Round(time.Millisecond))
 
 	tileOpt := tiles.Options{CacheBytes: int64(*tileCacheMB) << 20, Annotate: api.AnnotateTile}
@@ -306,7 +324,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	apiOpt := api.Options{Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime,
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime, Addresses: register,
 		Drafts: drafts.New(db, auditor, clock, loc, drafts.Options{})}
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
@@ -403,8 +421,15 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	} else if n > 0 {
 		fmt.Fprintf(stdout, "demo: %d time limits\n", n)
 	}
-	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
-		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
+	// The demo's address register: synthetic, generated from the grids just built (demo/addresses.go).
+	addrStart := time.Now()
+	rows := demo.Addresses(d, opt.seed)
+	if err := db.LoadAddresses(ctx, rows); err != nil {
+		return fmt.Errorf("load demo addresses: %w", err)
+	}
+	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic addresses in %s\n",
+		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (addrStart.Sub(start) - built).Round(time.Millisecond),
+		len(rows), time.Since(addrStart).Round(time.Millisecond))
 	return nil
 }
 
