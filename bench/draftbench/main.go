@@ -410,6 +410,15 @@ func bench(ctx context.Context, admin string, n, runs int) error {
 	fmt.Printf("| visible after the commit (its notification): resolution with at=%s | %s | target < 1 s |\n", gridline.Date(eff), after(sn.resolve))
 	fmt.Printf("| visible after the commit (its notification): the cached tile %d/%d/%d of that date | %s | target < 1 s |\n", z, tx, ty, after(sn.tile))
 	fmt.Printf("| for comparison, the existing invalidation under the same load: a grid renamed in place (store.RenameGrid) until resolution shows it | %s | |\n", ms(renamed))
+	// What a geometry change costs the existing refresh: the spatial index is built anew
+	// (resolve.GridIndex.update keeps it only when no geometry changed).
+	snap, err := db.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	b0 := time.Now()
+	resolve.Build(snap.Grids, snap.Staff, time.Now())
+	fmt.Printf("| for comparison, building the resolver's index of all %d versions (what the existing refresh does after any geometry change) | %s | |\n", len(snap.Grids), ms(time.Since(b0)))
 	fmt.Printf("\n(each of the %d move_vertex operations of that draft, validated as the draft grew: %s)\n", len(applyTimes), stats(applyTimes))
 	return nil
 }
