@@ -139,6 +139,16 @@ func TestDraftSplitPublish(t *testing.T) {
 		}
 	}
 	e.submit(t, d, e.planner, out)
+	// The reviewer's queue has it; the author's own queue does not; mine=1 lists it for the author.
+	if q := e.must(t, 200, "GET", "/v1/drafts?queue=1", e.reviewer, nil); len(q["drafts"].([]any)) != 1 {
+		t.Fatalf("reviewer's queue: %v", q)
+	}
+	if q := e.must(t, 200, "GET", "/v1/drafts?queue=1", e.planner, nil); len(q["drafts"].([]any)) != 0 {
+		t.Fatalf("the author's queue: %v", q)
+	}
+	if q := e.must(t, 200, "GET", "/v1/drafts?mine=1&state=submitted", e.planner, nil); len(q["drafts"].([]any)) != 1 {
+		t.Fatalf("mine: %v", q)
+	}
 	if st, body := e.call(t, "POST", d+"/approve", e.planner, map[string]any{"comment": "fine"}); st != 403 {
 		t.Fatalf("the author approving: %d %v, want 403", st, body)
 	}
