@@ -17,6 +17,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/coverage"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -48,6 +49,7 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
+	cases          *dispatch.Engine // incident cases (api/cases.go); nil: not served
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -97,6 +99,8 @@ type Options struct {
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
+	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
+	Cases *dispatch.Engine
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -144,6 +148,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.anonPeople = gridline.DiscloseMasked
 	}
 	s.routeAccounts(r)
+	s.cases = opt.Cases
+	s.routeCases(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

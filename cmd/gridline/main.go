@@ -25,6 +25,7 @@ import (
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -216,6 +217,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
+		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+			return err
+		}
 	}
 	res := resolve.NewIncremental(db, clock, loc)
 	// Every change to grids or staff, from this process or another on the same database, rebuilds
@@ -277,6 +281,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}
 	if err := httpOptions(getenv, &apiOpt); err != nil {
+		return err
+	}
+	if apiOpt.Cases, err = casesEngine(db, res, dispatch.NoDeadlines{}, clock, loc, getenv); err != nil {
 		return err
 	}
 	srv := api.NewServer(db, res, log, apiOpt)
@@ -361,6 +368,9 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	built := time.Since(start)
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
 		return fmt.Errorf("load demo: %w", err)
+	}
+	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
