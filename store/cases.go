@@ -142,7 +142,9 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 		return err
 	}
 	kind, ref, name := partyCols(c.Party)
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	// One batch with no BEGIN: PostgreSQL runs a pipeline ended by one Sync as one implicit
+	// transaction, so the case and its rows commit together or not at all, in one round trip.
+	err = func() error {
 		b := &pgx.Batch{}
 		var ext *string
 		if c.ExternalID != "" {
@@ -176,7 +178,7 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 			b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
 				VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 			if isUnique(err, "cases_external_key") {
 				return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
 			}
@@ -192,7 +194,8 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 			nc.Attachments[i].CaseID = c.ID
 		}
 		return nil
-	})
+	}()
+	return classify(err)
 }
 
 func isUnique(err error, constraint string) bool {
