@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,9 +62,20 @@ func main() {
 	seconds := flag.Float64("seconds", 10, "length of each throughput run")
 	singles := flag.Int("singles", 500, "POSTs one at a time for the single-request latency")
 	grids := flag.Int("grids", 0, "a synthetic district of this many basic grids instead of the demo district")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "casebench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f) //nolint:errcheck
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*clients, *seconds, *singles, *grids); err != nil {
 		fmt.Fprintln(os.Stderr, "casebench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
