@@ -510,3 +510,31 @@ func (db *DB) CaseAttachment(ctx context.Context, caseID, aid int64) (*dispatch.
 	a.SHA256 = hex.EncodeToString(sum)
 	return &a, classify(err)
 }
+
+// AppendCaseEvent appends an event that does not change the case's state (an escalation, a
+// notice sent) and its notices, in one transaction: the case's version moves on by one, so a
+// transition that read the case before it answers 409 and is tried again on the new version.
+func (db *DB) AppendCaseEvent(ctx context.Context, caseID int64, ev *dispatch.Event, notices []dispatch.Notice) error {
+	return db.tx(ctx, func(tx pgx.Tx) error { return appendCaseEvent(ctx, tx, caseID, ev, notices) })
+}
+
+// appendCaseEvent is AppendCaseEvent inside tx (the escalation sweeper's transaction).
+func appendCaseEvent(ctx context.Context, tx pgx.Tx, caseID int64, ev *dispatch.Event, notices []dispatch.Notice) error {
+	var state string
+	err := tx.QueryRow(ctx, `UPDATE cases SET version = version + 1, updated_at = greatest(updated_at, $2) WHERE id = $1 RETURNING version, state`,
+		caseID, ev.At).Scan(&ev.Seq, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return gridline.Errorf(gridline.ENotFound, "no case %d", caseID).With("case", caseID)
+	}
+	if err != nil {
+		return err
+	}
+	ev.CaseID, ev.From, ev.To = caseID, dispatch.State(state), dispatch.State(state)
+	b := &pgx.Batch{}
+	queueEvent(b, ev)
+	for _, n := range notices {
+		b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
+			VALUES ($1, currval('case_events_id_seq'), $2, $3, $4, $5, $6)`, caseID, n.Kind, n.ToKind, n.ToRef, n.Message, ev.At)
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
