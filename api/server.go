@@ -17,6 +17,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/coverage"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -50,6 +51,7 @@ type Server struct {
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
 	worktime       *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
+	cases          *dispatch.Engine  // incident cases (api/cases.go); nil: not served
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -102,6 +104,8 @@ type Options struct {
 	// Worktime is the working calendar and the time limits (api/calendar.go), reloaded at once
 	// after a change through the API; nil: the calendar's warnings are not reported.
 	Worktime *worktime.Service
+	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
+	Cases *dispatch.Engine
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -152,6 +156,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.worktime = opt.Worktime
 	s.routeCalendar(r)
 	s.routeNotifications(r)
+	s.cases = opt.Cases
+	s.routeCases(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

@@ -227,6 +227,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
+		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+			return err
+		}
 	}
 	if err := seedCalendar(ctx, db, clock, loc, log); err != nil {
 		return err
@@ -299,6 +302,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime}
 	if err := httpOptions(getenv, &apiOpt); err != nil {
+		return err
+	}
+	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
 		return err
 	}
 	srv := api.NewServer(db, res, log, apiOpt)
@@ -388,6 +394,9 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 		return fmt.Errorf("load demo time limits: %w", err)
 	} else if n > 0 {
 		fmt.Fprintf(stdout, "demo: %d time limits\n", n)
+	}
+	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
