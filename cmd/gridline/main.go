@@ -237,6 +237,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
+		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+			return err
+		}
 	}
 	if err := seedCalendar(ctx, db, clock, loc, log); err != nil {
 		return err
@@ -327,6 +330,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime, Addresses: register,
 		Drafts: drafts.New(db, auditor, clock, loc, drafts.Options{})}
 	if err := httpOptions(getenv, &apiOpt); err != nil {
+		return err
+	}
+	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
 		return err
 	}
 	liveCtx, stopLive := context.WithCancel(ctx)
@@ -420,6 +426,9 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 		return fmt.Errorf("load demo time limits: %w", err)
 	} else if n > 0 {
 		fmt.Fprintf(stdout, "demo: %d time limits\n", n)
+	}
+	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+		return err
 	}
 	// The demo's address register: synthetic, generated from the grids just built (demo/addresses.go).
 	addrStart := time.Now()
