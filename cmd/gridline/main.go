@@ -27,6 +27,7 @@ import (
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/open311"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -289,7 +290,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	}
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
-	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv)
+	// The case engine's intake for Open311: the *dispatch.Engine serve builds for /v1/cases once
+	// that wiring is merged (#15, branch cases); until then nil, and Open311 answers 503.
+	var caseIntake open311.Intake
+	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv, caseIntake)
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
