@@ -135,6 +135,11 @@ func stepParty(kind *string, ref string) *dispatch.Party {
 // transaction, sent as one batch (the intake's durable commit is this one round trip and the
 // commit).
 func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
+	return db.tx(ctx, func(tx pgx.Tx) error { return createCase(ctx, tx, nc) })
+}
+
+// createCase is CreateCase in tx (CreateCases writes many in one transaction).
+func createCase(ctx context.Context, tx pgx.Tx, nc *dispatch.NewCase) error {
 	c := &nc.Case
 	c.Version = len(nc.Events)
 	reporter, err := json.Marshal(c.Reporter)
@@ -142,7 +147,7 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 		return err
 	}
 	kind, ref, name := partyCols(c.Party)
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	{
 		b := &pgx.Batch{}
 		var ext *string
 		if c.ExternalID != "" {
@@ -192,7 +197,7 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 			nc.Attachments[i].CaseID = c.ID
 		}
 		return nil
-	})
+	}
 }
 
 func isUnique(err error, constraint string) bool {

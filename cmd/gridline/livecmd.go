@@ -4,12 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/backlog"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/live"
 	"gridline.dev/gridline/open311"
+	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/webhooks"
 )
@@ -49,6 +52,12 @@ func open311Cases(db *store.DB, intake open311.Intake) open311.Cases {
 	return open311.NewEngine(intake, db)
 }
 
-// backlogIntake is the intake `gridline cases import` files through. (Until the dispatch intake
-// is merged there is none, and the command only checks files.)
-func backlogIntake(*store.DB, gridline.Clock) backlog.Intake { return nil }
+// backlogIntake is the intake `gridline cases import` files through: the dispatch engine's
+// routing over a freshly built index. It starts no steps, so it needs no deadlines.
+func backlogIntake(ctx context.Context, db *store.DB, clock gridline.Clock, loc *time.Location) (backlog.Intake, error) {
+	res := resolve.NewIncremental(db, clock, loc)
+	if err := res.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return dispatch.Backlog{Engine: dispatch.New(db, res, nil, clock, dispatch.Options{Location: loc}), Store: db}, nil
+}
