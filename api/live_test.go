@@ -25,8 +25,10 @@ import (
 // noLimits is a Deadlines without time limits (deadlines are the worktime branch's).
 type noLimits struct{}
 
-func (noLimits) Limit(string, string, string) (worktime.Limit, bool, error) { return worktime.Limit{}, false, nil }
-func (noLimits) Deadline(worktime.StepClock) worktime.Deadline           { return worktime.Deadline{} }
+func (noLimits) Limit(string, string, string) (worktime.Limit, bool, error) {
+	return worktime.Limit{}, false, nil
+}
+func (noLimits) Deadline(worktime.StepClock) worktime.Deadline { return worktime.Deadline{} }
 
 // TestOpen311ThroughTheIntake files an Open311 request through the real dispatch engine and the
 // case tables, and watches it arrive on a case stream fed by LISTEN/NOTIFY: the whole path.

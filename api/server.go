@@ -17,6 +17,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/coverage"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -48,8 +49,9 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
-	open311        Open311Options // /open311/v2 (api/open311.go)
-	live           StreamOptions  // GET /v1/cases/stream (api/stream.go)
+	open311        Open311Options   // /open311/v2 (api/open311.go)
+	live           StreamOptions    // GET /v1/cases/stream (api/stream.go)
+	cases          *dispatch.Engine // incident cases (api/cases.go); nil: not served
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -103,6 +105,8 @@ type Options struct {
 	Open311 Open311Options
 	// Stream serves GET /v1/cases/stream and the webhook subscriptions (api/stream.go).
 	Stream StreamOptions
+	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
+	Cases *dispatch.Engine
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -152,6 +156,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeAccounts(r)
 	s.routeOpen311(r, opt.Open311)
 	s.routeStream(r, opt.Stream)
+	s.cases = opt.Cases
+	s.routeCases(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

@@ -135,11 +135,16 @@ func stepParty(kind *string, ref string) *dispatch.Party {
 // transaction, sent as one batch (the intake's durable commit is this one round trip and the
 // commit).
 func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
-	return db.tx(ctx, func(tx pgx.Tx) error { return createCase(ctx, tx, nc) })
+	return createCase(ctx, db.pool, nc)
 }
 
-// createCase is CreateCase in tx (CreateCases writes many in one transaction).
-func createCase(ctx context.Context, tx pgx.Tx, nc *dispatch.NewCase) error {
+// batchSender sends a batch: the pool (one implicit transaction per batch) or a transaction
+// (CreateCases writes many cases in one).
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error {
 	c := &nc.Case
 	c.Version = len(nc.Events)
 	reporter, err := json.Marshal(c.Reporter)
@@ -147,7 +152,9 @@ func createCase(ctx context.Context, tx pgx.Tx, nc *dispatch.NewCase) error {
 		return err
 	}
 	kind, ref, name := partyCols(c.Party)
-	{
+	// One batch with no BEGIN: PostgreSQL runs a pipeline ended by one Sync as one implicit
+	// transaction, so the case and its rows commit together or not at all, in one round trip.
+	err = func() error {
 		b := &pgx.Batch{}
 		var ext *string
 		if c.ExternalID != "" {
@@ -181,7 +188,7 @@ func createCase(ctx context.Context, tx pgx.Tx, nc *dispatch.NewCase) error {
 			b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
 				VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := sb.SendBatch(ctx, b).Close(); err != nil {
 			if isUnique(err, "cases_external_key") {
 				return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
 			}
@@ -197,7 +204,8 @@ func createCase(ctx context.Context, tx pgx.Tx, nc *dispatch.NewCase) error {
 			nc.Attachments[i].CaseID = c.ID
 		}
 		return nil
-	}
+	}()
+	return classify(err)
 }
 
 func isUnique(err error, constraint string) bool {
@@ -511,4 +519,32 @@ func (db *DB) CaseAttachment(ctx context.Context, caseID, aid int64) (*dispatch.
 	}
 	a.SHA256 = hex.EncodeToString(sum)
 	return &a, classify(err)
+}
+
+// AppendCaseEvent appends an event that does not change the case's state (an escalation, a
+// notice sent) and its notices, in one transaction: the case's version moves on by one, so a
+// transition that read the case before it answers 409 and is tried again on the new version.
+func (db *DB) AppendCaseEvent(ctx context.Context, caseID int64, ev *dispatch.Event, notices []dispatch.Notice) error {
+	return db.tx(ctx, func(tx pgx.Tx) error { return appendCaseEvent(ctx, tx, caseID, ev, notices) })
+}
+
+// appendCaseEvent is AppendCaseEvent inside tx (the escalation sweeper's transaction).
+func appendCaseEvent(ctx context.Context, tx pgx.Tx, caseID int64, ev *dispatch.Event, notices []dispatch.Notice) error {
+	var state string
+	err := tx.QueryRow(ctx, `UPDATE cases SET version = version + 1, updated_at = greatest(updated_at, $2) WHERE id = $1 RETURNING version, state`,
+		caseID, ev.At).Scan(&ev.Seq, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return gridline.Errorf(gridline.ENotFound, "no case %d", caseID).With("case", caseID)
+	}
+	if err != nil {
+		return err
+	}
+	ev.CaseID, ev.From, ev.To = caseID, dispatch.State(state), dispatch.State(state)
+	b := &pgx.Batch{}
+	queueEvent(b, ev)
+	for _, n := range notices {
+		b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
+			VALUES ($1, currval('case_events_id_seq'), $2, $3, $4, $5, $6)`, caseID, n.Kind, n.ToKind, n.ToRef, n.Message, ev.At)
+	}
+	return tx.SendBatch(ctx, b).Close()
 }

@@ -25,9 +25,9 @@ import (
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
-	"gridline.dev/gridline/open311"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -225,6 +225,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
+		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+			return err
+		}
 	}
 	res := resolve.NewIncremental(db, clock, loc)
 	// Every change to grids or staff, from this process or another on the same database, rebuilds
@@ -288,12 +291,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
 	}
+	if apiOpt.Cases, err = casesEngine(db, res, dispatch.NoDeadlines{}, clock, loc, getenv); err != nil {
+		return err
+	}
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
-	// The case engine's intake for Open311: the *dispatch.Engine serve builds for /v1/cases once
-	// that wiring is merged (#15, branch cases); until then nil, and Open311 answers 503.
-	var caseIntake open311.Intake
-	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv, caseIntake)
+	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv, apiOpt.Cases)
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -377,6 +380,9 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	built := time.Since(start)
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
 		return fmt.Errorf("load demo: %w", err)
+	}
+	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
