@@ -40,7 +40,8 @@ func (e *Engine) Categories(ctx context.Context) ([]Category, error) {
 		if !c.Active {
 			continue
 		}
-		out = append(out, Category{Code: c.Code, Name: c.Name, Class: c.ClassName, Description: c.Kind + " " + c.Standard + " " + c.Code})
+		out = append(out, Category{Code: c.Code, Name: c.Name, Class: c.ClassName,
+			Description: c.ClassName + " / " + c.Name + " (" + c.Standard + " " + c.Code + ")"})
 	}
 	return out, nil
 }
