@@ -19,6 +19,7 @@ import (
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/patrol"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -45,7 +46,8 @@ type Server struct {
 	secureCookies bool
 	signInToRead  bool
 	webMap        *webmap.Map
-	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
+	jobs          *jobs.Runner    // runs imports and exports as jobs (api/jobs.go)
+	patrols       *patrol.Service // positions, tracks, routes (api/patrols.go); nil: not configured
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
@@ -94,6 +96,9 @@ type Options struct {
 	// CORSOrigins are the origins (https://example.org) whose pages may call the API from a
 	// browser with an API token. None (the default): CORS is off.
 	CORSOrigins []string
+	// Patrols serves positions, tracks, patrol figures and routes on roads (api/patrols.go); nil
+	// answers them 503.
+	Patrols *patrol.Service
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
@@ -144,6 +149,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.anonPeople = gridline.DiscloseMasked
 	}
 	s.routeAccounts(r)
+	s.routePatrols(r, opt.Patrols)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
