@@ -272,7 +272,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		log.Warn("cleanup of leftovers failed", "err", err)
 	}
 	go janitor.Run(lctx, *sweepEvery, owner.Keep)
-	apiOpt := api.Options{Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
+	patrols, err := patrolService(getenv, db, res, clock, loc)
+	if err != nil {
+		return err
+	}
+	go patrols.RunPruner(lctx, *sweepEvery, log)
+	apiOpt := api.Options{Patrols: patrols, Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}
@@ -362,8 +367,15 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
 		return fmt.Errorf("load demo: %w", err)
 	}
-	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
-		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
+	loaded := time.Since(start)
+	// The demo's road network is synthetic, built from the grids just loaded (demo/data/PROVENANCE.md).
+	edges, names, err := db.BuildSyntheticRoads(ctx, d.Grids[0].ValidFrom)
+	if err != nil {
+		return fmt.Errorf("build demo roads: %w", err)
+	}
+	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic road edges, %d real road names placed (in %s)\n",
+		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (loaded - built).Round(time.Millisecond),
+		edges, names, (time.Since(start) - loaded).Round(time.Millisecond))
 	return nil
 }
 
