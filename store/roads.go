@@ -149,7 +149,8 @@ func nameRoads(ctx context.Context, tx pgx.Tx, day time.Time) (int, error) {
 			classes = `'main', 'street'`
 		}
 		unitGeom := fmt.Sprintf(`(SELECT geom FROM grids WHERE version_id = %d)`, u.vid)
-		inside := fmt.Sprintf(`class IN (%s) AND geom && %s AND ST_Contains(%s, ST_LineInterpolatePoint(geom, 0.5))`, classes, unitGeom, unitGeom)
+		interior := fmt.Sprintf(`ST_Contains(%s, ST_LineInterpolatePoint(geom, 0.5))`, unitGeom)
+		inside := fmt.Sprintf(`class IN (%s) AND geom && %s AND %s`, classes, unitGeom, interior)
 		var west, east *int64
 		if err := tx.QueryRow(ctx, `WITH e AS (SELECT source, target FROM roads WHERE `+inside+`),
 			v AS (SELECT id, geom FROM road_vertices WHERE id IN (SELECT source FROM e UNION SELECT target FROM e))
@@ -159,10 +160,13 @@ func nameRoads(ctx context.Context, tx pgx.Tx, day time.Time) (int, error) {
 		if west == nil || east == nil || *west == *east {
 			continue
 		}
-		// The chain avoids roads already named where it can (unnamed roads cost ten times more).
-		tag, err := tx.Exec(ctx, `UPDATE roads SET name = $1 WHERE name = '' AND id IN (
-			SELECT edge FROM pgr_dijkstra($2, $3::bigint, $4::bigint, false))`, u.road,
-			`SELECT id, source, target, cost * CASE WHEN name = '' THEN 1 ELSE 10 END AS cost, cost * CASE WHEN name = '' THEN 1 ELSE 10 END AS reverse_cost FROM roads WHERE `+inside, *west, *east)
+		// The chain runs on the unit's roads of the two classes, and may use its other roads
+		// (three times the cost) and its border (twenty times) to connect; it avoids roads already
+		// named where it can (ten times). Only the roads inside the unit take the name.
+		weight := fmt.Sprintf(`cost * CASE WHEN class IN (%s) THEN 1 ELSE 3 END * CASE WHEN %s THEN 1 ELSE 20 END * CASE WHEN name = '' THEN 1 ELSE 10 END`, classes, interior)
+		edgeSQL := fmt.Sprintf(`SELECT id, source, target, %[1]s AS cost, %[1]s AS reverse_cost FROM roads WHERE geom && %[2]s AND ST_CoveredBy(geom, %[2]s)`, weight, unitGeom)
+		tag, err := tx.Exec(ctx, `UPDATE roads SET name = $1 WHERE name = '' AND `+interior+` AND id IN (
+			SELECT edge FROM pgr_dijkstra($2, $3::bigint, $4::bigint, false))`, u.road, edgeSQL, *west, *east)
 		if err != nil {
 			return 0, err
 		}
