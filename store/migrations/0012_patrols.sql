@@ -6,8 +6,7 @@
 -- Written with COPY, so no geometry column (pgx's binary COPY has no geometry type): queries make
 -- points with ST_MakePoint. Bounded by GRIDLINE_POSITION_RETENTION_DAYS (patrol.Janitor).
 CREATE TABLE positions (
-    person_id bigint NOT NULL, -- no foreign key: a per-row check would slow COPY; the janitor prunes
-
+    person_id bigint NOT NULL, -- no foreign key: a per-row check would slow COPY; the pruner keeps it bounded
     at        timestamptz NOT NULL,
     lon       float8 NOT NULL,
     lat       float8 NOT NULL,
