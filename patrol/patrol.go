@@ -48,7 +48,7 @@ type Store interface {
 	PersonExists(ctx context.Context, person int64) (bool, error)
 	// InsertPositions stores ps (and the last position of each person) in one transaction.
 	InsertPositions(ctx context.Context, ps []Position) error
-	// TransformToWGS84 converts points from EPSG srid to WGS84 (projected CRSs).
+	// Transform converts points from EPSG srid to WGS84 (projected CRSs).
 	Transform(ctx context.Context, srid int, xs, ys []float64) ([]float64, []float64, error)
 	// PrunePositions deletes positions older than before.
 	PrunePositions(ctx context.Context, before time.Time) (int64, error)
@@ -447,7 +447,7 @@ type GridDays struct {
 	DaysWithout *int `json:"days_without_patrol"`
 }
 
-// Summarise is the patrol summary of grid root's subtree on day.
+// Summary is the patrol summary of grid root's subtree on day.
 func (s *Service) Summary(ctx context.Context, root int64, day time.Time) (*Summary, error) {
 	ws, err := s.st.PatrolWorkers(ctx, root, day)
 	if err != nil {
