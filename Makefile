@@ -55,6 +55,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/addresses.sh
 	DATABASE_URL="$(DBURL)" bench/stream.sh
 	DATABASE_URL="$(DBURL)" bench/cases.sh
+	DATABASE_URL="$(DBURL)" bench/patrol.sh
 
 stop:
 	@scripts/setup.sh stop

@@ -180,6 +180,8 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 		doing = "importing a division list"
 	case "addresses":
 		doing = "importing addresses"
+	case "roads":
+		doing = "importing a road network"
 	}
 	if err := s.allowed(r, need, doing); err != nil {
 		s.writeError(w, r, err)
@@ -191,9 +193,9 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "a %s list is one file (.csv, or .xlsx for staff)", what).With("field", "file"))
 			return
 		}
-	case "", "grids", "addresses":
+	case "", "grids", "addresses", "roads":
 	default:
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff, divisions or addresses", gridline.Excerpt(what)).With("field", "what"))
+		s.writeError(w, r, gridline.Errorf(gridline.EInvalid, "what %q is not grids, staff, divisions, addresses or roads", gridline.Excerpt(what)).With("field", "what"))
 		return
 	}
 	work := func(ctx context.Context, p *jobs.Progress) (any, *jobs.File, error) {
@@ -226,6 +228,13 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			return rep, nil, listRefusal(rep, opt.Apply && !rep.Valid, rep.Problems, rep.ProblemCount)
+		case "roads":
+			p.Stage("check")
+			rep, err := s.imports.ImportRoads(ctx, paths, importers.RoadOptions{CRS: opt.CRS, SourceLayer: opt.SourceLayer, Encoding: opt.Encoding, Apply: opt.Apply})
+			if err != nil {
+				return nil, nil, err
+			}
+			return rep, nil, nil
 		}
 		opt.Progress = p
 		rep, err := s.imports.Import(ctx, paths, opt)

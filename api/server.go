@@ -22,6 +22,7 @@ import (
 	"gridline.dev/gridline/drafts"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/patrol"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -51,6 +52,7 @@ type Server struct {
 	webMap        *webmap.Map
 	jobs          *jobs.Runner    // runs imports and exports as jobs (api/jobs.go)
 	drafts        *drafts.Service // planners' drafts (api/drafts.go); nil: not configured
+	patrols       *patrol.Service // positions, tracks, routes (api/patrols.go); nil: not configured
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
 	worktime       *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
@@ -106,6 +108,9 @@ type Options struct {
 	// CORSOrigins are the origins (https://example.org) whose pages may call the API from a
 	// browser with an API token. None (the default): CORS is off.
 	CORSOrigins []string
+	// Patrols serves positions, tracks, patrol figures and routes on roads (api/patrols.go); nil
+	// answers them 503.
+	Patrols *patrol.Service
 	// AnonymousPeople is how anonymous callers see the people responsible for grids: full,
 	// masked (the default) or none. Signed-in users with a role on the grid see them in full.
 	AnonymousPeople gridline.Disclosure
@@ -179,6 +184,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeAddresses(r)
 	s.cases = opt.Cases
 	s.routeCases(r)
+	s.routePatrols(r, opt.Patrols)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

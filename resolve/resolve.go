@@ -543,3 +543,6 @@ func (ix *GridIndex) Position(versionID int64) int32 {
 	}
 	return -1
 }
+
+// VersionOn is the position of grid id's version valid on at, or -1.
+func (ix *GridIndex) VersionOn(id int64, at time.Time) int32 { return ix.versionOn(id, at) }

@@ -22,6 +22,8 @@ pgbin="/usr/lib/postgresql/$pgver/bin"
 declare -A need=(
   ["/usr/lib/postgresql/$pgver/bin/initdb"]="postgresql-$pgver"
   ["/usr/share/postgresql/$pgver/extension/postgis.control"]="postgresql-$pgver-postgis-3"
+  # pgRouting: routes on roads (migration 0012 creates the extension).
+  ["/usr/share/postgresql/$pgver/extension/pgrouting.control"]="postgresql-$pgver-pgrouting"
   ["/usr/share/postgresql/$pgver/extension/btree_gist.control"]="postgresql-contrib"
   ["/usr/bin/ogr2ogr"]="gdal-bin"
   ["/usr/bin/chromium"]="chromium"

@@ -70,6 +70,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 	tolerance := fs.Float64("tolerance", store.DefaultTolerance, "m² a child may stick out of its parent")
 	asJSON := fs.Bool("json", false, "print the whole report as JSON")
 	divisions := fs.Bool("divisions", false, "the file is a division list (CSV: code, name, level, parent_code) that names subdistricts and communities")
+	roads := fs.Bool("roads", false, "the file is a road network (any GDAL format, OSM .osm/.pbf included) that replaces the roads routes are found on")
 	staff := fs.Bool("staff", false, "the file is a staff list (CSV or XLSX: grid code, role, name, phone, valid_from, valid_to), not grids")
 	fields := fieldFlags{}
 	fs.Var(fields, "field", "attribute=column, e.g. --field code=WGBM (repeatable)")
@@ -128,6 +129,13 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, c
 	}
 	defer release()
 	start := time.Now()
+	if *roads {
+		rep, err := eng.ImportRoads(ctx, fs.Args(), importers.RoadOptions{CRS: opt.CRS, SourceLayer: opt.SourceLayer, Encoding: opt.Encoding, Apply: opt.Apply})
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		return printJSON(stdout, rep)
+	}
 	if *divisions {
 		if fs.NArg() != 1 {
 			return errors.New("import --divisions: give one .csv file")

@@ -324,7 +324,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	// are escalated by every server, each rung once.
 	go workTime.Run(lctx, time.Minute)
 	go escalation.New(db, clock, loc, log, escalation.Config{Every: *escalateEvery}).Run(lctx)
-	apiOpt := api.Options{Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
+	patrols, err := patrolService(getenv, db, res, clock, loc)
+	if err != nil {
+		return err
+	}
+	go patrols.RunPruner(lctx, *sweepEvery, log)
+	apiOpt := api.Options{Patrols: patrols, Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime, Addresses: register,
@@ -436,9 +441,15 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	if err := db.LoadAddresses(ctx, rows); err != nil {
 		return fmt.Errorf("load demo addresses: %w", err)
 	}
-	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic addresses in %s\n",
+	// The demo's road network is synthetic, built from the grids just loaded (demo/data/PROVENANCE.md).
+	roadStart := time.Now()
+	edges, names, err := db.BuildSyntheticRoads(ctx, d.Grids[0].ValidFrom)
+	if err != nil {
+		return fmt.Errorf("build demo roads: %w", err)
+	}
+	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic addresses in %s; %d synthetic road edges, %d real road names placed (in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (addrStart.Sub(start) - built).Round(time.Millisecond),
-		len(rows), time.Since(addrStart).Round(time.Millisecond))
+		len(rows), roadStart.Sub(addrStart).Round(time.Millisecond), edges, names, time.Since(roadStart).Round(time.Millisecond))
 	return nil
 }
 
