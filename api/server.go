@@ -50,6 +50,8 @@ type Server struct {
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
 	cases          *dispatch.Engine // incident cases (api/cases.go); nil: not served
+	open311        Open311Options // /open311/v2 (api/open311.go)
+	live           StreamOptions  // GET /v1/cases/stream (api/stream.go)
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -101,6 +103,10 @@ type Options struct {
 	AnonymousPeople gridline.Disclosure
 	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
 	Cases *dispatch.Engine
+	// Open311 serves Open311 GeoReport v2 under /open311/v2 (api/open311.go).
+	Open311 Open311Options
+	// Stream serves GET /v1/cases/stream and the webhook subscriptions (api/stream.go).
+	Stream StreamOptions
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -150,6 +156,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeAccounts(r)
 	s.cases = opt.Cases
 	s.routeCases(r)
+	s.routeOpen311(r, opt.Open311)
+	s.routeStream(r, opt.Stream)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

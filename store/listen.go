@@ -18,10 +18,15 @@ const ChangesChannel = "gridline_changes"
 // onState, when not nil, is told of every connection: nil once the listener is connected, and the
 // error each time the connection is lost or cannot be made, so that the caller can log it.
 func (db *DB) Listen(ctx context.Context, onChange func(table string), onState func(err error)) {
+	db.listen(ctx, ChangesChannel, onChange, onState)
+}
+
+// listen is Listen on channel.
+func (db *DB) listen(ctx context.Context, channel string, onChange func(payload string), onState func(err error)) {
 	backoff := 100 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, func() {
+		err := db.listenOnce(ctx, channel, func() {
 			backoff = 100 * time.Millisecond
 			if onState != nil {
 				onState(nil)
@@ -35,7 +40,7 @@ func (db *DB) Listen(ctx context.Context, onChange func(table string), onState f
 			return
 		}
 		if onState != nil {
-			onState(fmt.Errorf("listen for changes: %w", err))
+			onState(fmt.Errorf("listen on %s: %w", channel, err))
 		}
 		select {
 		case <-ctx.Done():
@@ -48,13 +53,13 @@ func (db *DB) Listen(ctx context.Context, onChange func(table string), onState f
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context, connected func(), onChange func(string)) error {
+func (db *DB) listenOnce(ctx context.Context, channel string, connected func(), onChange func(string)) error {
 	conn, err := pgx.Connect(ctx, db.url)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
 	connected()

@@ -61,6 +61,7 @@ commands:
   grant     grant USERNAME ROLE SCOPE: a role on all, grid:ID|CODE or department:CODE
   revoke    revoke GRANT_ID
   audit-log audit-log verify: check the audit log's hash chain
+  cases     cases import [--dry-run] [--crs C] [--json] FILE: a backlog of cases (CSV/XLSX), all or nothing
 
 environment:
   DATABASE_URL   the PostGIS database (required; ` + "`make run`" + ` sets it to the local cluster)
@@ -74,6 +75,8 @@ environment:
   GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
   GRIDLINE_SECURE_COOKIES    true behind a TLS-terminating proxy: the session cookie is marked Secure
   GRIDLINE_SIGN_IN_TO_READ   true: no anonymous viewing (everything but the map's files needs a sign-in)
+  GRIDLINE_OPEN311_JURISDICTION  the jurisdiction_id Open311 clients may send (default gridline)
+  GRIDLINE_OPEN311_CONTACT       the contact line of Open311 discovery
 `
 
 // run is the whole program, so tests can run it on port 0.
@@ -114,6 +117,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return grantCmd(ctx, args[0] == "revoke", args[1:], getenv, stdout)
 	case "audit-log":
 		return auditLogCmd(ctx, args[1:], getenv, stdout)
+	case "cases":
+		if len(args) > 1 && args[1] == "import" {
+			return casesImportCmd(ctx, args[2:], getenv, clock, stdout)
+		}
+		return errors.New("cases: give a subcommand: cases import FILE")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -286,6 +294,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if apiOpt.Cases, err = casesEngine(db, res, dispatch.NoDeadlines{}, clock, loc, getenv); err != nil {
 		return err
 	}
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv)
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -300,6 +311,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(stopLive) // ends the event streams, which Shutdown would otherwise wait for
 	if !isLoopback(ln.Addr()) {
 		log.Warn("serving on a non-loopback address without TLS: passwords, session cookies and API tokens cross the network in clear text; put a TLS-terminating proxy in front, or listen on 127.0.0.1", "addr", ln.Addr().String())
 	}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/backlog"
+	"gridline.dev/gridline/live"
+	"gridline.dev/gridline/open311"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/webhooks"
+)
+
+// startLive starts what carries case changes outside: the hub of the live stream, fed by
+// LISTEN gridline_cases, and the webhook sender, woken by the same notifications (and polling,
+// so that deliveries made while it was away and retries come due). Both stop with ctx; the hub
+// then closes every stream, so that the server's shutdown does not wait for them.
+func startLive(ctx context.Context, db *store.DB, clock gridline.Clock, log *slog.Logger, getenv func(string) string) (api.StreamOptions, api.Open311Options) {
+	hub := live.New(db, live.Options{})
+	sender := webhooks.NewSender(db, clock, webhooks.Options{})
+	go hub.Run(ctx, func(err error) { log.Warn("live stream: reading case changes failed; retrying", "err", err) })
+	go sender.Run(ctx, func(err error) { log.Warn("webhooks: claiming deliveries failed; retrying", "err", err) })
+	go db.ListenCases(ctx, func(payload string) {
+		hub.Notify(payload)
+		sender.Wake()
+	}, func(err error) {
+		if err != nil {
+			log.Warn("live stream: lost the database connection; reconnecting", "err", err)
+		}
+	})
+	jurisdiction := strings.TrimSpace(getenv("GRIDLINE_OPEN311_JURISDICTION"))
+	if jurisdiction == "" {
+		jurisdiction = "gridline"
+	}
+	return api.StreamOptions{Hub: hub}, api.Open311Options{Jurisdiction: jurisdiction, Contact: getenv("GRIDLINE_OPEN311_CONTACT"), Cases: open311Cases(db)}
+}
+
+// open311Cases is the case engine as Open311 sees it. (Until the dispatch intake is merged there
+// is none, and /open311/v2 answers 503 but for discovery.)
+func open311Cases(*store.DB) open311.Cases { return nil }
+
+// backlogIntake is the intake `gridline cases import` files through. (Until the dispatch intake
+// is merged there is none, and the command only checks files.)
+func backlogIntake(*store.DB, gridline.Clock) backlog.Intake { return nil }
