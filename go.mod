@@ -3,6 +3,7 @@ module gridline.dev/gridline
 go 1.26.8
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/gorilla/mux v1.8.1
 	github.com/jackc/pgx/v5 v5.7.2
 	github.com/paulmach/orb v0.11.1

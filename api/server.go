@@ -24,6 +24,7 @@ import (
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
 	webmap "gridline.dev/gridline/web-map"
+	"gridline.dev/gridline/worktime"
 )
 
 // Server serves the HTTP API.
@@ -49,9 +50,10 @@ type Server struct {
 	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
-	cases          *dispatch.Engine // incident cases (api/cases.go); nil: not served
-	open311        Open311Options // /open311/v2 (api/open311.go)
-	live           StreamOptions  // GET /v1/cases/stream (api/stream.go)
+	cases          *dispatch.Engine  // incident cases (api/cases.go); nil: not served
+	open311        Open311Options    // /open311/v2 (api/open311.go)
+	live           StreamOptions     // GET /v1/cases/stream (api/stream.go)
+	worktime       *worktime.Service // the working calendar and time limits (api/calendar.go); nil: not configured
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -107,6 +109,9 @@ type Options struct {
 	Open311 Open311Options
 	// Stream serves GET /v1/cases/stream and the webhook subscriptions (api/stream.go).
 	Stream StreamOptions
+	// Worktime is the working calendar and the time limits (api/calendar.go), reloaded at once
+	// after a change through the API; nil: the calendar's warnings are not reported.
+	Worktime *worktime.Service
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -158,6 +163,9 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeCases(r)
 	s.routeOpen311(r, opt.Open311)
 	s.routeStream(r, opt.Stream)
+	s.worktime = opt.Worktime
+	s.routeCalendar(r)
+	s.routeNotifications(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

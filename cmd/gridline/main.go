@@ -25,13 +25,14 @@ import (
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
-	"gridline.dev/gridline/dispatch"
+	"gridline.dev/gridline/escalation"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
 	webmap "gridline.dev/gridline/web-map"
+	"gridline.dev/gridline/worktime"
 )
 
 func main() {
@@ -94,11 +95,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "demo":
 		return demoCmd(ctx, args[1:], getenv, stdout)
 	case "migrate":
+		loc, err := location(getenv)
+		if err != nil {
+			return err
+		}
 		db, err := openDB(ctx, getenv)
 		if err != nil {
 			return err
 		}
+		err = seedCalendar(ctx, db, clock, loc, log)
 		db.Close()
+		if err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	case "tegola-config":
@@ -194,13 +203,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
 	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
 	maxImportMB := fs.Int64("max-import-mb", 512, "the largest upload POST /v1/imports accepts, in MiB")
+	escalateEvery := fs.Duration("escalate-every", 30*time.Second, "how often the open steps of cases are swept for escalations due (every server sweeps; each escalation happens once)")
 	jobWait := fs.Duration("job-wait", 2*time.Second, "how long an import or export request waits for its job before answering 202 with the job's address (a request's ?wait= overrides it)")
 	sweepEvery := fs.Duration("sweep-every", 5*time.Minute, "how often leftovers of stopped processes (staging tables, temporary files, interrupted jobs) are looked for")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *sweepEvery <= 0 || *jobWait < 0 {
-		return errors.New("serve: --sweep-every must be positive and --job-wait not negative")
+	if *sweepEvery <= 0 || *jobWait < 0 || *escalateEvery <= 0 {
+		return errors.New("serve: --sweep-every and --escalate-every must be positive and --job-wait not negative")
 	}
 	if *addr == "" {
 		*addr = getenv("GRIDLINE_ADDR")
@@ -228,6 +238,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
 			return err
 		}
+	}
+	if err := seedCalendar(ctx, db, clock, loc, log); err != nil {
+		return err
+	}
+	workTime, err := worktime.NewService(ctx, db, clock, loc, log)
+	if err != nil {
+		return err
 	}
 	res := resolve.NewIncremental(db, clock, loc)
 	// Every change to grids or staff, from this process or another on the same database, rebuilds
@@ -284,14 +301,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		log.Warn("cleanup of leftovers failed", "err", err)
 	}
 	go janitor.Run(lctx, *sweepEvery, owner.Keep)
+	// The calendar and the time limits are reloaded when another server changes them; late steps
+	// are escalated by every server, each rung once.
+	go workTime.Run(lctx, time.Minute)
+	go escalation.New(db, clock, loc, log, escalation.Config{Every: *escalateEvery}).Run(lctx)
 	apiOpt := api.Options{Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime}
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
 	}
-	if apiOpt.Cases, err = casesEngine(db, res, dispatch.NoDeadlines{}, clock, loc, getenv); err != nil {
+	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
 		return err
 	}
 	liveCtx, stopLive := context.WithCancel(ctx)
@@ -383,6 +404,11 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	}
 	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
 		return err
+	}
+	if n, err := loadDemoTimeLimits(ctx, db); err != nil {
+		return fmt.Errorf("load demo time limits: %w", err)
+	} else if n > 0 {
+		fmt.Fprintf(stdout, "demo: %d time limits\n", n)
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
