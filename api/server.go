@@ -163,6 +163,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeCases(r)
 	s.routeOpen311(r, opt.Open311)
 	s.routeStream(r, opt.Stream)
+	s.routeConsole(r)
 	s.worktime = opt.Worktime
 	s.routeCalendar(r)
 	s.routeNotifications(r)
