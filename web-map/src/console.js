@@ -44,7 +44,7 @@ async function refresh(id) {
     if (d) deadlines.set(id, d); else deadlines.delete(id);
   } else { cases.delete(id); deadlines.delete(id); }
   redraw();
-  if (st.open === id) renderCard(c);
+  if (st.open === id) await renderCard(c);
   return c;
 }
 
@@ -97,6 +97,8 @@ function connect() {
   es.addEventListener('case', (e) => {
     let ev;
     try { ev = JSON.parse(e.data); } catch { return; }
+    // Tests hold the stream back to make a card stale on purpose (the 409 path).
+    if (window.gridlineConsole?.pauseStream) return;
     refresh(ev.case_id);
   });
 }
