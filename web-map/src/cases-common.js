@@ -53,6 +53,13 @@ const sourceNames = {
   en: { patrol: 'patrol', hotline: 'hotline', camera: 'camera', public: 'public', open311: 'Open311', assignment: 'assignment' },
 };
 export const sourceName = (s) => sourceNames[lang][s] ?? s;
+const kindNames = {
+  zh: { report: '上报', file: '立案', void: '作废', merge: '合并', dispatch: '派遣', sign: '签收', return: '退回', handle: '处置', report_back: '反馈',
+    verify: '核查', rework: '返工', close: '结案', evaluate: '评价', request_extension: '申请延期', approve_extension: '批准延期', reject_extension: '驳回延期',
+    postpone: '缓办', resume: '恢复', co_handle: '协办', self_handle: '自处置', supervise: '督办', escalate: '升级', near_boundary_notice: '临界告知' },
+};
+// kindName names an event kind or a step (the steps are named after the kinds that end them).
+export const kindName = (k) => (lang === 'en' ? String(k).replace(/_/g, ' ') : kindNames.zh[k] ?? k);
 const lightNames = { zh: { red: '红灯（超期）', yellow: '黄灯（临期）', green: '绿灯', '': '无时限' }, en: { red: 'red (late)', yellow: 'yellow (due soon)', green: 'green', '': 'no limit' } };
 export const lightName = (l) => lightNames[lang][l ?? ''] ?? l;
 export const LIGHT_COLOURS = { red: '#e03131', yellow: '#f59f00', green: '#2f9e44', '': '#868e96' };

@@ -5,7 +5,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { lang, setLang, roleName } from './i18n.js';
 import { initAccount, session, can } from './account.js';
-import { w, stateName, sourceName, lightName, LIGHT_COLOURS, OPEN_STATES, esc, fmtTime, send, get, deadlineOf, lightAt } from './cases-common.js';
+import { w, kindName, stateName, sourceName, lightName, LIGHT_COLOURS, OPEN_STATES, esc, fmtTime, send, get, deadlineOf, lightAt } from './cases-common.js';
 
 const $ = (s) => document.querySelector(s);
 const cases = new Map(); // id -> case (the list's fields; full cases after a change)
@@ -83,7 +83,10 @@ function redraw() {
 function tick() {
   let changed = false;
   for (const c of cases.values()) if (lightOf(c) !== lights.get(c.id)) changed = true;
-  if (changed) redraw();
+  if (!changed) return;
+  const was = st.open && lights.get(st.open);
+  redraw();
+  if (st.open && lights.get(st.open) !== was) refresh(st.open);
 }
 
 // ---- the live stream ------------------------------------------------------------------------
@@ -145,8 +148,8 @@ async function renderCard(c) {
   const b = where.bounds || {};
   const bounds = ['east', 'south', 'west', 'north'].filter((k) => b[k]).map((k) => `${esc(w(k))} ${esc(b[k])}`).join('；') || w('none');
   const photos = (c.attachments || []).map((a) => `<a href="/v1/cases/${c.id}/attachments/${a.id}" target="_blank"><img class="photo" alt="${esc(a.kind)}" src="/v1/cases/${c.id}/attachments/${a.id}"></a>`).join('') || `<span class="muted">${esc(w('none'))}</span>`;
-  const steps = (c.steps || []).map((s) => `<tr class="${s.ended_at ? 'muted' : ''}"><td>${esc(s.step)}</td><td>${fmtTime(s.started_at)}</td><td>${fmtTime(s.warn_at)}</td><td>${fmtTime(s.due_at)}</td><td>${s.ended_at ? '✓' : `<span class="dot" style="background:${LIGHT_COLOURS[lightAt(c, s.due_at ? s : null, Date.now())]}"></span>`}</td></tr>`).join('');
-  const events = (c.events || []).map((e) => `<li><code>${fmtTime(e.at)}</code> <b>${esc(e.kind)}</b> ${e.to_state ? '→ ' + esc(stateName(e.to_state)) : ''} · ${esc(e.actor_name || 'system')}${e.reason ? `<br><small>${esc(e.reason)}</small>` : ''}</li>`).join('');
+  const steps = (c.steps || []).map((s) => `<tr class="${s.ended_at ? 'muted' : ''}"><td>${esc(kindName(s.step))}</td><td>${fmtTime(s.started_at)}</td><td>${fmtTime(s.warn_at)}</td><td>${fmtTime(s.due_at)}</td><td>${s.ended_at ? '✓' : `<span class="dot" style="background:${LIGHT_COLOURS[lightAt(c, s.due_at ? s : null, Date.now())]}"></span>`}</td></tr>`).join('');
+  const events = (c.events || []).map((e) => `<li><code>${fmtTime(e.at)}</code> <b>${esc(kindName(e.kind))}</b> ${e.to_state ? '→ ' + esc(stateName(e.to_state)) : ''} · ${esc(e.actor_name || 'system')}${e.reason ? `<br><small>${esc(e.reason)}</small>` : ''}</li>`).join('');
   el.innerHTML = `<button class="close" type="button" aria-label="${esc(w('closeCard'))}">×</button>
 <h2 id="card-number">${esc(c.number)} <span class="dot" style="background:${LIGHT_COLOURS[l]}"></span> <small id="card-light" data-light="${l}">${esc(lightName(l))}</small></h2>
 <p><span class="tag" id="card-state" data-state="${esc(c.state)}">${esc(stateName(c.state))}</span> ${esc(categoryName(c.category_code))} <small>${esc(c.category_code)}</small> · ${esc(sourceName(c.source))}${c.urgency === 'urgent' ? ' · <b class="err">' + esc(w('urgent')) + '</b>' : ''}</p>

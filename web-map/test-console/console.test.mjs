@@ -13,7 +13,7 @@ const problems = [];
 before(async () => {
   if (skip) return;
   browser = await launch();
-  const ctx = await browser.newContext({ viewport: { width: 1500, height: 900 }, locale: 'zh-CN' });
+  const ctx = await browser.newContext({ viewport: { width: 1500, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   page = await ctx.newPage();
   await watch(ctx, page, problems);
 });
@@ -72,6 +72,35 @@ test("a case arrives live, is dispatched from its card and turns red on the page
     await page.evaluate(() => window.gridlineConsole.pauseStream = false);
   });
 
+  await t.test('hotline intake: a point on the map, a category from the catalogue, duplicates shown before filing', async () => {
+    await page.locator('#intake-open').click();
+    await page.evaluate(() => window.gridlineMap.jumpTo({ center: [113.6031, 34.7151], zoom: 16 }));
+    const box = await page.locator('#map canvas').boundingBox();
+    const px = await page.evaluate(() => window.gridlineMap.project([113.6034, 34.7153]));
+    await page.mouse.click(box.x + px.x, box.y + px.y);
+    await page.locator('#intake-point').filter({ hasText: '113.60' }).waitFor();
+    await page.locator('#intake-category').fill('0101 私搭乱建');
+    await page.locator(`#intake-dups li[data-id="${id}"]`).waitFor({ timeout: 5000 });
+    await page.locator('#intake-description').fill('来电反映同一处违建');
+    await page.locator('#intake-reporter').fill('王先生');
+    await page.locator('#intake button[type=submit]').click();
+    await page.locator('#card-state[data-state="reported"]').waitFor({ timeout: 15000 });
+    const number = (await page.locator('#card-number').innerText()).split(' ')[0];
+    const list = await api('GET', '/v1/cases?state=reported&limit=50');
+    const c = list.cases.find((x) => x.number === number);
+    assert.ok(c, `the intake's case ${number} is not listed`);
+    assert.equal(c.source, 'hotline');
+    assert.equal(c.category_code, '0101');
+    assert.equal(c.reporter.name, '王先生');
+
+    // The state filter: only the reported case stays in the queue.
+    await page.locator('#f-state').selectOption('reported');
+    await page.locator(`#queue li[data-id="${id}"]`).waitFor({ state: 'detached' });
+    await page.locator(`#queue li[data-id="${c.id}"]`).waitFor();
+    await page.locator('#f-state').selectOption('');
+    await row.waitFor();
+  });
+
   await t.test('it turns red when the page clock passes its due time', async () => {
     assert.equal(await row.getAttribute('data-light'), 'green');
     const due = await page.evaluate((id) => window.gridlineConsole.deadlines.get(id)?.due_at, id);
@@ -81,6 +110,8 @@ test("a case arrives live, is dispatched from its card and turns red on the page
     await page.locator(`#queue li[data-id="${id}"][data-light="red"]`).waitFor({ timeout: 15000 });
     const light = await page.evaluate((id) => window.gridlineMap.getSource('cases').serialize().data.features.find((f) => f.properties.id === id).properties.light, id);
     assert.equal(light, 'red');
+    await row.click();
+    await page.locator('#card-light[data-light="red"]').waitFor({ timeout: 15000 });
     await page.screenshot({ path: join(artifacts, 'console.png') });
   });
 

@@ -18,7 +18,7 @@ before(async () => {
   if (skip) return;
   browser = await launch();
   ctx = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
     geolocation: { longitude: 113.6032, latitude: 34.7152, accuracy: 8 }, permissions: ['geolocation'],
   });
   page = await ctx.newPage();
