@@ -25,8 +25,8 @@ import (
 )
 
 type casesAPI struct {
-	h                                        http.Handler
-	db                                       *store.DB
+	h                                         http.Handler
+	db                                        *store.DB
 	dispatcher, worker7, jiaojing, supervisor string
 }
 
@@ -256,7 +256,9 @@ func TestCasesAPILists(t *testing.T) {
 	if len(probs) != 2 || probs[0].(map[string]any)["index"].(float64) != 3 || probs[1].(map[string]any)["index"].(float64) != 4 {
 		t.Fatalf("problems %v", probs)
 	}
-	code, body = a.do(t, "GET", "/v1/case-categories", "", "", nil)
+	if code, body = a.do(t, "GET", "/v1/case-categories", "", "", nil); code != http.StatusOK {
+		t.Fatalf("catalogue: %d", code)
+	}
 	for _, c := range body["categories"].([]any) {
 		if c.(map[string]any)["code"] == "0601" {
 			t.Fatal("a refused import wrote 0601")
