@@ -47,6 +47,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/import.sh
 	DATABASE_URL="$(DBURL)" bench/coverage.sh
 	DATABASE_URL="$(DBURL)" bench/escalate.sh
+	DATABASE_URL="$(DBURL)" bench/stream.sh
 	DATABASE_URL="$(DBURL)" bench/cases.sh
 
 stop:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/stream.sh: the live stream (#15) end to end: 1,000 readers of GET /v1/cases/stream on one
-# server, changes made by POST /v1/cases one after another, each change's delivery time at every
-# reader measured from the moment its POST was sent (bench/streambench). Needs DATABASE_URL and
-# bin/gridline (make bench does both). Writes bench/results/stream.md.
+# server; cases reported one after another through the dispatch engine's intake from a second
+# process (as another server would: routing, the durable commit, NOTIFY); each change's delivery
+# time at every reader measured from the moment its report began (bench/streambench --db).
+# Needs DATABASE_URL and bin/gridline (make bench does both). Writes bench/results/stream.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL (make bench does)}"
@@ -26,13 +27,12 @@ done
 token=$(grep -A1 'admin API token' "$tmp/serve.log" | tail -1 | tr -d ' ')
 readers=${READERS:-1000}
 changes=${CHANGES:-50}
-body=${BODY:-'{"category":"06010","lon":113.6524,"lat":34.7426,"description":"streambench {{n}}","source":"patrol"}'}
 {
 echo "## Live stream ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo none))"
 echo
-echo "$readers readers of \`GET /v1/cases/stream\` (one process, \`go run ./bench/streambench\`), $changes changes by \`POST /v1/cases\` 200 ms apart, on the same 2 cores as the server and PostgreSQL; load average before: $(cut -d' ' -f1-3 /proc/loadavg). Latency from sending the POST (intake and commit included) to the event's arrival at each reader."
+echo "$readers readers of \`GET /v1/cases/stream\` (one process, \`go run ./bench/streambench\`), $changes cases reported 200 ms apart through the dispatch intake of a second process, on the same 2 cores as the server and PostgreSQL; load average before: $(cut -d' ' -f1-3 /proc/loadavg). Latency from the start of each report (routing and commit included) to the event's arrival at each reader."
 echo
 echo '```'
-go run ./bench/streambench --url "http://127.0.0.1:$port" --token "$token" --readers "$readers" --changes "$changes" --body "$body"
+go run ./bench/streambench --url "http://127.0.0.1:$port" --token "$token" --readers "$readers" --changes "$changes" --db "$(dburl "$db")"
 echo '```'
 } | tee "$out"

@@ -135,6 +135,16 @@ func stepParty(kind *string, ref string) *dispatch.Party {
 // transaction, sent as one batch (the intake's durable commit is this one round trip and the
 // commit).
 func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
+	return createCase(ctx, db.pool, nc)
+}
+
+// batchSender sends a batch: the pool (one implicit transaction per batch) or a transaction
+// (CreateCases writes many cases in one).
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error {
 	c := &nc.Case
 	c.Version = len(nc.Events)
 	reporter, err := json.Marshal(c.Reporter)
@@ -178,7 +188,7 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 			b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
 				VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
 		}
-		if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		if err := sb.SendBatch(ctx, b).Close(); err != nil {
 			if isUnique(err, "cases_external_key") {
 				return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
 			}

@@ -34,8 +34,17 @@ func main() {
 	post := flag.String("post-path", "/v1/cases", "where to POST a change")
 	body := flag.String("body", "", "the JSON body of a change; {{n}} is replaced by its number")
 	pause := flag.Duration("pause", 200*time.Millisecond, "the wait between changes")
+	dbURL := flag.String("db", "", "make the changes through the dispatch engine's intake on this database (as a second server would) instead of POSTing them")
 	flag.Parse()
-	if err := run(*url, *token, *readers, *changes, *post, *body, *pause); err != nil {
+	var report func(n int) error
+	if *dbURL != "" {
+		var err error
+		if report, err = intake(*dbURL); err != nil {
+			fmt.Fprintln(os.Stderr, "streambench:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(*url, *token, *readers, *changes, *post, *body, *pause, report); err != nil {
 		fmt.Fprintln(os.Stderr, "streambench:", err)
 		os.Exit(1)
 	}
@@ -47,7 +56,7 @@ type arrival struct {
 	at     time.Time
 }
 
-func run(base, token string, nReaders, nChanges int, postPath, body string, pause time.Duration) error {
+func run(base, token string, nReaders, nChanges int, postPath, body string, pause time.Duration, report func(int) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tr := &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: nReaders + 10, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
@@ -120,14 +129,20 @@ func run(base, token string, nReaders, nChanges int, postPath, body string, paus
 		}
 		mu.Unlock()
 		sent := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		rb, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("POST %s: %d %s", postPath, resp.StatusCode, rb)
+		if report != nil {
+			if err := report(n); err != nil {
+				return err
+			}
+		} else {
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			rb, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				return fmt.Errorf("POST %s: %d %s", postPath, resp.StatusCode, rb)
+			}
 		}
 		// Wait for the change's event to reach every reader (or 10 s).
 		deadline := time.Now().Add(10 * time.Second)

@@ -49,9 +49,9 @@ func casesImportCmd(ctx context.Context, args []string, getenv func(string) stri
 			}
 			defer db.Close()
 			ctx = cliActor(ctx)
-			intake := backlogIntake(db, clock)
-			if intake == nil {
-				return errors.New("cases import: this build has no case intake yet (the dispatch engine of #15 is not merged); --dry-run checks the file")
+			intake, ierr := backlogIntake(ctx, db, clock, loc)
+			if ierr != nil {
+				return ierr
 			}
 			err = backlog.Import(ctx, intake, recs, rep, false)
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/backlog"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/live"
 	"gridline.dev/gridline/open311"
+	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/webhooks"
 )
@@ -18,7 +21,10 @@ import (
 // LISTEN gridline_cases, and the webhook sender, woken by the same notifications (and polling,
 // so that deliveries made while it was away and retries come due). Both stop with ctx; the hub
 // then closes every stream, so that the server's shutdown does not wait for them.
-func startLive(ctx context.Context, db *store.DB, clock gridline.Clock, log *slog.Logger, getenv func(string) string) (api.StreamOptions, api.Open311Options) {
+//
+// intake is the case engine's intake (*dispatch.Engine); nil until serve builds one, and then
+// /open311/v2 answers 503 but for discovery.
+func startLive(ctx context.Context, db *store.DB, clock gridline.Clock, log *slog.Logger, getenv func(string) string, intake open311.Intake) (api.StreamOptions, api.Open311Options) {
 	hub := live.New(db, live.Options{})
 	sender := webhooks.NewSender(db, clock, webhooks.Options{})
 	go hub.Run(ctx, func(err error) { log.Warn("live stream: reading case changes failed; retrying", "err", err) })
@@ -35,13 +41,23 @@ func startLive(ctx context.Context, db *store.DB, clock gridline.Clock, log *slo
 	if jurisdiction == "" {
 		jurisdiction = "gridline"
 	}
-	return api.StreamOptions{Hub: hub}, api.Open311Options{Jurisdiction: jurisdiction, Contact: getenv("GRIDLINE_OPEN311_CONTACT"), Cases: open311Cases(db)}
+	return api.StreamOptions{Hub: hub}, api.Open311Options{Jurisdiction: jurisdiction, Contact: getenv("GRIDLINE_OPEN311_CONTACT"), Cases: open311Cases(db, intake)}
 }
 
-// open311Cases is the case engine as Open311 sees it. (Until the dispatch intake is merged there
-// is none, and /open311/v2 answers 503 but for discovery.)
-func open311Cases(*store.DB) open311.Cases { return nil }
+// open311Cases is the case engine as Open311 sees it: dispatch's intake and the store.
+func open311Cases(db *store.DB, intake open311.Intake) open311.Cases {
+	if intake == nil {
+		return nil
+	}
+	return open311.NewEngine(intake, db)
+}
 
-// backlogIntake is the intake `gridline cases import` files through. (Until the dispatch intake
-// is merged there is none, and the command only checks files.)
-func backlogIntake(*store.DB, gridline.Clock) backlog.Intake { return nil }
+// backlogIntake is the intake `gridline cases import` files through: the dispatch engine's
+// routing over a freshly built index. It starts no steps, so it needs no deadlines.
+func backlogIntake(ctx context.Context, db *store.DB, clock gridline.Clock, loc *time.Location) (backlog.Intake, error) {
+	res := resolve.NewIncremental(db, clock, loc)
+	if err := res.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return dispatch.Backlog{Engine: dispatch.New(db, res, nil, clock, dispatch.Options{Location: loc}), Store: db}, nil
+}

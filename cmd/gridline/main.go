@@ -317,7 +317,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	}
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
-	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv)
+	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv, apiOpt.Cases)
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
