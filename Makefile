@@ -8,7 +8,7 @@ export GOFLAGS
 
 DBURL = $$(scripts/setup.sh url)
 
-.PHONY: all deps db web build run test vet bench clean stop
+.PHONY: all deps db web oracle build run test vet bench clean stop
 
 all: build
 
@@ -38,7 +38,11 @@ vet:
 	$(GO) tool staticcheck ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: db vet web
+# The calendar's oracle (worktime's test against the npm package chinese-days, pinned there).
+oracle:
+	@cd worktime/testdata/chinese-days && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+test: db vet web oracle
 	DATABASE_URL="$(DBURL)" $(GO) test -race -count=1 -timeout 20m ./...
 
 bench: db build

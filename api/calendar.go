@@ -35,13 +35,24 @@ func districtWide(r *http.Request, perm accounts.Permission, what string) error 
 }
 
 // worktimeChanged reloads this server's calendar and limits at once (the other servers do within
-// their refresh interval).
-func (s *Server) worktimeChanged(ctx context.Context) {
-	if s.worktime != nil {
-		if err := s.worktime.Refresh(ctx); err != nil {
-			s.log.Warn("working calendar refresh", "err", err)
-		}
+// their refresh interval) and, when the calendar or the hours changed, recomputes the deadlines of
+// the open steps on it; it says how many moved.
+func (s *Server) worktimeChanged(ctx context.Context, calendar bool) int {
+	if s.worktime == nil {
+		return 0
 	}
+	if err := s.worktime.Refresh(ctx); err != nil {
+		s.log.Warn("working calendar refresh", "err", err)
+		return 0
+	}
+	if !calendar {
+		return 0
+	}
+	n, err := s.worktime.Recompute(ctx, s.db)
+	if err != nil {
+		s.log.Warn("recomputing the open steps' deadlines", "err", err, "moved", n)
+	}
+	return n
 }
 
 // getCalendarDays is GET /v1/calendar/days?year=YYYY (default this year): the calendar's rows of
@@ -140,8 +151,8 @@ func (s *Server) putCalendarDays(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.worktimeChanged(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"patched": len(days), "removed": len(in.Remove)})
+	moved := s.worktimeChanged(r.Context(), true)
+	writeJSON(w, http.StatusOK, map[string]any{"patched": len(days), "removed": len(in.Remove), "deadlines_moved": moved})
 }
 
 // getWorkingHours is GET /v1/calendar/hours.
@@ -171,8 +182,8 @@ func (s *Server) putWorkingHours(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.worktimeChanged(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"hours": in.Hours})
+	moved := s.worktimeChanged(r.Context(), true)
+	writeJSON(w, http.StatusOK, map[string]any{"hours": in.Hours, "deadlines_moved": moved})
 }
 
 // getTimeLimits is GET /v1/time-limits: every rule, as JSON or (Accept: text/csv, ?format=csv)
@@ -209,6 +220,6 @@ func (s *Server) importTimeLimits(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.worktimeChanged(r.Context())
+	s.worktimeChanged(r.Context(), false)
 	writeJSON(w, http.StatusOK, map[string]any{"rules": len(rs)})
 }

@@ -90,6 +90,33 @@ func TestCaseLoopOnTheCalendar(t *testing.T) {
 	if handle == nil || handle.DueAt == nil || !handle.DueAt.Equal(at("2026-02-14 16:00")) || !handle.WarnAt.Equal(at("2026-02-14 11:12")) {
 		t.Fatalf("handle step %+v", handle)
 	}
+	// A patch that makes the make-up Saturday a day off moves the open step's deadline past 春节
+	// (recomputed from its stored clock), and removing it moves it back.
+	dueOf := func() (due time.Time) {
+		t.Helper()
+		if err := storetest.Raw(t, db).QueryRow(ctx, `SELECT due_at FROM case_steps WHERE id = $1`, handle.ID).Scan(&due); err != nil {
+			t.Fatal(err)
+		}
+		return due
+	}
+	for _, p := range []struct {
+		days   []worktime.Day
+		remove []string
+		due    string
+	}{{[]worktime.Day{{Date: "2026-02-14", Kind: worktime.Holiday, Name: "snow"}}, nil, "2026-02-24 16:00"}, {nil, []string{"2026-02-14"}, "2026-02-14 16:00"}} {
+		if err := db.PatchCalendar(ctx, p.days, p.remove); err != nil {
+			t.Fatal(err)
+		}
+		if err := wt.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := wt.Recompute(ctx, db); err != nil || n < 1 {
+			t.Fatalf("recompute: %d %v", n, err)
+		}
+		if got := dueOf(); !got.Equal(at(p.due)) {
+			t.Fatalf("after patching %v/%v: due %s, want %s", p.days, p.remove, got.In(sh), p.due)
+		}
+	}
 	sw := escalation.New(db, clock, sh, log, escalation.Config{})
 	raw := storetest.Raw(t, db)
 	rungs := func() (n int) {

@@ -245,3 +245,48 @@ func (db *DB) CategoryStandards(ctx context.Context) (map[string]string, error) 
 	})
 	return m, classify(err)
 }
+
+// OpenStepClocks are the clocks of the open, running steps with a limit, by id from after on, up
+// to limit of them (worktime.Service.Recompute).
+func (db *DB) OpenStepClocks(ctx context.Context, after int64, limit int) ([]worktime.OpenStep, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, clock::text FROM case_steps
+		WHERE ended_at IS NULL AND paused_at IS NULL AND limit_amount IS NOT NULL AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (worktime.OpenStep, error) {
+		var c worktime.OpenStep
+		if err := r.Scan(&c.ID, &c.Stored); err != nil {
+			return c, err
+		}
+		return c, json.Unmarshal([]byte(c.Stored), &c.Clock)
+	})
+	return out, classify(err)
+}
+
+// SetStepDeadlines writes the recomputed warning and due times of steps, each only if the step is
+// still open and running with the clock it was computed from (a transition that changed it since
+// wrote its own). It says how many it changed.
+func (db *DB) SetStepDeadlines(ctx context.Context, steps []worktime.OpenStep, deadlines []worktime.Deadline) (int, error) {
+	n := 0
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		b := &pgx.Batch{}
+		for i, s := range steps {
+			b.Queue(`UPDATE case_steps SET warn_at = $2, due_at = $3
+				WHERE id = $1 AND ended_at IS NULL AND paused_at IS NULL AND clock = $4::jsonb AND (warn_at, due_at) IS DISTINCT FROM ($2, $3)`,
+				s.ID, deadlines[i].Warn, deadlines[i].Due, s.Stored)
+		}
+		br := tx.SendBatch(ctx, b)
+		for range steps {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			n += int(tag.RowsAffected())
+		}
+		return br.Close()
+	})
+	return n, err
+}

@@ -148,3 +148,43 @@ func (s *Service) Limit(categoryCode, urgency, step string) (Limit, bool, error)
 func (s *Service) Deadline(sc StepClock) Deadline {
 	return s.Calendar().Deadline(sc, s.clock.Now())
 }
+
+// OpenStep is an open, running step's clock as stored; Stored is the stored form, which the
+// store compares when it writes the new deadline (a transition that changed the clock since wrote
+// its own).
+type OpenStep struct {
+	ID     int64
+	Clock  StepClock
+	Stored string
+}
+
+// StepStore is what Recompute needs: the clocks of the open, running steps with a limit, by id,
+// and a way to write their new deadlines.
+type StepStore interface {
+	OpenStepClocks(ctx context.Context, after int64, limit int) ([]OpenStep, error)
+	SetStepDeadlines(ctx context.Context, steps []OpenStep, deadlines []Deadline) (int, error)
+}
+
+// Recompute recomputes the deadline of every open, running step on the calendar as now loaded
+// (after a holiday patch or new working hours), in batches, and says how many deadlines moved.
+func (s *Service) Recompute(ctx context.Context, st StepStore) (int, error) {
+	moved := 0
+	var after int64
+	for {
+		steps, err := st.OpenStepClocks(ctx, after, 1000)
+		if err != nil || len(steps) == 0 {
+			return moved, err
+		}
+		cal, now := s.Calendar(), s.clock.Now()
+		ds := make([]Deadline, len(steps))
+		for i, st := range steps {
+			ds[i] = cal.Deadline(st.Clock, now)
+		}
+		n, err := st.SetStepDeadlines(ctx, steps, ds)
+		moved += n
+		if err != nil {
+			return moved, err
+		}
+		after = steps[len(steps)-1].ID
+	}
+}
