@@ -40,7 +40,12 @@ func (e *Engine) Categories(ctx context.Context) ([]Category, error) {
 		if !c.Active {
 			continue
 		}
-		out = append(out, Category{Code: c.Code, Name: c.Name, Class: c.ClassName, Description: c.Kind + " " + c.Standard + " " + c.Code})
+		class := c.ClassName
+		if class == "" {
+			class = c.ClassCode
+		}
+		out = append(out, Category{Code: c.Code, Name: c.Name, Class: class,
+			Description: class + " / " + c.Name + " (" + c.Standard + " " + c.Code + ")"})
 	}
 	return out, nil
 }
