@@ -17,7 +17,7 @@ import (
 // casesEngine makes the incident engine (issue #15) from the environment:
 // GRIDLINE_CASE_DUPLICATE_METRES (50), GRIDLINE_CASE_DUPLICATE_HOURS (24) and
 // GRIDLINE_CASE_MAX_PHOTO_BYTES (5 MiB). deadlines is the working-time calendar's
-// (package worktime); dispatch.NoDeadlines until it is configured.
+// (package worktime: serve passes its worktime.Service).
 func casesEngine(db *store.DB, ix dispatch.Index, deadlines dispatch.Deadlines, clock gridline.Clock, loc *time.Location, getenv func(string) string) (*dispatch.Engine, error) {
 	opt := dispatch.Options{Location: loc}
 	if v := getenv("GRIDLINE_CASE_DUPLICATE_METRES"); v != "" {
