@@ -179,7 +179,9 @@ function actionsHTML(c) {
     const opts = st.departments.map((d) => `<option value="department:${esc(d.code)}">${esc(d.name)}</option>`).join('');
     out.push(`<select id="party-other"><option value="">${esc(w('chooseParty'))}</option>${c.grid_id ? `<option value="worker:${c.grid_id}">${esc(w('workerOf'))}${esc(c.grid_id)}</option>` : ''}${opts}</select>`, btn('dispatch', w('dispatchTo'), 'data-other="1"'));
   }
-  if (['dispatched', 'signed_for', 'handled'].includes(s)) out.push(btn('approve_extension', w('approveExt')));
+  // An extension is approved only while one is asked for (the engine takes the asked limit).
+  const ext = [...(c.events || [])].reverse().find((e) => ['request_extension', 'approve_extension', 'reject_extension'].includes(e.kind));
+  if (['dispatched', 'signed_for', 'handled'].includes(s) && ext?.kind === 'request_extension') out.push(btn('approve_extension', `${w('approveExt')}${ext.reason ? '：' + ext.reason : ''}`));
   if (s === 'reported_back') out.push(btn('verify', w('verify')), btn('rework', w('rework')));
   if (s === 'verified') out.push(btn('close', w('close')), btn('rework', w('rework')));
   if (!['reported', 'voided', 'merged', 'closed', 'evaluated'].includes(s)) out.push(btn('supervise', w('supervise')));
