@@ -185,6 +185,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.cases = opt.Cases
 	s.routeCases(r)
 	s.routePatrols(r, opt.Patrols)
+	s.routeConsole(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

@@ -16,8 +16,12 @@ for (const f of readdirSync(dist, { withFileTypes: true })) {
 mkdirSync(dist, { recursive: true });
 
 await build({
-  entryPoints: [join(here, 'src', 'main.js')],
-  outfile: join(dist, 'app.js'),
+  // The grid map (app.js), the dispatcher's console (console.js) and the grid worker's phone page
+  // (worker.js, no MapLibre): shared code goes into chunks, so the phone page stays small.
+  entryPoints: { app: join(here, 'src', 'main.js'), console: join(here, 'src', 'console.js'), worker: join(here, 'src', 'worker.js') },
+  outdir: dist,
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   bundle: true,
   format: 'esm',
   target: ['es2022'],
@@ -30,6 +34,7 @@ copyFileSync(join(mlDist, 'maplibre-gl-worker.mjs'), join(dist, 'maplibre-gl-wor
 copyFileSync(join(mlDist, 'maplibre-gl.css'), join(dist, 'maplibre-gl.css'));
 copyFileSync(join(here, 'src', 'index.html'), join(dist, 'index.html'));
 copyFileSync(join(here, 'src', 'app.css'), join(dist, 'app.css'));
+for (const f of ['console.html', 'console.css', 'worker.html', 'worker.css']) copyFileSync(join(here, 'src', f), join(dist, f));
 
 let total = 0;
 for (const name of readdirSync(dist)) {

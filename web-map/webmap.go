@@ -92,13 +92,17 @@ func newMap(fsys fs.FS, cfg Config) *Map {
 	return m
 }
 
+// pages are the other pages' short addresses: the dispatcher's console and the grid worker's
+// phone page (issue #16).
+var pages = map[string]string{"/console": "/console.html", "/m": "/worker.html"}
+
 // Built reports whether the bundle is there (dist/index.html).
 func (m *Map) Built() bool { return m.files["/index.html"] != nil }
 
 // Owns reports whether path is one of the map's: /, /config.json and the bundle's files. The
 // server sends every other path to its API routes (and their JSON 404).
 func (m *Map) Owns(p string) bool {
-	return p == "/" || p == "/index.html" || p == "/config.json" || m.files[p] != nil
+	return p == "/" || p == "/index.html" || p == "/config.json" || m.files[p] != nil || pages[p] != ""
 }
 
 func contentType(p string) string {
@@ -137,6 +141,9 @@ func (m *Map) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/":
 		p = "/index.html"
+	}
+	if pages[p] != "" {
+		p = pages[p]
 	}
 	f := m.files[p]
 	if f == nil {
