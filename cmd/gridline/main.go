@@ -427,9 +427,6 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
 		return fmt.Errorf("load demo: %w", err)
 	}
-	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
-		return err
-	}
 	if n, err := loadDemoTimeLimits(ctx, db); err != nil {
 		return fmt.Errorf("load demo time limits: %w", err)
 	} else if n > 0 {
