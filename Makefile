@@ -46,6 +46,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/tiles.sh
 	DATABASE_URL="$(DBURL)" bench/import.sh
 	DATABASE_URL="$(DBURL)" bench/coverage.sh
+	DATABASE_URL="$(DBURL)" bench/drafts.sh
 
 stop:
 	@scripts/setup.sh stop

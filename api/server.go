@@ -17,6 +17,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/coverage"
+	"gridline.dev/gridline/drafts"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -45,7 +46,8 @@ type Server struct {
 	secureCookies bool
 	signInToRead  bool
 	webMap        *webmap.Map
-	jobs          *jobs.Runner // runs imports and exports as jobs (api/jobs.go)
+	jobs          *jobs.Runner    // runs imports and exports as jobs (api/jobs.go)
+	drafts        *drafts.Service // planners' drafts (api/drafts.go); nil: not configured
 	// jobWaitDefault is how long an import or export request waits for its job by default.
 	jobWaitDefault time.Duration
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
@@ -83,6 +85,8 @@ type Options struct {
 	Clock gridline.Clock
 	// Coverage runs coverage audits (GET /v1/coverage); nil answers them 503.
 	Coverage *coverage.Auditor
+	// Drafts runs planners' drafts (POST /v1/drafts ...); nil answers them 503.
+	Drafts *drafts.Service
 	// Accounts signs people in and turns credentials into principals (required).
 	Accounts *accounts.Service
 	// SecureCookies marks the session cookie Secure on every request, for a server behind a
@@ -144,6 +148,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 		s.anonPeople = gridline.DiscloseMasked
 	}
 	s.routeAccounts(r)
+	s.drafts = opt.Drafts
+	s.routeDrafts(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

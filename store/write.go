@@ -146,50 +146,14 @@ func (db *DB) SaveGrid(ctx context.Context, g gridline.Grid, tol float64) (*grid
 		return nil, gridline.Errorf(gridline.EInvalid, "grid %s: geometry: %v", g.Code, err)
 	}
 	var out *gridline.Grid
+	isNew := g.ID == 0
 	err = db.tx(ctx, func(tx pgx.Tx) error {
-		if g.ID == 0 {
+		if isNew {
 			if err := tx.QueryRow(ctx, `SELECT nextval('grid_id_seq')`).Scan(&g.ID); err != nil {
 				return err
 			}
-			g.Version = 1
-		} else {
-			var prev struct {
-				version   int
-				versionID int64
-				from      time.Time
-			}
-			err := tx.QueryRow(ctx, `SELECT version_id, version, valid_from FROM grids WHERE id = $1
-				AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2) FOR UPDATE`, g.ID, g.ValidFrom).
-				Scan(&prev.versionID, &prev.version, &prev.from)
-			if err == pgx.ErrNoRows {
-				return gridline.Errorf(gridline.ENotFound, "grid %d has no version valid on %s to replace", g.ID, gridline.Date(g.ValidFrom))
-			}
-			if err != nil {
-				return err
-			}
-			if !g.ValidFrom.After(prev.from) {
-				return gridline.Errorf(gridline.ERule, "a new version of grid %d must start after %s, when the current one starts", g.ID, gridline.Date(prev.from))
-			}
-			var maxVersion int
-			if err := tx.QueryRow(ctx, `SELECT max(version) FROM grids WHERE id = $1`, g.ID).Scan(&maxVersion); err != nil {
-				return err
-			}
-			g.Version = maxVersion + 1
-			if _, err := tx.Exec(ctx, `UPDATE grids SET valid_to = $2 WHERE version_id = $1`, prev.versionID, g.ValidFrom); err != nil {
-				return err
-			}
 		}
-		var parent *int64
-		if g.ParentID != 0 {
-			parent = &g.ParentID
-		}
-		var vid int64
-		err := tx.QueryRow(ctx, `INSERT INTO grids (id, version, code, name, level, layer, kind, parent_id,
-			households, population, valid_from, valid_to, bound_east, bound_south, bound_west, bound_north, geom)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, ST_Multi(ST_GeomFromWKB($17, 4326)))
-			RETURNING version_id`, g.ID, g.Version, g.Code, g.Name, string(g.Level), string(g.Layer), g.Kind, parent,
-			g.Households, g.Population, g.ValidFrom, g.ValidTo, g.Bounds.East, g.Bounds.South, g.Bounds.West,
-			g.Bounds.North, geom).Scan(&vid)
+		vid, err := insertVersion(ctx, tx, &g, geom, isNew)
 		if err != nil {
 			return err
 		}
@@ -204,6 +168,58 @@ func (db *DB) SaveGrid(ctx context.Context, g gridline.Grid, tol float64) (*grid
 		return err
 	})
 	return out, err
+}
+
+// insertVersion writes grid g (geometry geom, as WKB) in tx: version 1 of a new grid (isNew, its
+// id just taken from grid_id_seq), otherwise a new version valid from g.ValidFrom,
+// closing the version valid then on that date (the new one ends where the closed one ended). The
+// caller checks the write rules (checkGrids) over every version it writes.
+func insertVersion(ctx context.Context, tx pgx.Tx, g *gridline.Grid, geom []byte, isNew bool) (int64, error) {
+	if isNew {
+		g.Version = 1
+	} else {
+		var prev struct {
+			version   int
+			versionID int64
+			from      time.Time
+			to        *time.Time
+		}
+		err := tx.QueryRow(ctx, `SELECT version_id, version, valid_from, valid_to FROM grids WHERE id = $1
+			AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2) FOR UPDATE`, g.ID, g.ValidFrom).
+			Scan(&prev.versionID, &prev.version, &prev.from, &prev.to)
+		if err == pgx.ErrNoRows {
+			return 0, gridline.Errorf(gridline.ENotFound, "grid %d has no version valid on %s to replace", g.ID, gridline.Date(g.ValidFrom))
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !g.ValidFrom.After(prev.from) {
+			return 0, gridline.Errorf(gridline.ERule, "a new version of grid %d must start after %s, when the current one starts", g.ID, gridline.Date(prev.from))
+		}
+		var maxVersion int
+		if err := tx.QueryRow(ctx, `SELECT max(version) FROM grids WHERE id = $1`, g.ID).Scan(&maxVersion); err != nil {
+			return 0, err
+		}
+		g.Version = maxVersion + 1
+		if g.ValidTo == nil {
+			g.ValidTo = prev.to
+		}
+		if _, err := tx.Exec(ctx, `UPDATE grids SET valid_to = $2 WHERE version_id = $1`, prev.versionID, g.ValidFrom); err != nil {
+			return 0, err
+		}
+	}
+	var parent *int64
+	if g.ParentID != 0 {
+		parent = &g.ParentID
+	}
+	var vid int64
+	err := tx.QueryRow(ctx, `INSERT INTO grids (id, version, code, name, level, layer, kind, parent_id,
+		households, population, valid_from, valid_to, bound_east, bound_south, bound_west, bound_north, geom)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, ST_Multi(ST_GeomFromWKB($17, 4326)))
+		RETURNING version_id`, g.ID, g.Version, g.Code, g.Name, string(g.Level), string(g.Layer), g.Kind, parent,
+		g.Households, g.Population, g.ValidFrom, g.ValidTo, g.Bounds.East, g.Bounds.South, g.Bounds.West,
+		g.Bounds.North, geom).Scan(&vid)
+	return vid, err
 }
 
 // SavePerson creates a person and returns it with its ID.

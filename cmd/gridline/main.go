@@ -25,6 +25,7 @@ import (
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/drafts"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -275,7 +276,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	apiOpt := api.Options{Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
 		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
-		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock}
+		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock,
+		Drafts: drafts.New(db, auditor, clock, loc, drafts.Options{})}
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
 	}

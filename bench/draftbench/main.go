@@ -1,0 +1,431 @@
+// Command draftbench measures the targets of issue 14 on a synthetic region (default 100,000 basic
+// grids with their micro grids): loading a community's editing neighbourhood, validating a
+// reshape of one shared edge (the whole operation: find the grids, move the vertex, the write
+// rules' dry run, the coverage audit of the parents touched, the stored revision), publishing a
+// draft of about 50 changed grids, and how soon after the commit resolution and tiles show it
+// (the change notification, the incremental index refresh, the tile cache invalidation).
+//
+// It creates and drops its own database (gridline_drafts_bench) on the server DATABASE_URL names.
+//
+//	go run ./bench/draftbench -grids 100000
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/coverage"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/drafts"
+	"gridline.dev/gridline/geo"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/tiles"
+)
+
+func main() {
+	grids := flag.Int("grids", 100000, "basic grids of the synthetic region")
+	runs := flag.Int("runs", 7, "runs of each measurement (the median and the slowest are reported)")
+	flag.Parse()
+	admin := os.Getenv("DATABASE_URL")
+	if admin == "" {
+		fmt.Fprintln(os.Stderr, "draftbench: set DATABASE_URL")
+		os.Exit(2)
+	}
+	if err := bench(context.Background(), admin, *grids, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "draftbench:", err)
+		os.Exit(1)
+	}
+}
+
+func database(ctx context.Context, admin, name string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, err
+	}
+	defer conn.Close(ctx)
+	id := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
+		return "", nil, err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+id); err != nil {
+		return "", nil, err
+	}
+	cfg, err := pgx.ParseConfig(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+	drop := func() {
+		c, err := pgx.Connect(context.Background(), admin)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	}
+	return url, drop, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// stats is the median and the slowest of ds.
+func stats(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return fmt.Sprintf("median %s, slowest %s (%d runs)", ms(s[len(s)/2]), ms(s[len(s)-1]), len(s))
+}
+
+var (
+	author   = drafts.Caller{AccountID: 0, Username: "bench-planner", CanWrite: func([]int64) bool { return true }, CanReview: func([]int64) bool { return true }}
+	reviewer = drafts.Caller{AccountID: -1, Username: "bench-reviewer", CanWrite: func([]int64) bool { return true }, CanReview: func([]int64) bool { return true }}
+)
+
+func bench(ctx context.Context, admin string, n, runs int) error {
+	url, drop, err := database(ctx, admin, "gridline_drafts_bench")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	db, err := store.Open(ctx, url, store.Options{StatementTimeout: 10 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	d, err := demo.SyntheticWithMicro(n, 1, demo.Options{})
+	if err != nil {
+		return err
+	}
+	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if err := db.Analyze(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("synthetic region: %d grid versions (%d basic grids with micro grids), generated and loaded in %s\n\n", len(d.Grids), n, ms(time.Since(start)))
+
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return err
+	}
+	clock := gridline.SystemClock{}
+	res := resolve.NewIncremental(db, clock, loc)
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	listening := make(chan struct{})
+	go db.Listen(lctx, res.Changed, func(err error) {
+		if err == nil {
+			select {
+			case <-listening:
+			default:
+				close(listening)
+			}
+		}
+	})
+	<-listening
+	if err := res.Refresh(ctx); err != nil {
+		return err
+	}
+	svc := tiles.NewService(res, tiles.Options{CacheBytes: 64 << 20})
+	res.OnSwap(func() { svc.Tileset() })
+	go res.Run(lctx, func(err error) { fmt.Fprintln(os.Stderr, "refresh:", err) })
+	auditor := coverage.New(func() coverage.Index { return res.Index() }, db)
+	ds := drafts.New(db, auditor, clock, loc, drafts.Options{})
+
+	// A community in the middle of the region, and its basic grids.
+	byID := map[int64]*gridline.Grid{}
+	var comms []*gridline.Grid
+	for i := range d.Grids {
+		g := &d.Grids[i]
+		byID[g.ID] = g
+		if g.Level == gridline.LevelCommunity {
+			comms = append(comms, g)
+		}
+	}
+	kids := map[int64][]*gridline.Grid{}
+	for i := range d.Grids {
+		g := &d.Grids[i]
+		kids[g.ParentID] = append(kids[g.ParentID], g)
+	}
+	comm := comms[len(comms)/2]
+	fmt.Printf("community %s: %d basic grids\n\n", comm.Code, len(kids[comm.ID]))
+
+	// 1. The editing neighbourhood, encoded as the API sends it.
+	dr, err := ds.Create(ctx, author, "bench neighbourhood", comm.Code, time.Time{})
+	if err != nil {
+		return err
+	}
+	var times []time.Duration
+	var features, bytes int
+	for range runs {
+		t0 := time.Now()
+		fc, err := ds.Neighbourhood(ctx, dr, comm.Code)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(fc)
+		if err != nil {
+			return err
+		}
+		times = append(times, time.Since(t0))
+		features, bytes = len(fc.Features), len(b)
+	}
+	fmt.Printf("| loading a community's editing neighbourhood (%d features, %d KB of GeoJSON at full precision) | %s | target < 200 ms |\n", features, bytes/1024, stats(times))
+
+	// 2. Validating a reshape of one shared edge: a vertex on the border of two basic grids of
+	// the community (not on its outline) moved 0.5 m, as one operation.
+	v, ok := sharedVertex(kids[comm.ID], comm.Geometry)
+	if !ok {
+		return fmt.Errorf("no vertex shared by two basic grids inside community %s", comm.Code)
+	}
+	times = times[:0]
+	var changed, problems int
+	for i := range runs {
+		to := orb.Point{v[0] + 3e-6*float64(i%2*2-1), v[1] + 2e-6}
+		op, _ := json.Marshal(map[string]any{"op": "move_vertex", "from": v, "to": to})
+		t0 := time.Now()
+		out, err := ds.Apply(ctx, author, dr.ID, op)
+		if err != nil {
+			return fmt.Errorf("move_vertex: %w", err)
+		}
+		times = append(times, time.Since(t0))
+		changed, problems = len(out.Work.Grids), len(out.Problems)
+		if _, err := ds.Undo(ctx, author, dr.ID); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("| validating a reshape of one shared edge: move_vertex on the border of two basic grids (%d grids changed with the micro grids; write rules' dry run, coverage audit of the parents touched, revision stored; %d problems) | %s | target < 100 ms |\n", changed, problems, stats(times))
+
+	// The same edge sent as a reshape of the two basic grids (client-computed geometry).
+	a, b := twoWith(kids[comm.ID], v)
+	times = times[:0]
+	for i := range runs {
+		to := orb.Point{v[0] + 3e-6*float64(i%2*2-1), v[1] + 2e-6}
+		items := []any{}
+		for _, g := range []*gridline.Grid{a, b} {
+			mp := moved(g.Geometry, v, to)
+			items = append(items, map[string]any{"id": g.ID, "geometry": geojson.NewGeometry(mp)})
+		}
+		op, _ := json.Marshal(map[string]any{"op": "reshape", "grids": items})
+		t0 := time.Now()
+		if _, err := ds.Apply(ctx, author, dr.ID, op); err != nil {
+			return fmt.Errorf("reshape: %w", err)
+		}
+		times = append(times, time.Since(t0))
+		if _, err := ds.Undo(ctx, author, dr.ID); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("| the same edge as a reshape op (two grids' geometries from the client; their micro grids then stick out, found by the rules) | %s | |\n", stats(times))
+
+	// 3. Publishing a draft of about 50 changed grids in one subdistrict: shared vertices moved
+	// in several communities, and one grid renamed (the name shows when it is visible).
+	sub := byID[comm.ParentID]
+	pd, err := ds.Create(ctx, author, "bench publish", sub.Code, time.Time{})
+	if err != nil {
+		return err
+	}
+	marker := fmt.Sprintf("draftbench-%d", time.Now().UnixNano())
+	target := kids[comm.ID][0]
+	op, _ := json.Marshal(map[string]any{"op": "attributes", "grid": target.ID, "name": marker})
+	cur, err := ds.Apply(ctx, author, pd.ID, op)
+	if err != nil {
+		return err
+	}
+	ops := 1
+	var applyTimes []time.Duration
+	for _, c := range kids[sub.ID] {
+		if len(cur.Work.Grids) >= 50 {
+			break
+		}
+		for _, p := range interiorVertices(kids[c.ID], c.Geometry) {
+			if len(cur.Work.Grids) >= 50 {
+				break
+			}
+			op, _ := json.Marshal(map[string]any{"op": "move_vertex", "from": p, "to": orb.Point{p[0] + 2e-6, p[1] + 2e-6}})
+			t0 := time.Now()
+			if cur, err = ds.Apply(ctx, author, pd.ID, op); err != nil {
+				return fmt.Errorf("move_vertex %v: %w", p, err)
+			}
+			applyTimes = append(applyTimes, time.Since(t0))
+			ops++
+		}
+	}
+	var ack []string
+	for _, p := range cur.Problems {
+		if p.Kind == drafts.KindRule {
+			return fmt.Errorf("the 50-grid draft breaks a rule: %s", p.Message)
+		}
+		ack = append(ack, p.Key)
+	}
+	if _, err := ds.Submit(ctx, author, pd.ID, ack); err != nil {
+		return err
+	}
+	if _, err := ds.Review(ctx, reviewer, pd.ID, true, "bench"); err != nil {
+		return err
+	}
+	eff := cur.EffectiveDate
+	pt := interior(target.Geometry)
+	z := uint32(15)
+	tx, ty := tileXY(z, pt)
+	treq := tiles.Request{Layers: []string{"grids"}, Z: z, X: tx, Y: ty, At: eff, CRS: geo.WGS84}
+	if _, err := svc.Get(treq, false); err != nil { // cached before the publish
+		return err
+	}
+	t0 := time.Now()
+	if _, err := ds.Publish(ctx, author, pd.ID); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	publish := time.Since(t0)
+	t1 := time.Now()
+	var inResolve, inTile time.Duration
+	for time.Since(t1) < 30*time.Second && (inResolve == 0 || inTile == 0) {
+		if inResolve == 0 {
+			ans := res.Answer(resolve.InputPoint{Lon: pt[0], Lat: pt[1], CRS: "wgs84"}, pt, eff)
+			for _, g := range ans.Chain {
+				if g.Name == marker {
+					inResolve = time.Since(t1)
+				}
+			}
+		}
+		if inTile == 0 {
+			e, err := svc.Get(treq, false)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(e.Data), marker) {
+				inTile = time.Since(t1)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	fmt.Printf("| publishing a draft of %d changed grids (%d operations; one transaction: conflict check, versions through checkGrids, four bounds, lineage, audit) | %s | target < 1 s |\n", len(cur.Work.Grids), ops, ms(publish))
+	fmt.Printf("| visible after the commit: resolution with at=%s | %s | target < 1 s |\n", gridline.Date(eff), ms(inResolve))
+	fmt.Printf("| visible after the commit: the cached tile %d/%d/%d of that date | %s | target < 1 s |\n", z, tx, ty, ms(inTile))
+	fmt.Printf("\n(each of the %d move_vertex operations of that draft, validated as the draft grew: %s)\n", len(applyTimes), stats(applyTimes))
+	return nil
+}
+
+// sharedVertex is a vertex of exactly two of gs (basic grids) that is not on outline.
+func sharedVertex(gs []*gridline.Grid, outline orb.MultiPolygon) (orb.Point, bool) {
+	count := map[orb.Point]int{}
+	for _, g := range gs {
+		for p := range verts(g.Geometry) {
+			count[p]++
+		}
+	}
+	var cands []orb.Point
+	for p, c := range count {
+		if c == 2 && !onBoundary(outline, p) {
+			cands = append(cands, p)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i][0] < cands[j][0] || cands[i][0] == cands[j][0] && cands[i][1] < cands[j][1] })
+	if len(cands) == 0 {
+		return orb.Point{}, false
+	}
+	return cands[len(cands)/2], true
+}
+
+// interiorVertices are the vertices shared by four of gs, off outline.
+func interiorVertices(gs []*gridline.Grid, outline orb.MultiPolygon) []orb.Point {
+	count := map[orb.Point]int{}
+	for _, g := range gs {
+		for p := range verts(g.Geometry) {
+			count[p]++
+		}
+	}
+	var out []orb.Point
+	for p, c := range count {
+		if c >= 3 && !onBoundary(outline, p) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] || out[i][0] == out[j][0] && out[i][1] < out[j][1] })
+	return out
+}
+
+func twoWith(gs []*gridline.Grid, v orb.Point) (*gridline.Grid, *gridline.Grid) {
+	var out []*gridline.Grid
+	for _, g := range gs {
+		if verts(g.Geometry)[v] {
+			out = append(out, g)
+		}
+	}
+	return out[0], out[1]
+}
+
+func verts(mp orb.MultiPolygon) map[orb.Point]bool {
+	out := map[orb.Point]bool{}
+	for _, p := range mp {
+		for _, r := range p {
+			for _, q := range r {
+				out[q] = true
+			}
+		}
+	}
+	return out
+}
+
+func moved(mp orb.MultiPolygon, from, to orb.Point) orb.MultiPolygon {
+	out := orb.Clone(mp).(orb.MultiPolygon)
+	for _, p := range out {
+		for _, r := range p {
+			for k := range r {
+				if r[k] == from {
+					r[k] = to
+				}
+			}
+		}
+	}
+	return out
+}
+
+// onBoundary reports whether p lies on a segment of mp (within 1e-9°).
+func onBoundary(mp orb.MultiPolygon, p orb.Point) bool {
+	for _, poly := range mp {
+		for _, r := range poly {
+			for k := 0; k+1 < len(r); k++ {
+				a, b := r[k], r[k+1]
+				if p == a || p == b {
+					return true
+				}
+				dx, dy := b[0]-a[0], b[1]-a[1]
+				l := math.Hypot(dx, dy)
+				if l == 0 {
+					continue
+				}
+				if math.Abs(dx*(p[1]-a[1])-dy*(p[0]-a[0]))/l < 1e-9 &&
+					p[0] >= math.Min(a[0], b[0])-1e-9 && p[0] <= math.Max(a[0], b[0])+1e-9 &&
+					p[1] >= math.Min(a[1], b[1])-1e-9 && p[1] <= math.Max(a[1], b[1])+1e-9 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// interior is the centre of mp's box (the synthetic grids are near-rectangular).
+func interior(mp orb.MultiPolygon) orb.Point { return mp.Bound().Center() }
+
+func tileXY(z uint32, p orb.Point) (uint32, uint32) {
+	n := math.Exp2(float64(z))
+	x := (p[0] + 180) / 360 * n
+	lat := p[1] * math.Pi / 180
+	y := (1 - math.Log(math.Tan(lat)+1/math.Cos(lat))/math.Pi) / 2 * n
+	return uint32(x), uint32(y)
+}
