@@ -235,7 +235,7 @@ async function loadNeighbourhood() {
   const parent = ed.parent || d.scope?.code;
   ed.nb = await get(`/v1/drafts/${d.id}/neighbourhood?parent=${encodeURIComponent(parent)}`);
   // The micro grids inside the children, for snapping (a shared edge keeps their vertices).
-  const kids = ed.nb.features.filter((f) => f.properties.role === 'child' && f.properties.level !== 'micro');
+  const kids = ed.nb.features.filter((f) => f.properties.role === 'child' && f.properties.id > 0 && f.properties.layer === 'comprehensive' && f.properties.level !== 'micro');
   const inner = await Promise.all(kids.map((k) => get(`/v1/drafts/${d.id}/neighbourhood?parent=${k.properties.id}`)
     .then((fc) => fc.features.filter((f) => f.properties.role === 'child')).catch(() => [])));
   ed.inner = inner.flat();
@@ -247,6 +247,7 @@ async function loadBeforeAfter() {
   const d = ed.draft;
   if (!d) return;
   if (!ed.beforeAfter) {
+    ed.beforeAfterCounts = '';
     ed.map.getSource('edit-before')?.setData(EMPTY);
     ed.map.getSource('edit-after')?.setData(EMPTY);
     return;
@@ -254,7 +255,8 @@ async function loadBeforeAfter() {
   const [before, after] = await Promise.all([get(`/v1/drafts/${d.id}/grids?before=1`), get(`/v1/drafts/${d.id}/grids`)]);
   ed.map.getSource('edit-before')?.setData(before);
   ed.map.getSource('edit-after')?.setData(after);
-  document.querySelector('#edit-draft')?.setAttribute('data-before-after', `${before.features.length}/${after.features.length}`);
+  ed.beforeAfterCounts = `${before.features.length}/${after.features.length}`;
+  document.querySelector('#edit-draft')?.setAttribute('data-before-after', ed.beforeAfterCounts);
 }
 
 function fitNeighbourhood() {
@@ -397,8 +399,9 @@ function wireMap() {
     const d = drag;
     drag = null;
     map.getSource('edit-drag')?.setData(EMPTY);
-    ed.skipClick = true; // the click that ends a press on a vertex inserts nothing
-    if (!d.moved) return;
+    // A press on a vertex without moving is followed by a click that must insert nothing; a drag
+    // is not (MapLibre fires no click past its click tolerance).
+    if (!d.moved) { ed.skipClick = true; return; }
     await op({ op: 'move_vertex', from: d.from, to: d.to });
   });
   map.on('click', async (e) => {
@@ -482,7 +485,7 @@ function draftPanel(d) {
   const editable = EDITABLE.has(d.state) && can('grids.write');
   const reviewer = d.state === 'submitted' && can('drafts.review') && !mine;
   const tools = ['pick', 'reshape', 'split', 'merge', 'draw', 'retire', 'attributes'];
-  let html = `<div id="edit-draft" data-id="${esc(d.id)}" data-state="${esc(d.state)}" data-revision="${esc(d.revision)}" data-busy="${ed.busy ? '1' : ''}">
+  let html = `<div id="edit-draft" data-id="${esc(d.id)}" data-state="${esc(d.state)}" data-revision="${esc(d.revision)}" data-busy="${ed.busy ? '1' : ''}" data-before-after="${ed.beforeAfter ? esc(ed.beforeAfterCounts || '') : ''}">
 <h3>${esc(d.title)} <small>#${esc(d.id)}</small></h3>
 <p><span class="tag" id="edit-state">${esc(w(d.state))}</span> ${w('effective')} <b>${esc(d.effective_date)}</b> · ${w('scope')} <code>${esc(d.scope?.code)}</code> · ${w('author')} ${esc(d.author)} · ${w('revision')} ${esc(d.revision)}</p>
 <form id="edit-parent-form"><label>${w('parent')} <input id="edit-parent" value="${esc(ed.parent || d.scope?.code || '')}" size="16"></label> <button type="submit">${w('load')}</button></form>`;
