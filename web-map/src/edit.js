@@ -264,7 +264,8 @@ function fitNeighbourhood() {
   if (!p) return;
   let b = [Infinity, Infinity, -Infinity, -Infinity];
   for (const r of rings(p.geometry)) for (const [x, y] of r) b = [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)];
-  ed.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, duration: 0 });
+  // Clear of the layer and legend boxes on the right.
+  ed.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 60, bottom: 70, left: 60, right: 270 }, duration: 0 });
 }
 
 // ---- terra-draw: split lines and new grids ----------------------------------------------------

@@ -16,6 +16,8 @@ const skip = !base ? 'GRIDLINE_BASE_URL is not set (run it from go test ./cmd/gr
 
 let browser, page;
 const problems = [];
+// expectErrors is set while a test provokes refusals on purpose.
+let expectErrors = false;
 
 before(async () => {
   if (skip) return;
@@ -29,9 +31,9 @@ before(async () => {
   });
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
   page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => { if (m.type() === 'error' && !expectErrors) problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+  page.on('response', (r) => { if (r.status() >= 400 && !expectErrors) problems.push(`${r.status()} ${r.url()}`); });
   await ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => {
     problems.push(`external request: ${r.request().url()}`);
     return r.abort();
@@ -94,6 +96,18 @@ async function revision(n) {
   });
 }
 
+// nextRevision waits for the open draft to move on from revision prev, and returns the new one.
+async function nextRevision(prev) {
+  await page.waitForFunction((r) => {
+    const el = document.querySelector('#edit-draft');
+    return el && el.dataset.revision !== String(r) && el.dataset.busy !== '1';
+  }, prev, { timeout: 30000 }).catch(async (err) => {
+    const msg = await page.locator('#edit-error').textContent().catch(() => '');
+    throw new Error(`no revision after ${prev}: ${msg || err.message}`);
+  });
+  return Number(await page.locator('#edit-draft').getAttribute('data-revision'));
+}
+
 const state = (s) => page.waitForFunction((x) => document.querySelector('#edit-draft')?.dataset.state === x, s, { timeout: 30000 })
   .catch(async (err) => { throw new Error(`state ${s} not reached: ${(await page.locator('#edit-error').textContent().catch(() => '')) || err.message}`); });
 
@@ -153,6 +167,26 @@ test('a planner redraws grids on the map; a reviewer approves; the tiles show it
     await page.locator('table.edit-changes tr[data-code="410103001001003"][data-status="new"]').waitFor();
   });
 
+  await t.test('a split line that does not cut the grid is refused and writes nothing', async () => {
+    expectErrors = true;
+    await clickAt(113.615, 34.7025); // pick the new southern piece
+    await page.locator('#edit-picked', { hasText: '410103001001003' }).waitFor();
+    await page.locator('[data-tool=split]').click();
+    await clickAt(113.613, 34.7025);
+    await page.waitForTimeout(150);
+    await clickAt(113.617, 34.7025);
+    await page.waitForTimeout(150);
+    await clickAt(113.617, 34.7025);
+    await page.locator('#edit-error').waitFor();
+    expectErrors = false;
+    assert.equal(await page.locator('#edit-draft').getAttribute('data-revision'), '1');
+    const { body: d } = await api(`/v1/drafts/${id}`);
+    assert.equal(d.revision, 1);
+    assert.equal(d.changes.filter((x) => x.status === 'new').length, 1);
+    await page.locator('[data-tool=pick]').click();
+    await clickAt(113.615, 34.7025); // unpick
+  });
+
   await t.test('reshape: a vertex added on the shared edge and dragged moves both neighbours, with no coverage problem', async () => {
     await page.locator('[data-tool=reshape]').click();
     // A click on the edge between grids 7 and 8 snaps to the micro grids' corner on it.
@@ -203,6 +237,43 @@ test('a planner redraws grids on the map; a reviewer approves; the tiles show it
     c = byCode(d);
     assert.equal(c['410103001001002'].status, 'changed', 'undo brought grid 8 back');
     assert.equal(d.can_redo, true);
+  });
+
+  await t.test('draw a new grid out of a neighbour\'s area (terra-draw polygon), then undo it', async () => {
+    const before7 = byCode((await api(`/v1/drafts/${id}`)).body)['410103001001001'].after.area_m2;
+    await page.locator('[data-tool=draw]').click();
+    await page.locator('#edit-new-name').fill('新绘网格');
+    await page.locator('#edit-take').check();
+    const square = [[113.601, 34.712], [113.6035, 34.712], [113.6035, 34.7145], [113.601, 34.7145]];
+    for (const [x, y] of square) { await clickAt(x, y); await page.waitForTimeout(150); }
+    await clickAt(...square[0]); // closes the polygon
+    const r = await nextRevision(3);
+    let { body: d } = await api(`/v1/drafts/${id}`);
+    const drawn = d.changes.find((x) => x.status === 'new' && x.after?.name === '新绘网格');
+    assert.ok(drawn, `no new grid: ${JSON.stringify(d.changes.map((x) => [x.code, x.status, x.after?.name]))}`);
+    // About 230 m x 280 m, taken from grid 7.
+    assert.ok(drawn.after.area_m2 > 50000 && drawn.after.area_m2 < 80000, `area ${drawn.after.area_m2}`);
+    const g7 = byCode(d)['410103001001001'];
+    assert.ok(Math.abs(g7.after.area_m2 + drawn.after.area_m2 - before7) < 1, `grid 7 ${g7.after.area_m2} + ${drawn.after.area_m2} != ${before7}`);
+    await page.locator('#edit-undo').click();
+    await nextRevision(r);
+    ({ body: d } = await api(`/v1/drafts/${id}`));
+    assert.equal(d.changes.some((x) => x.after?.name === '新绘网格'), false);
+  });
+
+  await t.test('attributes: households and four bounds of a grid', async () => {
+    await page.locator('[data-tool=pick]').click();
+    await clickAt(113.615, 34.7025);
+    await page.locator('[data-tool=attributes]').click();
+    const prev = Number(await page.locator('#edit-draft').getAttribute('data-revision'));
+    await page.locator('#edit-attrs input[name=households]').fill('120');
+    await page.locator('#edit-attrs input[name=north]').fill('淮北街社区第2网格');
+    await page.locator('#edit-attrs button[type=submit]').click();
+    await nextRevision(prev);
+    const { body: d } = await api(`/v1/drafts/${id}`);
+    const g = byCode(d)['410103001001003'];
+    assert.equal(g.after.households, 120);
+    assert.equal(g.after.four_bounds?.north, '淮北街社区第2网格');
   });
 
   await t.test('problems are listed and drawn; submitting acknowledges the coverage findings', async () => {
