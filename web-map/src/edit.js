@@ -26,7 +26,7 @@ const words = {
     hintPick: '点击网格选择（可多选）', hintReshape: '拖动顶点移动共用边界；点击边线插入顶点',
     hintSplit: '画一条穿过所选网格的线（单击加点，再次单击最后一点结束）', hintMerge: '选择两个以上相邻网格，选定保留编码后合并',
     hintDraw: '在上级范围内画出新网格（单击加点，单击起点闭合）', hintRetire: '先选要撤销的网格，再选并入的相邻网格',
-    hintAttributes: '选择一个网格后编辑属性', picked: '已选', gcj: '编辑需要 WGS84 坐标系的地图', history: '修订历史',
+    hintAttributes: '选择一个网格后编辑属性', defaultTomorrow: '默认明天', picked: '已选', gcj: '编辑需要 WGS84 坐标系的地图', history: '修订历史',
   },
   en: {
     edit: 'Edit grids', queue: 'Review queue', newDraft: 'New draft', scope: 'Scope (code)', title: 'Title', effective: 'Effective date',
@@ -43,7 +43,7 @@ const words = {
     hintPick: 'Click grids to pick them (several for a merge)', hintReshape: 'Drag a vertex to move the shared boundary; click an edge to add a vertex',
     hintSplit: 'Draw a line across the picked grid (click to add points, click the last one again to finish)', hintMerge: 'Pick two or more adjacent grids, choose the code kept, merge',
     hintDraw: 'Draw the new grid inside the parent (click to add points, click the first one to close)', hintRetire: 'Pick the grid to retire, then the neighbour that takes its area',
-    hintAttributes: 'Pick one grid to edit its attributes', picked: 'picked', gcj: 'Editing needs the map in WGS84', history: 'History',
+    hintAttributes: 'Pick one grid to edit its attributes', defaultTomorrow: 'tomorrow if empty', picked: 'picked', gcj: 'Editing needs the map in WGS84', history: 'History',
   },
 };
 const w = (k) => (words[lang] || words.zh)[k] ?? words.zh[k] ?? k;
@@ -513,9 +513,9 @@ ${toolPanel(d)}
 function listPanel() {
   let html = '';
   if (can('grids.write')) {
-    const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    // The effective date is left empty: the server's default is tomorrow in the district's time zone.
     html += `<form id="edit-new"><input name="scope" placeholder="${w('scope')}" value="${esc(ed.deps.state.selected?.code || '')}" required>
-<input name="title" placeholder="${w('title')}" required><label>${w('effective')} <input name="effective_date" type="date" value="${tomorrow}"></label>
+<input name="title" placeholder="${w('title')}" required><label>${w('effective')} <input name="effective_date" type="date"> <small class="muted">${w('defaultTomorrow')}</small></label>
 <button type="submit">${w('newDraft')}</button></form>
 <h3>${w('myDrafts')}</h3><ul id="edit-drafts">${ed.list.map((d) => `<li><a href="#" data-open="${esc(d.id)}">${esc(d.title)}</a> <small>${esc(w(d.state))} · ${esc(d.effective_date)}</small></li>`).join('') || `<li class="muted">${w('noDrafts')}</li>`}</ul>`;
   }

@@ -278,8 +278,11 @@ test('a planner redraws grids on the map; a reviewer approves; the tiles show it
 
   await t.test('problems are listed and drawn; submitting acknowledges the coverage findings', async () => {
     const { body: d } = await api(`/v1/drafts/${id}`);
-    const drawn = await page.evaluate(() => window.gridlineEdit.map.getSource('edit-problems')._data?.features?.length ?? null);
-    if (d.problems.some((p) => p.geometry)) assert.ok(drawn === null || drawn > 0, 'problems with a place are drawn');
+    await idle();
+    const drawn = await page.evaluate(() => window.gridlineMap.queryRenderedFeatures({ layers: ['edit-problem-fill', 'edit-problem-line', 'edit-problem-point'] }).map((f) => f.properties.rule));
+    const placed = d.problems.filter((p) => p.geometry).map((p) => p.rule);
+    assert.ok(placed.length > 0, 'the draft has problems with a place (the workload of the new small grid)');
+    assert.ok(placed.every((r) => drawn.includes(r)), `problems ${placed} drawn as ${drawn}`);
     assert.equal(await page.locator('#edit-problems li').count(), d.problems.length);
     for (const box of await page.locator('.edit-ack').all()) await box.check();
     await page.locator('#edit-submit').click();
