@@ -114,7 +114,7 @@ const state = (s) => page.waitForFunction((x) => document.querySelector('#edit-d
 const byCode = (d) => Object.fromEntries(d.changes.map((c) => [c.code, c]));
 const COVERAGE = ['gap', 'overlap', 'sliver', 'outside_parent', 'invalid_geometry'];
 
-test('a planner redraws grids on the map; a reviewer approves; the tiles show it', { skip }, async (t) => {
+test('a planner redraws grids on the map; a reviewer returns, then approves; the tiles show it', { skip }, async (t) => {
   await page.goto(base + '/');
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30000 });
   await idle();
@@ -291,7 +291,7 @@ test('a planner redraws grids on the map; a reviewer approves; the tiles show it
     await page.screenshot({ path: join(artifacts, 'edit-submitted.png') });
   });
 
-  await t.test('signed in as a reviewer: the queue, the before/after view, approve', async () => {
+  await t.test('signed in as a reviewer: the queue, the before/after view, return with a comment', async () => {
     await signIn('reviewer');
     await page.locator(`#review-queue a[data-open="${id}"]`).click();
     await state('submitted');
@@ -306,6 +306,23 @@ test('a planner redraws grids on the map; a reviewer approves; the tiles show it
     assert.ok(lines.after.includes('410103001001003'), `new boundaries drawn: ${lines.after}`);
     assert.equal(await page.locator('[data-tool]').count(), 0, 'a reviewer has no editing tools');
     await page.screenshot({ path: join(artifacts, 'edit-review.png') });
+    await page.locator('#edit-comment').fill('南边界请沿新路');
+    await page.locator('#edit-return').click();
+    await state('returned');
+  });
+
+  await t.test('returned with a comment, the planner sees it and submits again; the reviewer approves', async () => {
+    await signIn('planner');
+    await page.locator(`#edit-drafts a[data-open="${id}"]`).click();
+    await state('returned');
+    await page.locator('.edit-comments', { hasText: '南边界请沿新路' }).waitFor();
+    assert.ok(await page.locator('[data-tool=reshape]').count() === 1, 'a returned draft is editable again');
+    for (const box of await page.locator('.edit-ack').all()) await box.check();
+    await page.locator('#edit-submit').click();
+    await state('submitted');
+    await signIn('reviewer');
+    await page.locator(`#review-queue a[data-open="${id}"]`).click();
+    await state('submitted');
     await page.locator('#edit-comment').fill('同意，按新路调整');
     await page.locator('#edit-approve').click();
     await state('approved');
