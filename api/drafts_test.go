@@ -26,12 +26,12 @@ import (
 // in Shanghai), a planner and a second planner on subdistrict 410103001 (id 2), a reviewer there,
 // and a planner on community 410103001002 (id 5) only.
 type draftEnv struct {
-	ts                             *httptest.Server
-	db                             *store.DB
-	res                            *resolve.Resolver
-	clock                          *fakeclock.Clock
-	planner, planner2, reviewer    string
-	narrow, reviewerPlanner, admin string
+	ts                          *httptest.Server
+	db                          *store.DB
+	res                         *resolve.Resolver
+	clock                       *fakeclock.Clock
+	planner, planner2, reviewer string
+	narrow, reviewerPlanner     string
 }
 
 func newDraftEnv(t *testing.T) *draftEnv {
@@ -235,8 +235,8 @@ func TestDraftRolloverOnEffectiveDay(t *testing.T) {
 func TestDraftSharedVertex(t *testing.T) {
 	e := newDraftEnv(t)
 	d := e.newDraft(t, e.planner, "410103001001")
-	out := e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "insert_vertex", "at": []float64{113.61, 34.71}})
-	out = e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "move_vertex", "from": []float64{113.61, 34.71}, "to": []float64{113.612, 34.7105}})
+	e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "insert_vertex", "at": []float64{113.61, 34.71}})
+	out := e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "move_vertex", "from": []float64{113.61, 34.71}, "to": []float64{113.612, 34.7105}})
 	codes := map[string]bool{}
 	for _, c := range out["changes"].([]any) {
 		codes[c.(map[string]any)["code"].(string)] = true
@@ -412,14 +412,15 @@ func TestDraftBadInput(t *testing.T) {
 		})
 	}
 	// Approving one's own draft, publishing a withdrawn draft.
-	out := e.must(t, 200, "POST", d+"/operations", e.reviewerPlanner, map[string]any{"op": "attributes", "grid": 8, "households": 420})
-	_ = out
 	d2 := e.newDraft(t, e.reviewerPlanner, "410103001001")
-	out = e.must(t, 200, "POST", d2+"/operations", e.reviewerPlanner, map[string]any{"op": "attributes", "grid": 7, "households": 420})
+	out := e.must(t, 200, "POST", d2+"/operations", e.reviewerPlanner, map[string]any{"op": "attributes", "grid": 7, "households": 420})
 	e.submit(t, d2, e.reviewerPlanner, out)
 	before := e.rows(t)
 	if st, body := e.call(t, "POST", d2+"/approve", e.reviewerPlanner, map[string]any{"comment": "mine"}); st != 403 {
 		t.Fatalf("approving one's own draft: %d %v", st, body)
+	}
+	if after := e.rows(t); after != before {
+		t.Fatalf("approving one's own draft wrote: %s, then %s", before, after)
 	}
 	e.must(t, 200, "POST", d2+"/withdraw", e.reviewerPlanner, nil)
 	before = e.rows(t)

@@ -146,6 +146,7 @@ type Grid struct {
 	ID          int64               `json:"id"`           // negative: made by the draft
 	BaseVersion int64               `json:"base_version"` // the version it was started from (0: new)
 	BaseParent  int64               `json:"base_parent,omitempty"`
+	BaseName    string              `json:"base_name,omitempty"`
 	Code        string              `json:"code"`
 	Name        string              `json:"name"`
 	Level       gridline.Level      `json:"level"`
@@ -201,7 +202,7 @@ func toMulti(g orb.Geometry) orb.MultiPolygon {
 }
 
 func fromGrid(g gridline.Grid) *Grid {
-	return &Grid{ID: g.ID, BaseVersion: g.VersionID, BaseParent: g.ParentID, Code: g.Code, Name: g.Name, Level: g.Level,
+	return &Grid{ID: g.ID, BaseVersion: g.VersionID, BaseParent: g.ParentID, BaseName: g.Name, Code: g.Code, Name: g.Name, Level: g.Level,
 		Layer: g.Layer, Kind: g.Kind, ParentID: g.ParentID, Households: g.Households, Population: g.Population,
 		Bounds: g.Bounds, Geometry: cloneMP(g.Geometry)}
 }
@@ -237,6 +238,10 @@ type Plan struct {
 	// changed grid inside the scope, gets its four bounds recomputed.
 	KeepBounds []int64
 	Recompute  []int64
+	// Reneighbour are the grids whose neighbours' four bounds must be recomputed: grids the draft
+	// makes, grids that took a retired grid's area, renamed grids. (Moving a shared border
+	// changes no one's neighbours.)
+	Reneighbour []int64
 }
 
 // Store is what drafts need of the database.

@@ -373,7 +373,7 @@ func (s *Service) Rebase(ctx context.Context, c Caller, id int64) (*Draft, error
 		if rv.Kind == "op" {
 			path = append(path, rv)
 		}
-		if rv.Prev == nil || rv.Kind == "rebase" && false {
+		if rv.Prev == nil {
 			break
 		}
 		r = *rv.Prev
@@ -429,6 +429,13 @@ func (s *Service) plan(d *Draft, w *Work) *Plan {
 		}
 		if g.Recompute {
 			p.Recompute = append(p.Recompute, g.ID)
+		}
+		switch {
+		case g.Retired && g.Into != 0:
+			p.Reneighbour = append(p.Reneighbour, g.Into)
+		case g.Retired:
+		case g.ID < 0 || g.BaseName != "" && g.Name != g.BaseName:
+			p.Reneighbour = append(p.Reneighbour, g.ID)
 		}
 	}
 	// Parents before children, so that a new grid's parent exists when it is written.
