@@ -101,7 +101,7 @@ func (s *Server) draftView(r *http.Request, d *drafts.Draft, full bool) (map[str
 		return nil, err
 	}
 	v["changes"] = changes
-	_, events, err := s.drafts.History(r.Context(), drafts.Caller{AccountID: d.AuthorID}, d.ID)
+	events, err := s.drafts.Events(r.Context(), d)
 	if err != nil {
 		return nil, err
 	}

@@ -139,6 +139,16 @@ func TestDraftSplitPublish(t *testing.T) {
 		}
 	}
 	e.submit(t, d, e.planner, out)
+	// The reviewer's queue has it; the author's own queue does not; mine=1 lists it for the author.
+	if q := e.must(t, 200, "GET", "/v1/drafts?queue=1", e.reviewer, nil); len(q["drafts"].([]any)) != 1 {
+		t.Fatalf("reviewer's queue: %v", q)
+	}
+	if q := e.must(t, 200, "GET", "/v1/drafts?queue=1", e.planner, nil); len(q["drafts"].([]any)) != 0 {
+		t.Fatalf("the author's queue: %v", q)
+	}
+	if q := e.must(t, 200, "GET", "/v1/drafts?mine=1&state=submitted", e.planner, nil); len(q["drafts"].([]any)) != 1 {
+		t.Fatalf("mine: %v", q)
+	}
 	if st, body := e.call(t, "POST", d+"/approve", e.planner, map[string]any{"comment": "fine"}); st != 403 {
 		t.Fatalf("the author approving: %d %v, want 403", st, body)
 	}
@@ -452,5 +462,68 @@ func TestDraftConflict(t *testing.T) {
 	}
 	if after := e.rows(t); after != before {
 		t.Fatalf("the refused publish wrote: %s, then %s", before, after)
+	}
+	// Rebased onto the grids as they are now, it is a draft again: reviewed and published anew,
+	// over the first draft's version.
+	rb := e.must(t, 200, "POST", b+"/rebase", e.planner2, nil)
+	if rb["state"] != "draft" {
+		t.Fatalf("after rebase: state %v", rb["state"])
+	}
+	e.submit(t, b, e.planner2, rb)
+	e.must(t, 200, "POST", b+"/approve", e.reviewer, map[string]any{"comment": "ok"})
+	e.must(t, 200, "POST", b+"/publish", e.planner2, nil)
+	if n := e.sql(t, `SELECT count(*) FROM grids WHERE id = 8 AND valid_from = '2026-03-02' AND households = 420 AND population = 1200`); n != 1 {
+		t.Fatalf("grid 8 on 2 March does not carry both drafts' changes: %v versions", n)
+	}
+}
+
+// Drawing a new grid out of a neighbour's area, retiring a grid into its neighbour, moving a grid
+// to another parent: each leaves the partition exact.
+func TestDraftDrawRetireMove(t *testing.T) {
+	e := newDraftEnv(t)
+	d := e.newDraft(t, e.planner, "410103001")
+	square := map[string]any{"type": "Polygon", "coordinates": [][][]float64{{{113.612, 34.705}, {113.618, 34.705}, {113.618, 34.715}, {113.612, 34.715}, {113.612, 34.705}}}}
+	if st, body := e.call(t, "POST", d+"/operations", e.planner, map[string]any{"op": "draw", "parent": 4, "name": "新网格", "geometry": square}); st != 400 {
+		t.Fatalf("drawing over covered area without take_from_neighbours: %d %v", st, body)
+	}
+	out := e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "draw", "parent": 4, "name": "新网格", "geometry": square, "take_from_neighbours": true})
+	status := map[string]string{}
+	for _, c := range out["changes"].([]any) {
+		cm := c.(map[string]any)
+		status[cm["code"].(string)] = cm["status"].(string)
+	}
+	if status["410103001001003"] != "new" || status["410103001001002"] != "changed" {
+		t.Fatalf("draw: %v", status)
+	}
+	for _, p := range out["problems"].([]any) {
+		pm := p.(map[string]any)
+		if pm["kind"] == "rule" || pm["rule"] == "gap" || pm["rule"] == "overlap" {
+			t.Fatalf("draw: problem %v", pm)
+		}
+	}
+	// Retire grid 9 (the only grid of community 5) is refused: it has no sibling to go into.
+	if st, body := e.call(t, "POST", d+"/operations", e.planner, map[string]any{"op": "retire", "grid": 9, "to": 8}); st != 422 {
+		t.Fatalf("retiring into a grid of another parent: %d %v", st, body)
+	}
+	// Move grid 9 under community 4: a new code under 410103001001.
+	out = e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "move", "grid": 9, "parent": 4})
+	moved := false
+	for _, c := range out["changes"].([]any) {
+		cm := c.(map[string]any)
+		if cm["id"].(float64) == 9 {
+			moved = cm["status"] == "moved" && strings.HasPrefix(cm["code"].(string), "410103001001")
+		}
+	}
+	if !moved {
+		t.Fatalf("move: %v", out["changes"])
+	}
+	// Undo the move; retire the new grid into grid 8: the community is as it was.
+	e.must(t, 200, "POST", d+"/undo", e.planner, nil)
+	out = e.must(t, 200, "POST", d+"/operations", e.planner, map[string]any{"op": "retire", "grid": -1, "to": 8})
+	for _, c := range out["changes"].([]any) {
+		cm := c.(map[string]any)
+		if cm["id"].(float64) == 8 && cm["after"].(map[string]any)["area_m2"].(float64) < cm["before"].(map[string]any)["area_m2"].(float64)-1 {
+			t.Fatalf("grid 8 did not get its area back: %v", cm)
+		}
 	}
 }

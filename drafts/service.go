@@ -260,6 +260,12 @@ func (s *Service) step(ctx context.Context, c Caller, id int64, action string) (
 	return s.st.LoadDraft(ctx, id)
 }
 
+// Events lists the draft's events (d was read by Get, which checked the caller).
+func (s *Service) Events(ctx context.Context, d *Draft) ([]Event, error) {
+	_, ev, err := s.st.History(ctx, d.ID)
+	return ev, err
+}
+
 // History lists the draft's revisions and events.
 func (s *Service) History(ctx context.Context, c Caller, id int64) ([]Revision, []Event, error) {
 	if _, err := s.Get(ctx, c, id); err != nil {
@@ -353,9 +359,10 @@ func (s *Service) Publish(ctx context.Context, c Caller, id int64) (*Draft, erro
 }
 
 // Rebase replays the draft's operations on the grids as they are now and makes that its new
-// base. An operation that no longer applies is a conflict, and nothing changes.
+// base; a submitted or approved draft goes back to state draft, to be submitted and reviewed
+// again. An operation that no longer applies is a conflict, and nothing changes.
 func (s *Service) Rebase(ctx context.Context, c Caller, id int64) (*Draft, error) {
-	d, err := s.load(ctx, c, id, "rebasing a draft", false, StateDraft, StateReturned)
+	d, err := s.load(ctx, c, id, "rebasing a draft", false, StateDraft, StateReturned, StateSubmitted, StateApproved)
 	if err != nil {
 		return nil, err
 	}

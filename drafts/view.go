@@ -2,6 +2,7 @@ package drafts
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -143,12 +144,19 @@ func (e *edit) status(g *Grid) string {
 func (s *Service) Neighbourhood(ctx context.Context, d *Draft, parentRef string) (*geojson.FeatureCollection, error) {
 	e := s.newEdit(ctx, d)
 	var p *Grid
-	stored, err := s.st.Grid(ctx, parentRef, d.EffectiveDate)
-	if err != nil {
-		return nil, err
-	}
-	if p, err = e.get(stored.ID); err != nil {
-		return nil, err
+	if id, err := strconv.ParseInt(parentRef, 10, 64); err == nil && id < 0 {
+		// A grid the draft made.
+		if p, err = e.get(id); err != nil {
+			return nil, err
+		}
+	} else {
+		stored, err := s.st.Grid(ctx, parentRef, d.EffectiveDate)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = e.get(stored.ID); err != nil {
+			return nil, err
+		}
 	}
 	fc := geojson.NewFeatureCollection()
 	fc.Append(feature(p, "parent", e.status(p)))

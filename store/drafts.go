@@ -223,7 +223,11 @@ func (db *DB) AppendRevision(ctx context.Context, d *drafts.Draft, kind string, 
 	}
 	var rev int
 	err = db.tx(ctx, func(tx pgx.Tx) error {
-		if err := lockDraft(ctx, tx, d, drafts.StateDraft, drafts.StateReturned); err != nil {
+		states := []drafts.State{drafts.StateDraft, drafts.StateReturned}
+		if kind == "rebase" {
+			states = append(states, drafts.StateSubmitted, drafts.StateApproved)
+		}
+		if err := lockDraft(ctx, tx, d, states...); err != nil {
 			return err
 		}
 		acc, user := actorOf(ctx)
@@ -236,7 +240,9 @@ func (db *DB) AppendRevision(ctx context.Context, d *drafts.Draft, kind string, 
 			d.ID, d.Head, kind, opArg, w, p, acc, user).Scan(&rev); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE drafts SET head = $2, base_seq = $3, updated_at = now() WHERE id = $1`, d.ID, rev, baseSeq); err != nil {
+		// A rebase changes what was reviewed: the draft goes back to its author's hands.
+		if _, err := tx.Exec(ctx, `UPDATE drafts SET head = $2, base_seq = $3, updated_at = now(),
+			state = CASE WHEN $4 = 'rebase' THEN 'draft' ELSE state END WHERE id = $1`, d.ID, rev, baseSeq, kind); err != nil {
 			return err
 		}
 		if err := draftEvent(ctx, tx, d.ID, kind, rev, ""); err != nil {
@@ -389,9 +395,23 @@ func writePlan(ctx context.Context, tx pgx.Tx, p *drafts.Plan) ([]int64, map[int
 		if err != nil {
 			return nil, nil, gridline.Errorf(gridline.EInvalid, "grid %s: geometry: %v", g.Code, err)
 		}
-		vid, err := insertVersion(ctx, tx, &g, geom, isNew)
-		if err != nil {
-			return nil, nil, err
+		// A version of this grid that starts on the effective date was published by another draft
+		// for the same day and has not taken effect: this draft, rebased onto it, replaces it in
+		// place (a version cannot start and end on one day).
+		var vid int64
+		if !isNew {
+			err := tx.QueryRow(ctx, `UPDATE grids SET code = $3, name = $4, parent_id = $5, households = $6, population = $7,
+				bound_east = $8, bound_south = $9, bound_west = $10, bound_north = $11, geom = ST_Multi(ST_GeomFromWKB($12, 4326))
+				WHERE id = $1 AND valid_from = $2 RETURNING version_id`, g.ID, p.Effective, g.Code, g.Name, nullID(g.ParentID),
+				g.Households, g.Population, g.Bounds.East, g.Bounds.South, g.Bounds.West, g.Bounds.North, geom).Scan(&vid)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return nil, nil, err
+			}
+		}
+		if vid == 0 {
+			if vid, err = insertVersion(ctx, tx, &g, geom, isNew); err != nil {
+				return nil, nil, err
+			}
 		}
 		vids = append(vids, vid)
 	}
