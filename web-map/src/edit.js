@@ -235,7 +235,7 @@ async function loadNeighbourhood() {
   const parent = ed.parent || d.scope?.code;
   ed.nb = await get(`/v1/drafts/${d.id}/neighbourhood?parent=${encodeURIComponent(parent)}`);
   // The micro grids inside the children, for snapping (a shared edge keeps their vertices).
-  const kids = ed.nb.features.filter((f) => f.properties.role === 'child' && f.properties.id > 0 && f.properties.layer === 'comprehensive' && f.properties.level !== 'micro');
+  const kids = ed.nb.features.filter((f) => f.properties.role === 'child' && f.properties.layer === 'comprehensive' && f.properties.level !== 'micro');
   const inner = await Promise.all(kids.map((k) => get(`/v1/drafts/${d.id}/neighbourhood?parent=${k.properties.id}`)
     .then((fc) => fc.features.filter((f) => f.properties.role === 'child')).catch(() => [])));
   ed.inner = inner.flat();
