@@ -5,6 +5,7 @@ import { wgs84ToGcj02, gcj02ToWgs84 } from './gcj02.js';
 import { t, lang, setLang, levelName, tileLayerName, layerName, roleName, kindName } from './i18n.js';
 import { initAudit } from './audit.js';
 import { initAccount, render as renderAccount, cardExtras, wireCard } from './account.js';
+import { initEdit, editing, accountChanged as editAccountChanged, render as renderEdit } from './edit.js';
 
 const $ = (sel) => document.querySelector(sel);
 const FIXED = ['districts', 'subdistricts', 'communities', 'grids', 'micros', 'special'];
@@ -410,6 +411,7 @@ function renderText() {
 function renderAll() {
   renderText();
   renderAccount();
+  renderEdit();
   if (!map?.isStyleLoaded()) return;
   renderLayers();
   renderLegend();
@@ -466,7 +468,7 @@ async function main() {
   renderText();
   // Who is signed in decides what the card shows (and, for anonymous callers, how names and
   // phone numbers are shown): re-render it when that changes.
-  await initAccount(() => { if (state.selected && !$('#card').hidden) select(state.selected.code, { fly: false }); });
+  await initAccount(() => { if (state.selected && !$('#card').hidden) select(state.selected.code, { fly: false }); editAccountChanged(); });
 
   // The map opens on the data's extent, whatever was loaded and however much.
   const [style, bounds] = await Promise.all([buildStyle(config), dataExtent()]);
@@ -498,7 +500,7 @@ async function main() {
   };
   state.audit = initAudit(map, { state, showCard, districts: districtsInView });
     if (hash.sel) select(hash.sel, { fly: !hash.view });
-    document.body.dataset.ready = '1';
+    initEdit(map, { state }).finally(() => { document.body.dataset.ready = '1'; });
   });
   map.on('moveend', writeHash);
   map.on('mousemove', (e) => {
@@ -507,6 +509,7 @@ async function main() {
     $('#coords').textContent = `${x.toFixed(6)}, ${y.toFixed(6)}`;
   });
   map.on('click', (e) => {
+    if (editing()) return; // the edit mode picks grids itself
     if (state.here || e.originalEvent.altKey) { resolveAt(e.lngLat); return; }
     const ids = CLICK_ORDER.concat(state.thematic).map((n) => `${n}-fill`).filter((id) => map.getLayer(id));
     const feats = map.queryRenderedFeatures(e.point, { layers: ids });
