@@ -53,6 +53,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/escalate.sh
 	DATABASE_URL="$(DBURL)" bench/drafts.sh
 	DATABASE_URL="$(DBURL)" bench/addresses.sh
+	DATABASE_URL="$(DBURL)" bench/cases.sh
 
 stop:
 	@scripts/setup.sh stop

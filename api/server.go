@@ -19,6 +19,7 @@ import (
 	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/drafts"
+	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/resolve"
@@ -56,6 +57,7 @@ type Server struct {
 	open311        Open311Options    // /open311/v2 (api/open311.go)
 	live           StreamOptions     // GET /v1/cases/stream (api/stream.go)
 	addresses      *address.Register // the address register's matcher (api/addresses.go); nil: empty
+	cases          *dispatch.Engine  // incident cases (api/cases.go); nil: not served
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -117,6 +119,8 @@ type Options struct {
 	// Addresses matches addresses against the standard address register (GET /v1/resolve?address=,
 	// /v1/addresses); nil: an empty register.
 	Addresses *address.Register
+	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
+	Cases *dispatch.Engine
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -173,6 +177,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeDrafts(r)
 	s.addresses = opt.Addresses
 	s.routeAddresses(r)
+	s.cases = opt.Cases
+	s.routeCases(r)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

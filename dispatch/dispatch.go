@@ -371,3 +371,17 @@ type Change struct {
 	// MergeInto, for a merge, is the open case this one duplicates.
 	MergeInto int64
 }
+
+// NoDeadlines is a Deadlines under which no step has a time limit: what cmd wires until the
+// district's working calendar (package worktime) is configured.
+type NoDeadlines struct{}
+
+// Limit says no step has a limit.
+func (NoDeadlines) Limit(string, string, string) (worktime.Limit, bool, error) {
+	return worktime.Limit{}, false, nil
+}
+
+// Deadline is never asked for (no step has a limit): it is the start.
+func (NoDeadlines) Deadline(c worktime.StepClock) worktime.Deadline {
+	return worktime.Deadline{Due: c.Start, Warn: c.Start}
+}

@@ -246,7 +246,7 @@ func TestCasesLoop(t *testing.T) {
 	// Extension: asked by the party, approved by the dispatcher; the due time moves by it.
 	c = post(t, eng, jiaojing, c.ID, dispatch.Request{Kind: dispatch.KindRequestExtension, Reason: "parts", Extension: &worktime.Limit{Amount: 1, Unit: worktime.WorkingDay}})
 	c = post(t, eng, dispatcher, c.ID, dispatch.Request{Kind: dispatch.KindApproveExtension})
-	if h := openStep(c, "handle"); !h.DueAt.Equal(t0.Add(5*time.Minute+50*time.Hour)) {
+	if h := openStep(c, "handle"); !h.DueAt.Equal(t0.Add(5*time.Minute + 50*time.Hour)) {
 		t.Fatalf("extended: %+v", h)
 	}
 	// Report back needs evidence.

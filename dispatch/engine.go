@@ -31,6 +31,9 @@ type Options struct {
 	DuplicateWindow time.Duration // default 24h
 	MaxAttachment   int           // bytes, default DefaultMaxAttachment
 	Location        *time.Location
+	// Covering, when set, finds the grid versions covering a point (store.DB.Covering: one
+	// PostGIS query per case) instead of the in-memory index: the benchmark's comparison.
+	Covering func(ctx context.Context, lon, lat float64) ([]int64, error)
 	// TableTTL is how long a loaded routing table is used before it is read again (edits made
 	// through this engine replace it at once; other servers' edits are seen within TableTTL).
 	TableTTL time.Duration
@@ -175,7 +178,16 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 	}
 	now := e.clock.Now()
 	day := gridline.Today(e.clock, e.opt.Location)
-	rt := Route(ix, t, orb.Point{r.Lon, r.Lat}, day, cat, r.Urgency)
+	var covering []int64
+	if e.opt.Covering != nil {
+		if covering, err = e.opt.Covering(ctx, r.Lon, r.Lat); err != nil {
+			return nil, err
+		}
+		if covering == nil {
+			covering = []int64{}
+		}
+	}
+	rt := route(ix, t, orb.Point{r.Lon, r.Lat}, day, cat, r.Urgency, covering)
 	rt.At = now
 	c := Case{Source: r.Source, CategoryCode: cat.Code, Urgency: r.Urgency, Description: r.Description, Address: r.Address,
 		Lon: r.Lon, Lat: r.Lat, GridChain: []int64{}, State: Reported, Reporter: r.Reporter, Flags: []string{}, CoDepartments: []string{},

@@ -105,10 +105,26 @@ type place struct {
 // no post answers goes to the district's fallback department (Fallback), and a point outside
 // every grid too (Outside). Party is nil only when no fallback department is marked.
 func Route(ix *resolve.GridIndex, t *Table, p orb.Point, day time.Time, cat *Category, u Urgency) Routing {
+	return route(ix, t, p, day, cat, u, nil)
+}
+
+// route is Route; covering, when not nil, are the grid versions covering p as found elsewhere
+// (PostGIS, in the benchmark's comparison) instead of the index's lookup.
+func route(ix *resolve.GridIndex, t *Table, p orb.Point, day time.Time, cat *Category, u Urgency, covering []int64) Routing {
 	rt := Routing{Point: [2]float64{p[0], p[1]}, Chain: []GridUsed{}, Steps: []string{}, IndexBuilt: ix.Built()}
 	pl := place{ix: ix, day: day, own: -1}
 	var scratch [16]int32
-	ix.Locate(p, day, &pl.loc, scratch[:0])
+	if covering == nil {
+		ix.Locate(p, day, &pl.loc, scratch[:0])
+	} else {
+		pos := scratch[:0]
+		for _, v := range covering {
+			if i := ix.Position(v); i >= 0 {
+				pos = append(pos, i)
+			}
+		}
+		ix.Choose(pos, day, &pl.loc)
+	}
 	for _, i := range pl.loc.Chain {
 		if i >= 0 {
 			pl.chain = append(pl.chain, i)

@@ -142,7 +142,9 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 		return err
 	}
 	kind, ref, name := partyCols(c.Party)
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	// One batch with no BEGIN: PostgreSQL runs a pipeline ended by one Sync as one implicit
+	// transaction, so the case and its rows commit together or not at all, in one round trip.
+	err = func() error {
 		b := &pgx.Batch{}
 		var ext *string
 		if c.ExternalID != "" {
@@ -176,7 +178,7 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 			b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
 				VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 			if isUnique(err, "cases_external_key") {
 				return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
 			}
@@ -192,7 +194,8 @@ func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 			nc.Attachments[i].CaseID = c.ID
 		}
 		return nil
-	})
+	}()
+	return classify(err)
 }
 
 func isUnique(err error, constraint string) bool {
@@ -506,4 +509,32 @@ func (db *DB) CaseAttachment(ctx context.Context, caseID, aid int64) (*dispatch.
 	}
 	a.SHA256 = hex.EncodeToString(sum)
 	return &a, classify(err)
+}
+
+// AppendCaseEvent appends an event that does not change the case's state (an escalation, a
+// notice sent) and its notices, in one transaction: the case's version moves on by one, so a
+// transition that read the case before it answers 409 and is tried again on the new version.
+func (db *DB) AppendCaseEvent(ctx context.Context, caseID int64, ev *dispatch.Event, notices []dispatch.Notice) error {
+	return db.tx(ctx, func(tx pgx.Tx) error { return appendCaseEvent(ctx, tx, caseID, ev, notices) })
+}
+
+// appendCaseEvent is AppendCaseEvent inside tx (the escalation sweeper's transaction).
+func appendCaseEvent(ctx context.Context, tx pgx.Tx, caseID int64, ev *dispatch.Event, notices []dispatch.Notice) error {
+	var state string
+	err := tx.QueryRow(ctx, `UPDATE cases SET version = version + 1, updated_at = greatest(updated_at, $2) WHERE id = $1 RETURNING version, state`,
+		caseID, ev.At).Scan(&ev.Seq, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return gridline.Errorf(gridline.ENotFound, "no case %d", caseID).With("case", caseID)
+	}
+	if err != nil {
+		return err
+	}
+	ev.CaseID, ev.From, ev.To = caseID, dispatch.State(state), dispatch.State(state)
+	b := &pgx.Batch{}
+	queueEvent(b, ev)
+	for _, n := range notices {
+		b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
+			VALUES ($1, currval('case_events_id_seq'), $2, $3, $4, $5, $6)`, caseID, n.Kind, n.ToKind, n.ToRef, n.Message, ev.At)
+	}
+	return tx.SendBatch(ctx, b).Close()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/dispatch"
 )
 
 // Rung is one rung of the escalation ladder: done to an open step whose escalation_level is
@@ -182,15 +183,13 @@ func (db *DB) EscalateDue(ctx context.Context, now, today time.Time, limit int) 
 			if tag.RowsAffected() != 1 {
 				return fmt.Errorf("escalation of step %d: its level moved under its lock", d.StepID)
 			}
-			var version int
-			var state string
-			if err := tx.QueryRow(ctx, `UPDATE cases SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING version, state`, d.CaseID, now).Scan(&version, &state); err != nil {
+			data, err := json.Marshal(map[string]any{"step_id": d.StepID, "step": d.Step, "rung": d.Rung.Rung, "light": light, "target": d.Rung.Target,
+				"action": d.Rung.Action, "recipients": len(rcpt), "due_at": d.dueAt, "warn_at": d.warn})
+			if err != nil {
 				return err
 			}
-			data := map[string]any{"step_id": d.StepID, "step": d.Step, "rung": d.Rung.Rung, "light": light, "target": d.Rung.Target,
-				"action": d.Rung.Action, "recipients": len(rcpt), "due_at": d.dueAt, "warn_at": d.warn}
-			if _, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, seq, at, actor_name, kind, from_state, to_state, reason, data)
-				VALUES ($1, $2, $3, 'escalation', $4, $5, $5, $6, $7)`, d.CaseID, version, now, kind, state, msg, data); err != nil {
+			ev := &dispatch.Event{At: now, ActorName: "escalation", Kind: dispatch.Kind(kind), Reason: msg, Data: data}
+			if err := appendCaseEvent(ctx, tx, d.CaseID, ev, nil); err != nil {
 				return err
 			}
 			d.Recipients = len(rcpt)

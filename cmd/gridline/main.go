@@ -237,6 +237,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
+		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+			return err
+		}
 	}
 	if err := seedCalendar(ctx, db, clock, loc, log); err != nil {
 		return err
@@ -332,6 +335,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
 	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv)
+	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
+		return err
+	}
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -430,6 +436,9 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic addresses in %s\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (addrStart.Sub(start) - built).Round(time.Millisecond),
 		len(rows), time.Since(addrStart).Round(time.Millisecond))
+	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -1,0 +1,292 @@
+// Command casebench measures case intake (issue #15): POST /v1/cases through the whole server
+// (authentication, JSON, routing by the responsibility list, the duplicate search, and the case,
+// its first event and its first step written in one transaction with a durable commit), on the
+// demo district with its demo case lists, in a database of its own that it drops at the end.
+//
+// Two figures: sustained throughput with -clients concurrent clients for -seconds, and the
+// latency of a single POST (one client, one request at a time). Each is measured twice: routed by
+// the in-memory index, and routed by one PostGIS ST_Covers query per case (store.DB.Covering,
+// as bench/postgisresolve does for GET /v1/resolve), everything else the same.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"gridline.dev/gridline"
+	"gridline.dev/gridline/accounts"
+	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/demo"
+	"gridline.dev/gridline/dispatch"
+	"gridline.dev/gridline/importers"
+	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/store"
+	"gridline.dev/gridline/tiles"
+	"gridline.dev/gridline/worktime"
+)
+
+// natural is a Deadlines in natural time, so that every intake computes its first step's due
+// and warning times as it will with the working calendar.
+type natural struct{}
+
+func (natural) Limit(_, _, step string) (worktime.Limit, bool, error) {
+	return worktime.Limit{Amount: 30, Unit: worktime.NaturalMinute}, step == "file", nil
+}
+
+func (natural) Deadline(c worktime.StepClock) worktime.Deadline {
+	d := time.Duration(c.Limit.Amount) * time.Minute
+	return worktime.Deadline{Due: c.Start.Add(d), Warn: c.Start.Add(d * 4 / 5)}
+}
+
+func main() {
+	clients := flag.Int("clients", 16, "concurrent clients for the throughput run")
+	seconds := flag.Float64("seconds", 10, "length of each throughput run")
+	singles := flag.Int("singles", 500, "POSTs one at a time for the single-request latency")
+	grids := flag.Int("grids", 0, "a synthetic district of this many basic grids instead of the demo district")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "casebench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f) //nolint:errcheck
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*clients, *seconds, *singles, *grids); err != nil {
+		fmt.Fprintln(os.Stderr, "casebench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(clients int, seconds float64, singles, grids int) error {
+	ctx := context.Background()
+	admin := os.Getenv("DATABASE_URL")
+	if admin == "" {
+		return fmt.Errorf("DATABASE_URL is not set")
+	}
+	name := fmt.Sprintf("gridline_casebench_%d", os.Getpid())
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	defer func() {
+		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
+		conn.Close(context.Background())
+	}()
+	u, err := url.Parse(admin)
+	if err != nil {
+		return err
+	}
+	u.Path = "/" + name
+	db, err := store.Open(ctx, u.String(), store.Options{MaxConns: 32})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var d *demo.District
+	what := "the demo district (二七区)"
+	if grids > 0 {
+		d, err = demo.Synthetic(grids, 1, demo.Options{Seed: 1})
+		what = fmt.Sprintf("a synthetic district of %d basic grids", grids)
+	} else {
+		d, err = demo.Erqi(ctx, db, demo.Options{Seed: 1})
+	}
+	if err != nil {
+		return err
+	}
+	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		what string
+		data []byte
+	}{{"categories", demo.CaseCategories}, {"departments", demo.Departments}, {"rules", demo.ResponsibilityRules}} {
+		if rep, err := importers.ImportCaseList(ctx, db, l.what, l.data, ""); err != nil || len(rep.Problems) > 0 {
+			return fmt.Errorf("case lists %s: %v %+v", l.what, err, rep)
+		}
+	}
+	clock := gridline.SystemClock{}
+	res := resolve.NewIncremental(db, clock, time.UTC)
+	if err := res.Refresh(ctx); err != nil {
+		return err
+	}
+	a, err := accounts.CreateAccount(ctx, db, accounts.NewAccount{Username: "bench", Password: "correct horse battery staple", Name: "bench"})
+	if err != nil {
+		return err
+	}
+	if _, err := db.AddGrant(ctx, accounts.Grant{AccountID: a.ID, Role: accounts.Dispatcher, Scope: accounts.Scope{Kind: accounts.ScopeAll}}); err != nil {
+		return err
+	}
+	token, err := db.CreateToken(ctx, a.ID, "bench", false)
+	if err != nil {
+		return err
+	}
+	cats, err := db.Categories(ctx)
+	if err != nil {
+		return err
+	}
+	points := samplePoints(res.Index(), 20000)
+	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs\n\n",
+		what, len(d.Grids), len(cats), clients, seconds, singles)
+	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, mode := range []string{"in-memory index", "PostGIS query per case"} {
+		opt := dispatch.Options{}
+		if mode != "in-memory index" {
+			opt.Covering = db.Covering
+		}
+		eng := dispatch.New(db, res, natural{}, clock, opt)
+		srv, base, err := serve(db, res, eng)
+		if err != nil {
+			return err
+		}
+		tp, lat, errs := load(base, token, points, cats, clients, time.Duration(seconds*float64(time.Second)))
+		_, single, errs1 := load(base, token, points, cats, 1, 0, singles)
+		srv.Close()
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d |\n", mode, tp, pct(lat, 50), pct(lat, 99), pct(single, 50), pct(single, 99), errs+errs1)
+	}
+	var n int
+	if err := db.Ping(ctx); err == nil {
+		pool, err := pgx.Connect(ctx, u.String())
+		if err == nil {
+			pool.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n) //nolint:errcheck
+			pool.Close(ctx)
+		}
+	}
+	fmt.Printf("\n%d cases written in all\n", n)
+	return nil
+}
+
+// serve starts the API on a loopback port, as cmd/gridline wires it.
+func serve(db *store.DB, res *resolve.Resolver, eng *dispatch.Engine) (*http.Server, string, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clock := gridline.SystemClock{}
+	opt := api.Options{Tiles: tiles.NewService(res, tiles.Options{}), Imports: importers.New(db, importers.Config{}),
+		Jobs: jobs.New(db, clock, log, jobs.Config{}), Accounts: accounts.New(db, accounts.Options{}), Cases: eng, Clock: clock}
+	s := api.NewServer(db, res, log, opt)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln) //nolint:errcheck
+	return hs, "http://" + ln.Addr().String(), nil
+}
+
+// samplePoints are points inside the district, weighted to where the grids are small (where
+// people are): a random basic grid's random interior point.
+func samplePoints(ix *resolve.GridIndex, n int) []orb.Point {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var basics []int32
+	for i := 0; i < ix.Len(); i++ {
+		if g := ix.Grid(int32(i)); g.Level == gridline.LevelGrid && g.Layer == gridline.LayerComprehensive && g.ValidTo == nil {
+			basics = append(basics, int32(i))
+		}
+	}
+	var out []orb.Point
+	for len(out) < n {
+		g := ix.Grid(basics[rng.IntN(len(basics))])
+		b := g.Geometry.Bound()
+		for try := 0; try < 20; try++ {
+			p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+			var loc resolve.Location
+			var scratch [16]int32
+			ix.Locate(p, time.Now(), &loc, scratch[:0])
+			if loc.Covered() {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// load posts cases from clients goroutines for dur (or, with dur 0, count[0] posts in all), and
+// returns the rate, the latencies and the number of failed posts.
+func load(base, token string, points []orb.Point, cats []dispatch.Category, clients int, dur time.Duration, count ...int) (float64, []time.Duration, int) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs, done atomic.Int64
+	var next atomic.Int64
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			var mine []time.Duration
+			for {
+				i := next.Add(1)
+				if dur > 0 && time.Now().After(deadline) || dur == 0 && int(i) > count[0] {
+					break
+				}
+				p := points[int(i)%len(points)]
+				cat := cats[int(i*7)%len(cats)]
+				body, _ := json.Marshal(map[string]any{"source": "hotline", "category_code": cat.Code, "lon": p[0], "lat": p[1],
+					"description": "benchmark case", "reporter": map[string]any{"name": "市民", "phone": "13800000000"}})
+				req, _ := http.NewRequest(http.MethodPost, base+"/v1/cases", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := hc.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body) //nolint:errcheck
+				resp.Body.Close()
+				mine = append(mine, time.Since(t0))
+				if resp.StatusCode != http.StatusCreated {
+					errs.Add(1)
+				} else {
+					done.Add(1)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / time.Since(start).Seconds(), lat, int(errs.Load())
+}
+
+func pct(d []time.Duration, p int) string {
+	if len(d) == 0 {
+		return "-"
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return fmt.Sprintf("%.1f ms", float64(s[i].Microseconds())/1000)
+}
