@@ -233,8 +233,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if err := printAdminToken(ctx, db, stdout); err != nil {
 		return err
 	}
+	var demoDistrict *demo.District // built just now: the demo's month of cases follows once the index is built
 	if *demoIfEmpty {
-		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
+		if demoDistrict, err = loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
 		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
@@ -338,6 +339,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
 		return err
 	}
+	if demoDistrict != nil {
+		if err := loadDemoCases(ctx, db, demoDistrict, res, workTime, clock, loc, 1, demoCaseCount, stdout); err != nil {
+			return err
+		}
+	}
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -389,23 +395,27 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	defer db.Close()
 	opt := demoOptions{seed: *seed, grids: *grids}
 	if *ifEmpty {
-		return loadDemoIfEmpty(ctx, db, opt, stdout)
-	}
-	return loadDemo(ctx, db, opt, stdout)
-}
-
-func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) error {
-	n, err := db.CountGrids(ctx)
-	if err != nil {
+		_, err := loadDemoIfEmpty(ctx, db, opt, stdout)
 		return err
 	}
+	_, err = loadDemo(ctx, db, opt, stdout)
+	return err
+}
+
+// loadDemoIfEmpty builds and loads the demo district when the database holds no grids, and answers
+// it (nil when the database held grids).
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) (*demo.District, error) {
+	n, err := db.CountGrids(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if n > 0 {
-		return nil
+		return nil, nil
 	}
 	return loadDemo(ctx, db, opt, stdout)
 }
 
-func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) error {
+func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) (*demo.District, error) {
 	start := time.Now()
 	var d *demo.District
 	var err error
@@ -416,14 +426,14 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 		d, err = demo.Erqi(ctx, db, opts)
 	}
 	if err != nil {
-		return fmt.Errorf("build demo: %w", err)
+		return nil, fmt.Errorf("build demo: %w", err)
 	}
 	built := time.Since(start)
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
-		return fmt.Errorf("load demo: %w", err)
+		return nil, fmt.Errorf("load demo: %w", err)
 	}
 	if n, err := loadDemoTimeLimits(ctx, db); err != nil {
-		return fmt.Errorf("load demo time limits: %w", err)
+		return nil, fmt.Errorf("load demo time limits: %w", err)
 	} else if n > 0 {
 		fmt.Fprintf(stdout, "demo: %d time limits\n", n)
 	}
@@ -431,15 +441,15 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 	addrStart := time.Now()
 	rows := demo.Addresses(d, opt.seed)
 	if err := db.LoadAddresses(ctx, rows); err != nil {
-		return fmt.Errorf("load demo addresses: %w", err)
+		return nil, fmt.Errorf("load demo addresses: %w", err)
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic addresses in %s\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (addrStart.Sub(start) - built).Round(time.Millisecond),
 		len(rows), time.Since(addrStart).Round(time.Millisecond))
 	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
-		return err
+		return nil, err
 	}
-	return nil
+	return d, nil
 }
 
 // isLoopback reports whether addr listens on loopback only.
