@@ -251,7 +251,7 @@ func (b *builder) through(last dispatch.Kind) {
 		return
 	}
 	if rng.Float64() < 0.04 {
-		b.add(dispatch.KindCoHandle, ActorDispatcher, minutes(rng, 1, 10), dispatch.Request{Departments: []string{"center"}})
+		b.add(dispatch.KindCoHandle, ActorDispatcher, minutes(rng, 1, 10), dispatch.Request{Departments: []string{"center", "chengguan"}})
 	}
 	b.add(dispatch.KindDispatch, ActorDispatcher, minutes(rng, 3, 90), dispatch.Request{})
 	if last == dispatch.KindDispatch {

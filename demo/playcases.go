@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/dispatch"
 )
@@ -40,6 +41,7 @@ type CaseStats struct {
 	Cases       int
 	Transitions int
 	States      map[dispatch.State]int
+	Reports     time.Duration // how long the intake of every report took
 }
 
 // demoPrincipals are the synthetic staff the scripts act as: no accounts, only grants, so the
@@ -71,21 +73,27 @@ var evidencePhoto = func() []byte {
 	return buf.Bytes()
 }()
 
-// PlayCases runs scripts, in order, through eng (whose clock must be clock): each report through
-// the engine's intake and each transition through its transitions, the clock set to the event's
-// time first. It stops at the first error: the engine refusing a script is a bug of the script.
-func PlayCases(ctx context.Context, eng *dispatch.Engine, clock *SteppingClock, scripts []CaseScript) (CaseStats, error) {
+// PlayCases runs scripts through the engine that newEngine makes for a clock: first every report,
+// in the scripts' order (so the cases' ids and numbers follow their report times), then each
+// case's transitions in order, the cases shared among workers goroutines, each with its own
+// engine and clock. Before each call the clock is set to the event's time. It stops at the first
+// error: the engine refusing a script is a bug of the script.
+func PlayCases(ctx context.Context, newEngine func(gridline.Clock) *dispatch.Engine, scripts []CaseScript, workers int) (CaseStats, error) {
 	st := CaseStats{States: map[dispatch.State]int{}}
 	if len(scripts) == 0 {
 		return st, nil
 	}
+	clock := &SteppingClock{}
 	clock.Set(scripts[0].At)
+	eng := newEngine(clock)
 	t, err := eng.Table(ctx)
 	if err != nil {
 		return st, err
 	}
 	who := demoPrincipals(t.Departments)
-	for _, s := range scripts {
+	start := time.Now()
+	cases := make([]*dispatch.Case, len(scripts))
+	for i, s := range scripts {
 		clock.Set(s.At)
 		r := s.Report
 		if s.As == ActorPublic {
@@ -98,21 +106,58 @@ func PlayCases(ctx context.Context, eng *dispatch.Engine, clock *SteppingClock, 
 		if err != nil {
 			return st, fmt.Errorf("demo case %s: report: %w", r.ExternalID, err)
 		}
-		c := in.Case
-		for _, step := range s.Steps {
-			clock.Set(step.At)
-			next, err := eng.Transition(ctx, who[step.As], c.ID, step.Req)
-			if err != nil {
-				return st, fmt.Errorf("demo case %s (%s, %s): %s at %s: %w", r.ExternalID, c.Number, c.State, step.Req.Kind, step.At.Format(time.RFC3339), err)
-			}
-			c = next
-			st.Transitions++
-		}
-		if c.State != s.Want {
-			return st, fmt.Errorf("demo case %s ended %s, not %s", r.ExternalID, c.State, s.Want)
-		}
-		st.Cases++
-		st.States[c.State]++
+		cases[i] = in.Case
 	}
-	return st, nil
+	st.Reports = time.Since(start)
+	if workers < 1 {
+		workers = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			clock := &SteppingClock{}
+			clock.Set(scripts[0].At)
+			eng := newEngine(clock)
+			n := 0
+			states := map[dispatch.State]int{}
+			err := func() error {
+				for i := w; i < len(scripts); i += workers {
+					s, c := scripts[i], cases[i]
+					for _, step := range s.Steps {
+						clock.Set(step.At)
+						next, err := eng.Transition(ctx, who[step.As], c.ID, step.Req)
+						if err != nil {
+							return fmt.Errorf("demo case %s (%s, %s): %s at %s: %w", s.Report.ExternalID, c.Number, c.State, step.Req.Kind, step.At.Format(time.RFC3339), err)
+						}
+						c = next
+						n++
+					}
+					if c.State != s.Want {
+						return fmt.Errorf("demo case %s ended %s, not %s", s.Report.ExternalID, c.State, s.Want)
+					}
+					states[c.State]++
+				}
+				return nil
+			}()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+				cancel()
+			}
+			st.Transitions += n
+			for k, v := range states {
+				st.States[k] += v
+				st.Cases += v
+			}
+		}()
+	}
+	wg.Wait()
+	return st, firstErr
 }

@@ -203,6 +203,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default $GRIDLINE_ADDR or 127.0.0.1:8080)")
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
+	demoCases := fs.Int("demo-cases", demoCaseCount, "with --demo-if-empty: how many synthetic cases (about a month's) the new demo district gets (0: none)")
 	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
 	maxImportMB := fs.Int64("max-import-mb", 512, "the largest upload POST /v1/imports accepts, in MiB")
 	escalateEvery := fs.Duration("escalate-every", 30*time.Second, "how often the open steps of cases are swept for escalations due (every server sweeps; each escalation happens once)")
@@ -293,6 +294,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	}
 	go register.Run(lctx, func(err error) { log.Warn("address register refresh failed; keeping the previous one", "err", err) })
 	log.Info("resolution index built", "grid_versions", res.Status().Grids, "since_start", time.Since(started).Round(time.Millisecond))
+	// The demo's month of cases, before the escalation sweeper starts: its events are all in the past.
+	if demoDistrict != nil {
+		if err := loadDemoCases(ctx, db, demoDistrict, res, workTime, clock, loc, 1, *demoCases, stdout); err != nil {
+			return err
+		}
+	}
 
 	tileOpt := tiles.Options{CacheBytes: int64(*tileCacheMB) << 20, Annotate: api.AnnotateTile}
 	if *tileCacheMB <= 0 {
@@ -338,11 +345,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv)
 	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
 		return err
-	}
-	if demoDistrict != nil {
-		if err := loadDemoCases(ctx, db, demoDistrict, res, workTime, clock, loc, 1, demoCaseCount, stdout); err != nil {
-			return err
-		}
 	}
 	srv := api.NewServer(db, res, log, apiOpt)
 	ln, err := net.Listen("tcp", *addr)
