@@ -16,7 +16,7 @@ import (
 // demoCaseCount is how many cases the demo's month holds by default (serve --demo-cases): a
 // district of 二七区's size reports thousands a month, but each case's seven or so transitions go
 // through the engine one by one, and the load must stay short (measured in the notes).
-const demoCaseCount = 1000
+const demoCaseCount = 500
 
 // demoCaseWorkers is how many cases' transitions are played at once (each case's in order).
 const demoCaseWorkers = 8

@@ -82,7 +82,7 @@ func allCases(t *testing.T, db *store.DB, now time.Time) []*dispatch.Case {
 }
 
 func TestDemoCases(t *testing.T) {
-	const n = 700
+	n := demoCaseCount
 	db, printed := loadDemoCasesDB(t, n)
 	if !strings.HasPrefix(printed, fmt.Sprintf("demo: %d cases", n)) || strings.Count(printed, "\n") != 1 {
 		t.Errorf("printed %q, want one line \"demo: %d cases ...\"", printed, n)
