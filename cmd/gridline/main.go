@@ -203,6 +203,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default $GRIDLINE_ADDR or 127.0.0.1:8080)")
 	demoIfEmpty := fs.Bool("demo-if-empty", false, "build the demo district first when the database holds no grids")
+	demoCases := fs.Int("demo-cases", demoCaseCount, "with --demo-if-empty: how many synthetic cases (about a month's) the new demo district gets (0: none)")
 	tileCacheMB := fs.Int("tile-cache-mb", 64, "memory budget of the vector tile cache in MiB (0 disables it)")
 	maxImportMB := fs.Int64("max-import-mb", 512, "the largest upload POST /v1/imports accepts, in MiB")
 	escalateEvery := fs.Duration("escalate-every", 30*time.Second, "how often the open steps of cases are swept for escalations due (every server sweeps; each escalation happens once)")
@@ -233,8 +234,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if err := printAdminToken(ctx, db, stdout); err != nil {
 		return err
 	}
+	var demoDistrict *demo.District // built just now: the demo's month of cases follows once the index is built
 	if *demoIfEmpty {
-		if err := loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
+		if demoDistrict, err = loadDemoIfEmpty(ctx, db, demoOptions{seed: 1}, stdout); err != nil {
 			return err
 		}
 		if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
@@ -292,6 +294,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	}
 	go register.Run(lctx, func(err error) { log.Warn("address register refresh failed; keeping the previous one", "err", err) })
 	log.Info("resolution index built", "grid_versions", res.Status().Grids, "since_start", time.Since(started).Round(time.Millisecond))
+	// The demo's month of cases, before the escalation sweeper starts: its events are all in the past.
+	if demoDistrict != nil {
+		if err := loadDemoCases(ctx, db, demoDistrict, res, workTime, clock, loc, 1, *demoCases, stdout); err != nil {
+			return err
+		}
+	}
 
 	tileOpt := tiles.Options{CacheBytes: int64(*tileCacheMB) << 20, Annotate: api.AnnotateTile}
 	if *tileCacheMB <= 0 {
@@ -394,23 +402,27 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	defer db.Close()
 	opt := demoOptions{seed: *seed, grids: *grids}
 	if *ifEmpty {
-		return loadDemoIfEmpty(ctx, db, opt, stdout)
-	}
-	return loadDemo(ctx, db, opt, stdout)
-}
-
-func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) error {
-	n, err := db.CountGrids(ctx)
-	if err != nil {
+		_, err := loadDemoIfEmpty(ctx, db, opt, stdout)
 		return err
 	}
+	_, err = loadDemo(ctx, db, opt, stdout)
+	return err
+}
+
+// loadDemoIfEmpty builds and loads the demo district when the database holds no grids, and answers
+// it (nil when the database held grids).
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) (*demo.District, error) {
+	n, err := db.CountGrids(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if n > 0 {
-		return nil
+		return nil, nil
 	}
 	return loadDemo(ctx, db, opt, stdout)
 }
 
-func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) error {
+func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writer) (*demo.District, error) {
 	start := time.Now()
 	var d *demo.District
 	var err error
@@ -421,36 +433,36 @@ func loadDemo(ctx context.Context, db *store.DB, opt demoOptions, stdout io.Writ
 		d, err = demo.Erqi(ctx, db, opts)
 	}
 	if err != nil {
-		return fmt.Errorf("build demo: %w", err)
+		return nil, fmt.Errorf("build demo: %w", err)
 	}
 	built := time.Since(start)
 	if err := db.Load(ctx, &store.Dataset{Grids: d.Grids, People: d.People, Assignments: d.Assignments}, store.DefaultTolerance); err != nil {
-		return fmt.Errorf("load demo: %w", err)
+		return nil, fmt.Errorf("load demo: %w", err)
 	}
 	if n, err := loadDemoTimeLimits(ctx, db); err != nil {
-		return fmt.Errorf("load demo time limits: %w", err)
+		return nil, fmt.Errorf("load demo time limits: %w", err)
 	} else if n > 0 {
 		fmt.Fprintf(stdout, "demo: %d time limits\n", n)
-	}
-	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
-		return err
 	}
 	// The demo's address register: synthetic, generated from the grids just built (demo/addresses.go).
 	addrStart := time.Now()
 	rows := demo.Addresses(d, opt.seed)
 	if err := db.LoadAddresses(ctx, rows); err != nil {
-		return fmt.Errorf("load demo addresses: %w", err)
+		return nil, fmt.Errorf("load demo addresses: %w", err)
 	}
 	// The demo's road network is synthetic, built from the grids just loaded (demo/data/PROVENANCE.md).
 	roadStart := time.Now()
 	edges, names, err := db.BuildSyntheticRoads(ctx, d.Grids[0].ValidFrom)
 	if err != nil {
-		return fmt.Errorf("build demo roads: %w", err)
+		return nil, fmt.Errorf("build demo roads: %w", err)
 	}
 	fmt.Fprintf(stdout, "demo: %d grids, %d people, %d assignments (built in %s, loaded in %s); %d synthetic addresses in %s; %d synthetic road edges, %d real road names placed (in %s)\n",
 		len(d.Grids), len(d.People), len(d.Assignments), built.Round(time.Millisecond), (addrStart.Sub(start) - built).Round(time.Millisecond),
 		len(rows), roadStart.Sub(addrStart).Round(time.Millisecond), edges, names, time.Since(roadStart).Round(time.Millisecond))
-	return nil
+	if err := loadCaseListsIfEmpty(ctx, db, stdout); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // isLoopback reports whether addr listens on loopback only.
