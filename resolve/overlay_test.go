@@ -186,3 +186,36 @@ func TestOverlayLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkUpdateOverlay is the in-memory part of a refresh after 50 versions were added and 50
+// closed (as a published draft does) on a region of 111,557 versions: with the overlay, no full
+// spatial index is built.
+func BenchmarkUpdateOverlay(b *testing.B) {
+	day := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	grids, stamps := latticeRegion(334)
+	ix := Build(grids, nil, day)
+	ix.stamps = stamps
+	st := make(map[int64]int64, len(stamps)+50)
+	for v, x := range stamps {
+		st[v] = x
+	}
+	var changed []gridline.Grid
+	for k := 0; k < 50; k++ {
+		old := grids[1000+k*37]
+		end := day.AddDate(0, 0, 1)
+		old.ValidTo = &end
+		st[old.VersionID] = 2
+		nv := old
+		nv.VersionID, nv.ValidFrom, nv.ValidTo = int64(len(grids)+1+k), end, nil
+		nv.Geometry = storetest.Box(113.6+float64(k)*0.001, 34.7, 113.6+float64(k+1)*0.001, 34.7015)
+		st[nv.VersionID] = 2
+		changed = append(changed, old, nv)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		nx := ix.update(true, st, changed, false, nil, day)
+		if d, _ := nx.Overlay(); d != 50 {
+			b.Fatalf("delta %d", d)
+		}
+	}
+}

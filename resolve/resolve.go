@@ -284,8 +284,16 @@ func assemble(grids []gridline.Grid, staff map[int64][]gridline.Staff, stamps ma
 	ix := &GridIndex{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)),
 		refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: staff, stamps: stamps, built: built}
 	seen := map[gridline.Layer]bool{}
+	// Most grids have one version: their position lists are one-element windows of one array
+	// (an allocation per grid made refreshes slow); a second version appends into its own.
+	one := make([]int32, len(grids))
 	for i := range grids {
-		ix.byID[grids[i].ID] = append(ix.byID[grids[i].ID], int32(i))
+		if l, ok := ix.byID[grids[i].ID]; ok {
+			ix.byID[grids[i].ID] = append(l, int32(i))
+		} else {
+			one[i] = int32(i)
+			ix.byID[grids[i].ID] = one[i : i+1 : i+1]
+		}
 		ix.byVersion[grids[i].VersionID] = int32(i)
 		if grids[i].Level == gridline.LevelDistrict && grids[i].Layer == gridline.LayerComprehensive {
 			ix.districts = append(ix.districts, int32(i))
@@ -311,7 +319,8 @@ func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []grid
 	if doGrids {
 		st = stamps
 		sameGeometry := len(stamps) == len(ix.grids)
-		next := make([]gridline.Grid, len(ix.grids))
+		// Room for the new versions: growing a slice of 100,000 grids would copy it again.
+		next := make([]gridline.Grid, len(ix.grids), len(ix.grids)+len(changed))
 		copy(next, ix.grids)
 		for _, g := range changed {
 			i, ok := ix.byVersion[g.VersionID]
@@ -329,11 +338,15 @@ func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []grid
 			next[i] = g
 		}
 		if !sameGeometry {
-			// Positions change: drop the deleted versions, add the new ones, index anew.
+			// Positions change: drop the deleted versions (in place, by index: a Grid is large),
+			// add the new ones; the spatial index gets an overlay or is built anew.
 			kept := next[:0]
-			for _, g := range next {
-				if _, ok := stamps[g.VersionID]; ok {
-					kept = append(kept, g)
+			for i := range next {
+				if _, ok := stamps[next[i].VersionID]; ok {
+					if len(kept) != i {
+						next[len(kept)] = next[i]
+					}
+					kept = kept[:len(kept)+1]
 				}
 			}
 			for _, g := range changed {
