@@ -219,3 +219,42 @@ func BenchmarkUpdateOverlay(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLocateRegion is Locate on a region of 111,557 versions with a full spatial index, and
+// with an overlay of 50 new versions (50 closed) over it.
+func BenchmarkLocateRegion(b *testing.B) {
+	day := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	grids, stamps := latticeRegion(334)
+	ix := Build(grids, nil, day)
+	ix.stamps = stamps
+	st := make(map[int64]int64, len(stamps)+50)
+	for v, x := range stamps {
+		st[v] = x
+	}
+	var changed []gridline.Grid
+	for k := 0; k < 50; k++ {
+		g := grids[1+k*2000]
+		g.VersionID = int64(len(grids) + 1 + k)
+		st[g.VersionID] = 2
+		changed = append(changed, g)
+	}
+	ov := ix.update(true, st, changed, false, nil, day)
+	rng := rand.New(rand.NewSource(1))
+	pts := make([]orb.Point, 4096)
+	for i := range pts {
+		pts[i] = orb.Point{113.6 + rng.Float64()*0.334, 34.7 + rng.Float64()*0.334}
+	}
+	for _, c := range []struct {
+		name string
+		ix   *GridIndex
+	}{{"full", ix}, {"overlay", ov}} {
+		b.Run(c.name, func(b *testing.B) {
+			var loc Location
+			scratch := make([]int32, 0, 16)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				scratch = c.ix.Locate(pts[i%len(pts)], day, &loc, scratch)
+			}
+		})
+	}
+}
