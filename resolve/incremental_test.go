@@ -135,3 +135,55 @@ func TestIncrementalRefresh(t *testing.T) {
 		t.Fatalf("responsible for grid 8 = %+v", got)
 	}
 }
+
+// TestOverlayCompaction: a boundary change is answered at once from an overlay, and the full
+// spatial index built in the background then replaces it in the same index, answering the same.
+func TestOverlayCompaction(t *testing.T) {
+	src := &fakeStore{grids: map[int64]gridline.Grid{}, stamps: map[int64]int64{}}
+	for i, g := range storetest.Fixture().Grids {
+		g.VersionID = int64(i + 1)
+		src.put(g)
+	}
+	ctx := context.Background()
+	r := resolve.NewIncremental(src, gridline.SystemClock{}, time.UTC)
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := storetest.FixtureFrom.AddDate(1, 0, 0)
+	g := src.grids[13] // the special grid moves
+	g.Geometry = storetest.Box(113.600, 34.700, 113.607, 34.707)
+	src.put(g)
+	r.Changed("grids")
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ix := r.Index()
+	pts := []orb.Point{{113.601, 34.701}, {113.6055, 34.7055}, {113.607, 34.707}, {113.61, 34.72}, {113.599, 34.69}}
+	answers := func() []resolve.Location {
+		var out []resolve.Location
+		for _, p := range pts {
+			var loc resolve.Location
+			ix.Locate(p, at, &loc, nil)
+			out = append(out, loc)
+		}
+		return out
+	}
+	before := answers()
+	if len(before[0].Special) != 1 {
+		t.Fatalf("moved special grid not found at its new place: %+v", before[0])
+	}
+	r.WaitCompacted()
+	if r.Index() != ix {
+		t.Fatal("compaction swapped in another GridIndex")
+	}
+	if d, m := ix.Overlay(); d != 0 || m != 0 {
+		t.Fatalf("after compaction: overlay of %d, %d masked", d, m)
+	}
+	after := answers()
+	for i := range pts {
+		a, b := before[i], after[i]
+		if a.Chain != b.Chain || !slices.Equal(a.Special, b.Special) || !slices.Equal(a.Ties, b.Ties) || !slices.Equal(a.Thematic, b.Thematic) {
+			t.Fatalf("%v: overlay %+v, compacted %+v", pts[i], a, b)
+		}
+	}
+}

@@ -52,6 +52,9 @@ type Resolver struct {
 	onSwap       []func()      // called after each new index is swapped in (under mu)
 
 	spaces sync.Pool // *answerSpace, reused by AppendAnswer
+
+	compacting atomic.Bool    // a background full build of the spatial index is running
+	compactWG  sync.WaitGroup // for WaitCompacted
 }
 
 // NewIncremental makes a resolver that, after the first load, reads only the grid versions whose
@@ -125,12 +128,56 @@ func (r *Resolver) OnSwap(fn func()) {
 	r.onSwap = append(r.onSwap, fn)
 }
 
-// swap publishes ix and runs the OnSwap hooks; the caller holds mu.
+// swap publishes ix and runs the OnSwap hooks; the caller holds mu. An index with an overlay
+// gets its full spatial index built in the background.
 func (r *Resolver) swap(ix *GridIndex) {
 	r.cur.Store(ix)
 	for _, fn := range r.onSwap {
 		fn()
 	}
+	if ix.spat.Load().overlay() && r.compacting.CompareAndSwap(false, true) {
+		r.compactWG.Add(1)
+		go r.compact()
+	}
+}
+
+// compact builds the full spatial index of the current index while it has an overlay and swaps it
+// into that same GridIndex (same positions, same answers: the tile source and cached answers stay
+// valid). When a newer index was swapped in meanwhile, that one is compacted in turn. One runs at
+// a time, off the refreshing goroutine.
+func (r *Resolver) compact() {
+	defer r.compactWG.Done()
+	for {
+		ix := r.cur.Load()
+		old := ix.spat.Load()
+		if old.overlay() {
+			ix.spat.CompareAndSwap(old, full(ix))
+		}
+		r.compacting.Store(false)
+		// A swap that found compacting set relied on this loop: look again.
+		if cur := r.cur.Load(); !cur.spat.Load().overlay() || !r.compacting.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// WaitCompacted waits for the background build of the full spatial index, if one is running
+// (for tests and benchmarks).
+func (r *Resolver) WaitCompacted() { r.compactWG.Wait() }
+
+// Overlay reports how many versions the index's overlay holds and how many base entries it masks
+// (0, 0 when its spatial index is a full one).
+func (ix *GridIndex) Overlay() (delta, masked int) {
+	s := ix.spat.Load()
+	if !s.overlay() {
+		return 0, 0
+	}
+	for _, p := range s.baseToPos {
+		if p < 0 {
+			masked++
+		}
+	}
+	return len(s.deltaVer), masked
 }
 
 // Changed asks for a refresh without waiting for it: table is what changed ("grids", "people",
@@ -200,8 +247,10 @@ func (r *Resolver) Status() Status {
 
 // GridIndex is an immutable snapshot: every grid version, the spatial index over them, and the staff.
 type GridIndex struct {
-	grids     []gridline.Grid // position = spatial index id
-	sp        *geo.PolygonIndex
+	grids []gridline.Grid // position = spatial index id
+	// spat is the spatial index over the positions: a full geo.PolygonIndex, or a base index with an
+	// overlay of recent changes until the Resolver swaps in a full one built in the background.
+	spat      atomic.Pointer[spatial]
 	byID      map[int64][]int32 // grid identity -> its versions' positions
 	byVersion map[int64]int32
 	staff     map[int64][]gridline.Staff
@@ -217,7 +266,9 @@ type GridIndex struct {
 
 // Build makes an index from scratch. It is exported for benchmarks and tests.
 func Build(grids []gridline.Grid, staff []gridline.Staff, built time.Time) *GridIndex {
-	return assemble(grids, nil, staffMap(staff), nil, built)
+	ix := assemble(grids, staffMap(staff), nil, built)
+	ix.spat.Store(full(ix))
+	return ix
 }
 
 func staffMap(staff []gridline.Staff) map[int64][]gridline.Staff {
@@ -228,14 +279,21 @@ func staffMap(staff []gridline.Staff) map[int64][]gridline.Staff {
 	return m
 }
 
-// assemble makes an index over grids, building the spatial index unless sp (over the same
-// geometries at the same positions) is given.
-func assemble(grids []gridline.Grid, sp *geo.PolygonIndex, staff map[int64][]gridline.Staff, stamps map[int64]int64, built time.Time) *GridIndex {
+// assemble makes an index over grids, without its spatial index (the caller stores one).
+func assemble(grids []gridline.Grid, staff map[int64][]gridline.Staff, stamps map[int64]int64, built time.Time) *GridIndex {
 	ix := &GridIndex{grids: grids, byID: make(map[int64][]int32, len(grids)), byVersion: make(map[int64]int32, len(grids)),
-		refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: staff, stamps: stamps, built: built, sp: sp}
+		refs: make([]atomic.Pointer[cachedRef], len(grids)), staff: staff, stamps: stamps, built: built}
 	seen := map[gridline.Layer]bool{}
+	// Most grids have one version: their position lists are one-element windows of one array
+	// (an allocation per grid made refreshes slow); a second version appends into its own.
+	one := make([]int32, len(grids))
 	for i := range grids {
-		ix.byID[grids[i].ID] = append(ix.byID[grids[i].ID], int32(i))
+		if l, ok := ix.byID[grids[i].ID]; ok {
+			ix.byID[grids[i].ID] = append(l, int32(i))
+		} else {
+			one[i] = int32(i)
+			ix.byID[grids[i].ID] = one[i : i+1 : i+1]
+		}
 		ix.byVersion[grids[i].VersionID] = int32(i)
 		if grids[i].Level == gridline.LevelDistrict && grids[i].Layer == gridline.LayerComprehensive {
 			ix.districts = append(ix.districts, int32(i))
@@ -246,25 +304,23 @@ func assemble(grids []gridline.Grid, sp *geo.PolygonIndex, staff map[int64][]gri
 		}
 	}
 	sort.Slice(ix.layers, func(a, b int) bool { return ix.layers[a] < ix.layers[b] })
-	if ix.sp == nil {
-		polys := make([]orb.MultiPolygon, len(grids))
-		for i := range grids {
-			polys[i] = grids[i].Geometry
-		}
-		ix.sp = geo.NewIndex(polys)
-	}
 	return ix
 }
 
 // update makes the next index, built at built, from this one and what changed: with doGrids, the
 // new stamps and the changed rows (a version missing from stamps was deleted); with doStaff, all
-// staff. The spatial index is kept when no version was added or deleted and no geometry changed.
+// staff. The spatial index is kept when no version was added or deleted and no geometry changed;
+// otherwise the previous one gets an overlay of the changes (see overlay.go), or, past deltaLimit,
+// is built anew.
 func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []gridline.Grid, doStaff bool, staff []gridline.Staff, built time.Time) *GridIndex {
-	grids, sp, st := ix.grids, ix.sp, ix.stamps
+	grids, st := ix.grids, ix.stamps
+	sp := ix.spat.Load()
+	var reshaped map[int64]bool
 	if doGrids {
 		st = stamps
 		sameGeometry := len(stamps) == len(ix.grids)
-		next := make([]gridline.Grid, len(ix.grids))
+		// Room for the new versions: growing a slice of 100,000 grids would copy it again.
+		next := make([]gridline.Grid, len(ix.grids), len(ix.grids)+len(changed))
 		copy(next, ix.grids)
 		for _, g := range changed {
 			i, ok := ix.byVersion[g.VersionID]
@@ -274,15 +330,23 @@ func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []grid
 			}
 			if !orb.Equal(ix.grids[i].Geometry, g.Geometry) {
 				sameGeometry = false
+				if reshaped == nil {
+					reshaped = map[int64]bool{}
+				}
+				reshaped[g.VersionID] = true
 			}
 			next[i] = g
 		}
 		if !sameGeometry {
-			// Positions change: drop the deleted versions, add the new ones, index anew.
+			// Positions change: drop the deleted versions (in place, by index: a Grid is large),
+			// add the new ones; the spatial index gets an overlay or is built anew.
 			kept := next[:0]
-			for _, g := range next {
-				if _, ok := stamps[g.VersionID]; ok {
-					kept = append(kept, g)
+			for i := range next {
+				if _, ok := stamps[next[i].VersionID]; ok {
+					if len(kept) != i {
+						next[len(kept)] = next[i]
+					}
+					kept = kept[:len(kept)+1]
 				}
 			}
 			for _, g := range changed {
@@ -290,15 +354,26 @@ func (ix *GridIndex) update(doGrids bool, stamps map[int64]int64, changed []grid
 					kept = append(kept, g)
 				}
 			}
-			next, sp = kept, nil
+			next = kept
 		}
 		grids = next
+		if !sameGeometry {
+			sp = nil
+		}
 	}
 	sm := ix.staff
 	if doStaff {
 		sm = staffMap(staff)
 	}
-	return assemble(grids, sp, sm, st, built)
+	nx := assemble(grids, sm, st, built)
+	if sp == nil {
+		sp = ix.spat.Load().next(ix, nx, reshaped)
+	}
+	if sp == nil {
+		sp = full(nx)
+	}
+	nx.spat.Store(sp)
+	return nx
 }
 
 // Grid is the version at position i.
@@ -345,7 +420,7 @@ func (l *Location) Deepest() int32 {
 
 // Locate finds the grids covering p (WGS84) on date at. scratch is reused to avoid allocating.
 func (ix *GridIndex) Locate(p orb.Point, at time.Time, loc *Location, scratch []int32) []int32 {
-	scratch = ix.sp.Covering(p, scratch[:0])
+	scratch = ix.spat.Load().covering(p, scratch[:0])
 	ix.Choose(scratch, at, loc)
 	return scratch
 }
@@ -494,13 +569,14 @@ func (ix *GridIndex) Nearest(p orb.Point, at time.Time, maxMetres float64) (int3
 			}
 		}
 	}
+	sp := ix.spat.Load()
 	for _, lv := range []gridline.Level{gridline.LevelGrid, gridline.LevelCommunity, gridline.LevelSubdistrict, gridline.LevelDistrict} {
 		keep := func(i int32) bool {
 			g := &ix.grids[i]
 			return g.Layer == gridline.LayerComprehensive && g.Level == lv && validOn(g, at)
 		}
 		if reach <= maxMetres {
-			if i, _, ok := ix.sp.Nearest(q, 1, keep); ok {
+			if i, _, ok := sp.nearest(q, 1, keep); ok {
 				d, _ := geo.BoundaryDistance(p, ix.grids[i].Geometry)
 				return i, d, true
 			}
@@ -509,7 +585,7 @@ func (ix *GridIndex) Nearest(p orb.Point, at time.Time, maxMetres float64) (int3
 			if r > maxMetres {
 				r = maxMetres
 			}
-			if i, d, ok := ix.sp.Nearest(p, r, keep); ok {
+			if i, d, ok := sp.nearest(p, r, keep); ok {
 				return i, d, true
 			}
 			if r == maxMetres {
@@ -524,7 +600,7 @@ func (ix *GridIndex) Nearest(p orb.Point, at time.Time, maxMetres float64) (int3
 // maxMetres of p: the grid across the boundary.
 func (ix *GridIndex) Across(p orb.Point, own int32, at time.Time, maxMetres float64) (int32, float64, bool) {
 	g := &ix.grids[own]
-	return ix.sp.Nearest(p, maxMetres, func(i int32) bool {
+	return ix.spat.Load().nearest(p, maxMetres, func(i int32) bool {
 		h := &ix.grids[i]
 		return i != own && h.ID != g.ID && h.Layer == g.Layer && h.Level == g.Level && validOn(h, at)
 	})
