@@ -11,7 +11,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
-	"gridline.dev/gridline/store/storetest"
 )
 
 // latticeRegion is a district of n×n basic grids on a 0.001° lattice (shared edges and vertices
@@ -20,13 +19,13 @@ func latticeRegion(n int) ([]gridline.Grid, map[int64]int64) {
 	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const x0, y0, s = 113.6, 34.7, 0.001
 	grids := []gridline.Grid{{ID: 1, VersionID: 1, Code: "410103", Level: gridline.LevelDistrict, Layer: gridline.LayerComprehensive,
-		Geometry: storetest.Box(x0, y0, x0+float64(n)*s, y0+float64(n)*s), ValidFrom: day}}
+		Geometry: box(x0, y0, x0+float64(n)*s, y0+float64(n)*s), ValidFrom: day}}
 	for i := 0; i < n; i++ {
 		for j := 0; j < n; j++ {
 			id := int64(len(grids) + 1)
 			grids = append(grids, gridline.Grid{ID: id, VersionID: id, Code: fmt.Sprintf("410103001001%03d", len(grids)), ParentID: 1,
 				Level: gridline.LevelGrid, Layer: gridline.LayerComprehensive, ValidFrom: day,
-				Geometry: storetest.Box(x0+float64(i)*s, y0+float64(j)*s, x0+float64(i+1)*s, y0+float64(j+1)*s)})
+				Geometry: box(x0+float64(i)*s, y0+float64(j)*s, x0+float64(i+1)*s, y0+float64(j+1)*s)})
 		}
 	}
 	stamps := map[int64]int64{}
@@ -51,7 +50,7 @@ func TestOverlayAgreesWithRebuild(t *testing.T) {
 		box := func() orb.MultiPolygon {
 			i, j := rng.Intn(n), rng.Intn(n)
 			w, h := 1+rng.Intn(3), 1+rng.Intn(3)
-			return storetest.Box(113.6+float64(i)*s, 34.7+float64(j)*s, 113.6+float64(i+w)*s, 34.7+float64(j+h)*s)
+			return box(113.6+float64(i)*s, 34.7+float64(j)*s, 113.6+float64(i+w)*s, 34.7+float64(j+h)*s)
 		}
 		for step := 0; step < 25; step++ {
 			seq++
@@ -207,7 +206,7 @@ func BenchmarkUpdateOverlay(b *testing.B) {
 		st[old.VersionID] = 2
 		nv := old
 		nv.VersionID, nv.ValidFrom, nv.ValidTo = int64(len(grids)+1+k), end, nil
-		nv.Geometry = storetest.Box(113.6+float64(k)*0.001, 34.7, 113.6+float64(k+1)*0.001, 34.7015)
+		nv.Geometry = box(113.6+float64(k)*0.001, 34.7, 113.6+float64(k+1)*0.001, 34.7015)
 		st[nv.VersionID] = 2
 		changed = append(changed, old, nv)
 	}
@@ -257,4 +256,10 @@ func BenchmarkLocateRegion(b *testing.B) {
 			}
 		})
 	}
+}
+
+// box is a rectangle as a multipolygon (storetest.Box: resolve's internal tests cannot import
+// storetest, which reaches resolve again through store and dispatch).
+func box(x0, y0, x1, y1 float64) orb.MultiPolygon {
+	return orb.MultiPolygon{{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
 }
