@@ -193,16 +193,10 @@ func (s *Server) resolveAddress(w http.ResponseWriter, r *http.Request, q resolv
 			s.writeError(w, r, e)
 			return
 		}
-		p := orb.Point{lon, lat}
-		if crs.Local() {
-			p[0], p[1] = crs.ToWGS84(lon, lat)
-		} else {
-			xs, ys, err := s.db.Transform(r.Context(), crs.EPSG, []float64{lon}, []float64{lat})
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			p = orb.Point{xs[0], ys[0]}
+		p, err := s.toWGS84(r.Context(), crs, lon, lat)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		pt = &p
 	}

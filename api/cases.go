@@ -150,16 +150,12 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
-	if crs.Local() {
-		rep.Lon, rep.Lat = crs.ToWGS84(rep.Lon, rep.Lat)
-	} else {
-		xs, ys, err := s.db.Transform(r.Context(), crs.EPSG, []float64{rep.Lon}, []float64{rep.Lat})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		rep.Lon, rep.Lat = xs[0], ys[0]
+	p, err := s.toWGS84(r.Context(), crs, rep.Lon, rep.Lat)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
+	rep.Lon, rep.Lat = p[0], p[1]
 	in, err := s.cases.Report(r.Context(), principalFrom(r), rep)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"mime"
@@ -141,16 +142,10 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gridline.Errorf(gridline.EUnavailable, "the resolution index is still being built"))
 		return
 	}
-	p := orb.Point{lon, lat}
-	if crs.Local() {
-		p[0], p[1] = crs.ToWGS84(lon, lat)
-	} else {
-		xs, ys, err := s.db.Transform(r.Context(), crs.EPSG, []float64{lon}, []float64{lat})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		p = orb.Point{xs[0], ys[0]}
+	p, err := s.toWGS84(r.Context(), crs, lon, lat)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	in := resolve.InputPoint{Lon: lon, Lat: lat, CRS: crs.Name}
 	// The answer is written with its length, in one Write from a reused buffer: without a
@@ -275,4 +270,19 @@ func (s *startWriter) Write(b []byte) (int, error) {
 		s.start()
 	}
 	return s.w.Write(b)
+}
+
+// toWGS84 is (lon, lat) of crs in WGS84: in process for the coordinate systems gridline computes
+// itself (wgs84, cgcs2000, gcj02, bd09), through PostGIS for an EPSG code. Every endpoint that
+// takes a point with a crs (resolve, addresses, cases) converts it here.
+func (s *Server) toWGS84(ctx context.Context, crs geo.CRS, lon, lat float64) (orb.Point, error) {
+	if crs.Local() {
+		x, y := crs.ToWGS84(lon, lat)
+		return orb.Point{x, y}, nil
+	}
+	xs, ys, err := s.db.Transform(ctx, crs.EPSG, []float64{lon}, []float64{lat})
+	if err != nil {
+		return orb.Point{}, err
+	}
+	return orb.Point{xs[0], ys[0]}, nil
 }
