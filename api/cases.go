@@ -19,9 +19,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/dispatch"
-	"gridline.dev/gridline/geo"
 	"gridline.dev/gridline/importers"
-	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 )
 
@@ -60,6 +58,10 @@ func (s *Server) maxCaseBody() int64 {
 type caseRequest struct {
 	dispatch.Report
 	CRS string `json:"crs"`
+	// The point, when sent (these hide Report's own lon and lat): absent, the case is placed by
+	// its address (api/caseplace.go).
+	Lon *float64 `json:"lon"`
+	Lat *float64 `json:"lat"`
 }
 
 // readCaseBody reads a JSON body, or a multipart form whose field "case" (or "event") is the JSON
@@ -141,21 +143,10 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := req.Report
 	rep.Photos = photos
-	crs, err := geo.ParseCRS(req.CRS)
-	if err != nil {
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs"))
-		return
-	}
-	if e := resolve.CheckCoordinate(rep.Lon, rep.Lat, crs); e != nil {
-		s.writeError(w, r, e)
-		return
-	}
-	p, err := s.toWGS84(r.Context(), crs, rep.Lon, rep.Lat)
-	if err != nil {
+	if err := s.casePlace(r, &req, &rep); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	rep.Lon, rep.Lat = p[0], p[1]
 	in, err := s.cases.Report(r.Context(), principalFrom(r), rep)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -57,13 +58,17 @@ func (b Backlog) FileBacklog(ctx context.Context, recs []backlog.Record) error {
 			}
 			return err
 		}
-		if rec.Lon == nil || rec.Lat == nil {
-			return gridline.Errorf(gridline.EInvalid, "the case has no place: a case is routed by its point (cases.geom is required), so give lon and lat").With("index", i).With("field", "lon")
+		byAddress := rec.Lon == nil || rec.Lat == nil
+		if byAddress && strings.TrimSpace(rec.Address) == "" {
+			return gridline.Errorf(gridline.EInvalid, "the case has no place: a case is routed by its point (cases.geom is required), so give lon and lat, or an address the standard address register holds").With("index", i).With("field", "lon")
 		}
-		if !rec.CRS.Local() {
+		if !byAddress && !rec.CRS.Local() {
 			return gridline.Errorf(gridline.EInvalid, "crs %s: a backlog takes wgs84, cgcs2000, gcj02 or bd09; convert other systems first", rec.CRS.Name).With("index", i).With("field", "crs")
 		}
-		lon, lat := rec.CRS.ToWGS84(*rec.Lon, *rec.Lat)
+		var lon, lat float64
+		if !byAddress {
+			lon, lat = rec.CRS.ToWGS84(*rec.Lon, *rec.Lat)
+		}
 		state := State(rec.State)
 		if !state.Valid() {
 			return gridline.Errorf(gridline.EInvalid, "state %q is not a state of the loop (reported, filed, voided, dispatched, signed_for, returned, handled, reported_back, verified, closed, evaluated, postponed)", gridline.Excerpt(rec.State)).With("index", i).With("field", "state")
@@ -72,7 +77,7 @@ func (b Backlog) FileBacklog(ctx context.Context, recs []backlog.Record) error {
 			return gridline.Errorf(gridline.EInvalid, "state merged needs the case it was merged into, which a backlog cannot name: import it as voided or closed").With("index", i).With("field", "state")
 		}
 		r := Report{Source: Source(rec.Source), CategoryCode: rec.Category, Urgency: Urgency(rec.Urgency), Description: rec.Description,
-			Address: rec.Address, Lon: lon, Lat: lat}
+			Address: rec.Address, Lon: lon, Lat: lat, ByAddress: byAddress}
 		if r.Source == "" {
 			r.Source = SourceAssignment
 		}
@@ -82,8 +87,14 @@ func (b Backlog) FileBacklog(ctx context.Context, recs []backlog.Record) error {
 		}
 		at := rec.ReportedAt
 		day := time.Date(at.In(e.opt.Location).Year(), at.In(e.opt.Location).Month(), at.In(e.opt.Location).Day(), 0, 0, 0, 0, time.UTC)
+		place, err := e.placeReport(&r, day)
+		if err != nil {
+			return fail(err)
+		}
+		lon, lat = r.Lon, r.Lat
 		rt := Route(ix, t, orb.Point{lon, lat}, day, cat, r.Urgency)
 		rt.At = at
+		placed(&rt, place)
 		c := Case{Source: r.Source, CategoryCode: cat.Code, Urgency: r.Urgency, Description: r.Description, Address: r.Address,
 			Lon: lon, Lat: lat, GridChain: []int64{}, State: state, Flags: []string{"imported"}, CoDepartments: []string{},
 			ReportedAt: at, UpdatedAt: at, Version: 1}

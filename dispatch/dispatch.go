@@ -160,6 +160,7 @@ type Routing struct {
 	BoundaryMetres *float64     `json:"boundary_m,omitempty"`
 	Duplicates     []Duplicate  `json:"duplicates,omitempty"` // open cases this one may duplicate
 	Extra          *RoutingNote `json:"note,omitempty"`
+	Place          *Placement   `json:"place,omitempty"` // the place was found from the address (dispatch/place.go); absent: the point was sent
 }
 
 // RoutingNote is free text a routing decision carries (reserved for address matching).

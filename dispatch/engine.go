@@ -37,6 +37,9 @@ type Options struct {
 	// TableTTL is how long a loaded routing table is used before it is read again (edits made
 	// through this engine replace it at once; other servers' edits are seen within TableTTL).
 	TableTTL time.Duration
+	// Addresses places a report that gives an address and no point (dispatch/place.go); nil: such
+	// a report is refused.
+	Addresses Addresses
 }
 
 // Engine routes reports and applies transitions.
@@ -113,6 +116,9 @@ type Report struct {
 	// once; an "after" photo is the evidence.
 	SelfHandled bool    `json:"self_handled"`
 	Photos      []Photo `json:"-"`
+	// ByAddress: the report has no point; it is placed by Address in the address register
+	// (dispatch/place.go), and Lon, Lat are ignored.
+	ByAddress bool `json:"-"`
 	// Trusted is an intake the caller has authenticated by other means (an Open311 api_key): no
 	// permission is asked of the principal.
 	Trusted bool `json:"-"`
@@ -172,6 +178,10 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 	if err != nil {
 		return nil, err
 	}
+	place, err := e.placeReport(&r, gridline.Today(e.clock, e.opt.Location))
+	if err != nil {
+		return nil, err
+	}
 	ix := e.index.Index()
 	if ix == nil {
 		return nil, gridline.Errorf(gridline.EUnavailable, "the grid index is still being built: try again in a few seconds")
@@ -189,6 +199,7 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 	}
 	rt := route(ix, t, orb.Point{r.Lon, r.Lat}, day, cat, r.Urgency, covering)
 	rt.At = now
+	placed(&rt, place)
 	c := Case{Source: r.Source, CategoryCode: cat.Code, Urgency: r.Urgency, Description: r.Description, Address: r.Address,
 		Lon: r.Lon, Lat: r.Lat, GridChain: []int64{}, State: Reported, Reporter: r.Reporter, Flags: []string{}, CoDepartments: []string{},
 		ExternalID: r.ExternalID, ReportedAt: now, UpdatedAt: now, Version: 1}

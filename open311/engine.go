@@ -2,6 +2,8 @@ package open311
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"gridline.dev/gridline"
@@ -53,15 +55,20 @@ func (e *Engine) Categories(ctx context.Context) ([]Category, error) {
 // File files r through the intake with source open311, as who (the api_key's account), without
 // asking who for cases.report at the place: the key is the integration's credential.
 func (e *Engine) File(ctx context.Context, who *accounts.Principal, r Report) (string, error) {
-	if r.Lon == nil || r.Lat == nil {
-		return "", gridline.Errorf(gridline.EInvalid, "lat and long are required by this jurisdiction: cases are routed by their point, and address_string or address_id alone cannot be placed yet")
-	}
 	name := strings.TrimSpace(r.LastName + r.FirstName) // Chinese order: family name first
-	in, err := e.intake.Report(ctx, who, dispatch.Report{Source: dispatch.SourceOpen311, CategoryCode: r.ServiceCode,
-		Urgency: dispatch.Urgency(r.Urgency), Description: r.Description, Address: r.AddressString, Lon: *r.Lon, Lat: *r.Lat,
-		Reporter: dispatch.Reporter{Name: name, Phone: r.Phone, Email: r.Email}, Trusted: true})
+	rep := dispatch.Report{Source: dispatch.SourceOpen311, CategoryCode: r.ServiceCode,
+		Urgency: dispatch.Urgency(r.Urgency), Description: r.Description, Address: r.AddressString,
+		Reporter: dispatch.Reporter{Name: name, Phone: r.Phone, Email: r.Email}, Trusted: true}
+	if r.Lon != nil && r.Lat != nil {
+		rep.Lon, rep.Lat = *r.Lon, *r.Lat // the point wins; address_string is kept as text
+	} else if r.AddressString != "" {
+		rep.ByAddress = true // placed by the address register, as POST /v1/cases
+	} else {
+		return "", &Errors{Status: 400, List: []Error{{Code: 400, Description: "address_id alone cannot be placed by this jurisdiction: send address_string (the address as written) or lat and long (WGS84)"}}}
+	}
+	in, err := e.intake.Report(ctx, who, rep)
 	if err != nil {
-		return "", err
+		return "", placeError(err)
 	}
 	return in.Case.Number, nil
 }
@@ -69,4 +76,14 @@ func (e *Engine) File(ctx context.Context, who *accounts.Principal, r Report) (s
 // Find is the cases q selects.
 func (e *Engine) Find(ctx context.Context, q Query) ([]Case, error) {
 	return e.store.Open311Requests(ctx, q)
+}
+
+// placeError is an address_string the register cannot place, in Open311's terms (400, the
+// candidates named in the description); any other error as it is.
+func placeError(err error) error {
+	var ge *gridline.Error
+	if !errors.As(err, &ge) || ge.Details["field"] != "address" || ge.Details["why"] == nil {
+		return err
+	}
+	return &Errors{Status: 400, List: []Error{{Code: 400, Description: fmt.Sprintf("address_string cannot be placed: %v; send lat and long (WGS84), or a fuller address_string (road and door number, building, unit)", ge.Details["why"])}}}
 }

@@ -18,8 +18,8 @@ import (
 // GRIDLINE_CASE_DUPLICATE_METRES (50), GRIDLINE_CASE_DUPLICATE_HOURS (24) and
 // GRIDLINE_CASE_MAX_PHOTO_BYTES (5 MiB). deadlines is the working-time calendar's
 // (package worktime: serve passes its worktime.Service).
-func casesEngine(db *store.DB, ix dispatch.Index, deadlines dispatch.Deadlines, clock gridline.Clock, loc *time.Location, getenv func(string) string) (*dispatch.Engine, error) {
-	opt := dispatch.Options{Location: loc}
+func casesEngine(db *store.DB, ix dispatch.Index, deadlines dispatch.Deadlines, clock gridline.Clock, loc *time.Location, getenv func(string) string, addrs dispatch.Addresses) (*dispatch.Engine, error) {
+	opt := dispatch.Options{Location: loc, Addresses: addrs}
 	if v := getenv("GRIDLINE_CASE_DUPLICATE_METRES"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > 10000 {

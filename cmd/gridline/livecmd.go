@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/api"
 	"gridline.dev/gridline/backlog"
 	"gridline.dev/gridline/dispatch"
@@ -59,5 +60,10 @@ func backlogIntake(ctx context.Context, db *store.DB, clock gridline.Clock, loc 
 	if err := res.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	return dispatch.Backlog{Engine: dispatch.New(db, res, nil, clock, dispatch.Options{Location: loc}), Store: db}, nil
+	// Rows with an address and no point are placed by the address register, as POST /v1/cases does.
+	register := address.NewRegister(db)
+	if err := register.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return dispatch.Backlog{Engine: dispatch.New(db, res, nil, clock, dispatch.Options{Location: loc, Addresses: register}), Store: db}, nil
 }

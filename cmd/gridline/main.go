@@ -345,7 +345,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
 	}
-	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
+	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv, register); err != nil {
 		return err
 	}
 	liveCtx, stopLive := context.WithCancel(ctx)
