@@ -135,7 +135,13 @@ func stepParty(kind *string, ref string) *dispatch.Party {
 // transaction, sent as one batch (the intake's durable commit is this one round trip and the
 // commit).
 func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
-	return createCase(ctx, db.pool, nc)
+	sf, err := db.putFiles(nc.Attachments)
+	if err != nil {
+		return err
+	}
+	err = createCase(ctx, db.pool, nc)
+	db.filesDone(ctx, sf, err == nil)
+	return err
 }
 
 // batchSender sends a batch: the pool (one implicit transaction per batch) or a transaction
@@ -236,9 +242,13 @@ func queueEvent(b *pgx.Batch, ev *dispatch.Event) {
 // queueAttachment inserts a for the event just inserted.
 func queueAttachment(b *pgx.Batch, a *dispatch.Attachment) {
 	sum, _ := hex.DecodeString(a.SHA256)
-	b.Queue(`INSERT INTO case_attachments (case_id, event_id, kind, content_type, name, bytes, size, sha256, created_at)
-		VALUES (coalesce($1, currval('cases_id_seq')), currval('case_events_id_seq'), $2, $3, $4, $5, $6, $7, $8) RETURNING id, event_id`,
-		nullID(a.CaseID), a.Kind, a.ContentType, a.Name, a.Bytes, a.Size, sum, a.CreatedAt).
+	data, path := a.Bytes, (*string)(nil)
+	if a.Path != "" { // in the attachments directory (attachfiles.go)
+		data, path = nil, &a.Path
+	}
+	b.Queue(`INSERT INTO case_attachments (case_id, event_id, kind, content_type, name, bytes, path, size, sha256, created_at)
+		VALUES (coalesce($1, currval('cases_id_seq')), currval('case_events_id_seq'), $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, event_id`,
+		nullID(a.CaseID), a.Kind, a.ContentType, a.Name, data, path, a.Size, sum, a.CreatedAt).
 		QueryRow(func(r pgx.Row) error { return r.Scan(&a.ID, &a.EventID) })
 }
 
@@ -373,6 +383,16 @@ func scanStep(r pgx.CollectableRow) (dispatch.Step, error) {
 // ApplyChange writes one transition if the case is still at ch.ExpectVersion: of two concurrent
 // transitions of one case, the second finds the version moved and is refused with a conflict.
 func (db *DB) ApplyChange(ctx context.Context, ch *dispatch.Change) error {
+	sf, err := db.putFiles(ch.Attachments)
+	if err != nil {
+		return err
+	}
+	err = db.applyChange(ctx, ch)
+	db.filesDone(ctx, sf, err == nil)
+	return err
+}
+
+func (db *DB) applyChange(ctx context.Context, ch *dispatch.Change) error {
 	c := &ch.Case
 	kind, ref, name := partyCols(c.Party)
 	return db.tx(ctx, func(tx pgx.Tx) error {
@@ -511,14 +531,24 @@ func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]dispatch.Case, error) 
 func (db *DB) CaseAttachment(ctx context.Context, caseID, aid int64) (*dispatch.Attachment, error) {
 	var a dispatch.Attachment
 	var sum []byte
-	err := db.pool.QueryRow(ctx, `SELECT id, case_id, coalesce(event_id, 0), kind, content_type, name, size, sha256, created_at, bytes
+	var path *string
+	err := db.pool.QueryRow(ctx, `SELECT id, case_id, coalesce(event_id, 0), kind, content_type, name, size, sha256, created_at, bytes, path
 		FROM case_attachments WHERE id = $1 AND case_id = $2`, aid, caseID).
-		Scan(&a.ID, &a.CaseID, &a.EventID, &a.Kind, &a.ContentType, &a.Name, &a.Size, &sum, &a.CreatedAt, &a.Bytes)
+		Scan(&a.ID, &a.CaseID, &a.EventID, &a.Kind, &a.ContentType, &a.Name, &a.Size, &sum, &a.CreatedAt, &a.Bytes, &path)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, gridline.Errorf(gridline.ENotFound, "case %d has no attachment %d", caseID, aid)
 	}
+	if err != nil {
+		return nil, classify(err)
+	}
 	a.SHA256 = hex.EncodeToString(sum)
-	return &a, classify(err)
+	if path != nil {
+		a.Path = *path
+		if err := db.readFile(&a, *path); err != nil {
+			return nil, err
+		}
+	}
+	return &a, nil
 }
 
 // AppendCaseEvent appends an event that does not change the case's state (an escalation, a

@@ -32,7 +32,8 @@ var migrations embed.FS
 type DB struct {
 	pool  *pgxpool.Pool
 	url   string
-	srids sync.Map // int -> true: SRIDs known to exist (see knownSRID)
+	srids sync.Map         // int -> true: SRIDs known to exist (see knownSRID)
+	files *attachmentFiles // nil: case attachments in the database (attachfiles.go)
 }
 
 // Options tune a connection.

@@ -69,3 +69,15 @@ func loadCaseListsIfEmpty(ctx context.Context, db *store.DB, stdout io.Writer) e
 	fmt.Fprintln(stdout, "demo: case catalogue, departments and responsibility list loaded")
 	return nil
 }
+
+// useAttachmentsDir stores case photos in dir (--attachments-dir, else GRIDLINE_ATTACHMENTS_DIR)
+// when one is given; PostgreSQL otherwise.
+func useAttachmentsDir(db *store.DB, dir string, getenv func(string) string) error {
+	if dir == "" {
+		dir = getenv("GRIDLINE_ATTACHMENTS_DIR")
+	}
+	if err := db.UseAttachmentsDir(dir); err != nil {
+		return fmt.Errorf("--attachments-dir: %w", err)
+	}
+	return nil
+}

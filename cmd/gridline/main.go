@@ -209,6 +209,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	escalateEvery := fs.Duration("escalate-every", 30*time.Second, "how often the open steps of cases are swept for escalations due (every server sweeps; each escalation happens once)")
 	jobWait := fs.Duration("job-wait", 2*time.Second, "how long an import or export request waits for its job before answering 202 with the job's address (a request's ?wait= overrides it)")
 	sweepEvery := fs.Duration("sweep-every", 5*time.Minute, "how often leftovers of stopped processes (staging tables, temporary files, interrupted jobs) are looked for")
+	attachmentsDir := fs.String("attachments-dir", "", "store the photos of cases as files in this directory instead of in PostgreSQL (default $GRIDLINE_ATTACHMENTS_DIR; empty: in PostgreSQL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -231,6 +232,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		return err
 	}
 	defer db.Close()
+	if err := useAttachmentsDir(db, *attachmentsDir, getenv); err != nil {
+		return err
+	}
 	if err := printAdminToken(ctx, db, stdout); err != nil {
 		return err
 	}
