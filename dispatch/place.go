@@ -83,22 +83,39 @@ func (e *Engine) placeReport(r *Report, day time.Time) (*Placement, error) {
 		return gridline.Errorf(gridline.ERule, "address %q cannot be placed: %s; %s", gridline.Excerpt(text), why, instead).
 			With("field", "address").With("reason", reason).With("why", why).With("candidates", cands)
 	}
-	switch {
-	case res.Ambiguous:
+	switch PlaceRefusal(res) {
+	case "ambiguous":
 		labels := make([]string, len(cands))
 		for i, c := range cands {
 			labels[i] = c.Label
 		}
 		return nil, refuse("ambiguous", "%d places in the register fit it nearly as well (%s)", len(cands), gridline.Excerpt(strings.Join(labels, "; ")))
-	case m.Precision.Level() != gridline.LevelMicro:
+	case "too_coarse":
 		return nil, refuse("too_coarse", "the register places it only down to the %s (%s), not to a door or building, so its grid is not known", m.Precision, m.Label)
-	case m.Confidence < address.Threshold:
+	case "low_confidence":
 		return nil, refuse("low_confidence", "the best match, %s (%s), has confidence %.2f, under the %.2f routing needs (%s)", m.Label, m.Precision, m.Confidence, address.Threshold,
 			strings.Join(m.Differs, "; "))
 	}
 	r.Lon, r.Lat = m.Lon, m.Lat
 	return &Placement{By: "address", Text: text, Label: m.Label, RegisterID: m.ID, Precision: m.Precision, Confidence: m.Confidence,
 		Threshold: address.Threshold, Point: [2]float64{m.Lon, m.Lat}, Differs: m.Differs}, nil
+}
+
+// PlaceRefusal is why intake does not place a case by the address match res: "" (it does),
+// not_found, ambiguous, too_coarse (coarser than a door: its basic grid is not known) or
+// low_confidence (under address.Threshold).
+func PlaceRefusal(res *address.Result) string {
+	switch {
+	case !res.Resolved || res.Best == nil:
+		return "not_found"
+	case res.Ambiguous:
+		return "ambiguous"
+	case res.Best.Precision.Level() != gridline.LevelMicro:
+		return "too_coarse"
+	case res.Best.Confidence < address.Threshold:
+		return "low_confidence"
+	}
+	return ""
 }
 
 // placed records p in rt: the placement, and a first step in words.
