@@ -295,6 +295,25 @@ func TestCaseAttachmentsDir(t *testing.T) {
 	if n := a.countCases(t); n != 2 {
 		t.Fatalf("%d cases", n)
 	}
+	// A transition whose transaction fails (the case moved on: 409) after its photo was written.
+	third := append(append([]byte{}, pngBytes...), []byte("photo three")...)
+	s3 := sha256.Sum256(third)
+	err := a.db.ApplyChange(context.Background(), &dispatch.Change{CaseID: int64(c["id"].(float64)), ExpectVersion: 99,
+		Case: dispatch.Case{Number: "x", State: dispatch.Reported}, Event: dispatch.Event{Kind: dispatch.KindHandle, At: time.Now()},
+		Attachments: []dispatch.Attachment{{Kind: "after", ContentType: "image/png", Size: len(third), SHA256: hex.EncodeToString(s3[:]), Bytes: third, CreatedAt: time.Now()}}})
+	if gridline.ErrorCode(err) != gridline.EConflict {
+		t.Fatalf("stale transition: %v", err)
+	}
+	if got := files(t, dir); len(got) != 1 {
+		t.Fatalf("after a failed transition: files %v", got)
+	}
+	// A directory that cannot be one is refused when the server starts.
+	if err := a.db.UseAttachmentsDir(filepath.Join(dir, name[:2], name, "sub")); err == nil {
+		t.Fatal("a directory under a file was accepted")
+	}
+	if err := a.db.UseAttachmentsDir(dir); err != nil {
+		t.Fatal(err)
+	}
 
 	// The file removed behind the server's back: a clear 404, not a 500.
 	if err := os.Remove(filepath.Join(dir, name[:2], name)); err != nil {
