@@ -10,7 +10,7 @@ import (
 	"gridline.dev/gridline/internal/xlsx"
 )
 
-// xlsxAsCSV reads the first sheet of the XLSX file at path (internal/xlsx) as UTF-8 CSV for the
+// xlsxAsCSV reads the first sheet of the XLSX file at path (xlsx.ReadText) as UTF-8 CSV for the
 // list parsers: every row as data, cells as text, line N of the CSV is row N of the sheet (rows
 // the sheet leaves out are blank lines, which the CSV reader skips), every line as wide as the
 // widest row.
@@ -24,7 +24,7 @@ func xlsxAsCSV(path, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := xlsx.Read(f, st.Size())
+	rows, err := xlsx.ReadText(f, st.Size())
 	if err != nil {
 		return nil, gridline.Errorf(gridline.EInvalid, "cannot read %s: %v", filepath.Base(name), err).With("file", name)
 	}

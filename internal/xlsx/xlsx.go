@@ -8,9 +8,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits: an imported list is a table, not a workbook of any size.
@@ -30,7 +32,14 @@ type Row struct {
 // with its row number (1 is the sheet's first row). Shared strings, inline strings, numbers and
 // booleans are read as the text they hold; a number stays a number (a date is Excel's serial day
 // number, which the caller reads where a date belongs). Formulas give their cached value.
-func Read(r io.ReaderAt, size int64) ([]Row, error) {
+func Read(r io.ReaderAt, size int64) ([]Row, error) { return read(r, size, false) }
+
+// ReadText is Read with the cells a date or time format shows as dates and times written as
+// GDAL's XLSX driver writes them as text: 2006/01/02, 2006/01/02 15:04:05 or 15:04:05 (the
+// lists importers once converted through ogr2ogr read these).
+func ReadText(r io.ReaderAt, size int64) ([]Row, error) { return read(r, size, true) }
+
+func read(r io.ReaderAt, size int64, text bool) ([]Row, error) {
 	z, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("not an XLSX file (it is not a zip archive): %v", err)
@@ -42,6 +51,11 @@ func Read(r io.ReaderAt, size int64) ([]Row, error) {
 	sheet, err := firstSheet(files)
 	if err != nil {
 		return nil, err
+	}
+	var kinds map[int]timeKind
+	var base time.Time
+	if text {
+		kinds, base = timeStyles(files)
 	}
 	var shared []string
 	if f := files["xl/sharedStrings.xml"]; f != nil {
@@ -64,6 +78,7 @@ func Read(r io.ReaderAt, size int64) ([]Row, error) {
 	var cell struct {
 		col      int
 		typ      string
+		style    int
 		text     strings.Builder
 		inValue  bool
 		inInline bool
@@ -92,6 +107,7 @@ func Read(r io.ReaderAt, size int64) ([]Row, error) {
 				next = 0
 			case "c":
 				cell.col, cell.typ = next, attr(t, "t")
+				cell.style, _ = strconv.Atoi(attr(t, "s"))
 				if ref := attr(t, "r"); ref != "" {
 					if c, ok := column(ref); ok {
 						cell.col = c
@@ -125,6 +141,8 @@ func Read(r io.ReaderAt, size int64) ([]Row, error) {
 						return nil, fmt.Errorf("damaged XLSX sheet: row %d refers to shared string %q, which is not there", cur.Line, v)
 					}
 					v = shared[i]
+				} else if k := kinds[cell.style]; k != 0 && (cell.typ == "" || cell.typ == "n") {
+					v = k.format(base, v)
 				}
 				for len(cur.Cells) <= cell.col {
 					cur.Cells = append(cur.Cells, "")
@@ -248,4 +266,121 @@ func column(ref string) (int, bool) {
 		return 0, false
 	}
 	return n - 1, true
+}
+
+// timeKind is what a number format shows of a serial day number: a date, a time of day, or both.
+type timeKind int
+
+const (
+	showsDate timeKind = 1 << iota
+	showsTime
+)
+
+// format writes the serial day number v (days since base) as GDAL does; v unchanged if it is not
+// a number.
+func (k timeKind) format(base time.Time, v string) string {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 || f > 2958466 { // 9999-12-31
+		return v
+	}
+	t := base.Add(time.Duration(math.Round(f*86400)) * time.Second)
+	switch k {
+	case showsDate:
+		return t.Format("2006/01/02")
+	case showsTime:
+		return t.Format("15:04:05")
+	}
+	return t.Format("2006/01/02 15:04:05")
+}
+
+// builtinTimes are the built-in number formats (ECMA-376 18.8.30, with the Chinese, Japanese
+// and Korean ones) that show dates or times.
+var builtinTimes = map[int]timeKind{
+	14: showsDate, 15: showsDate, 16: showsDate, 17: showsDate, 18: showsTime, 19: showsTime,
+	20: showsTime, 21: showsTime, 22: showsDate | showsTime, 27: showsDate, 28: showsDate,
+	29: showsDate, 30: showsDate, 31: showsDate, 32: showsTime, 33: showsTime, 34: showsTime,
+	35: showsTime, 36: showsDate, 45: showsTime, 46: showsTime, 47: showsTime, 50: showsDate,
+	51: showsDate, 52: showsDate, 53: showsDate, 54: showsDate, 55: showsTime, 56: showsTime,
+	57: showsDate, 58: showsDate,
+}
+
+// timeStyles are the cell styles (indexes of cellXfs) whose number format shows a date or a
+// time, and the day serial 0 of the workbook's date system (1899-12-30, or 1904-01-01).
+func timeStyles(files map[string]*zip.File) (map[int]timeKind, time.Time) {
+	base := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	var wb struct {
+		Pr struct {
+			Date1904 string `xml:"date1904,attr"`
+		} `xml:"workbookPr"`
+	}
+	if readXML(files["xl/workbook.xml"], &wb) == nil && (wb.Pr.Date1904 == "1" || wb.Pr.Date1904 == "true") {
+		base = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	var st struct {
+		NumFmts []struct {
+			ID   int    `xml:"numFmtId,attr"`
+			Code string `xml:"formatCode,attr"`
+		} `xml:"numFmts>numFmt"`
+		Xfs []struct {
+			NumFmt int `xml:"numFmtId,attr"`
+		} `xml:"cellXfs>xf"`
+	}
+	if readXML(files["xl/styles.xml"], &st) != nil {
+		return nil, base
+	}
+	fmts := map[int]timeKind{}
+	for id, k := range builtinTimes {
+		fmts[id] = k
+	}
+	for _, f := range st.NumFmts {
+		fmts[f.ID] = codeKind(f.Code)
+	}
+	out := map[int]timeKind{}
+	for i, x := range st.Xfs {
+		if k := fmts[x.NumFmt]; k != 0 {
+			out[i] = k
+		}
+	}
+	return out, base
+}
+
+// codeKind is what a custom number format code shows: date parts (y, d, or m without h or s),
+// time parts (h, s), both or neither. Quoted text, escaped characters and [colour] or [$-locale]
+// sections do not count; [h] (elapsed hours) does.
+func codeKind(code string) timeKind {
+	var k timeKind
+	m := false
+	for i := 0; i < len(code); i++ {
+		switch c := code[i] | 0x20; { // lower case for letters
+		case code[i] == '"':
+			if j := strings.IndexByte(code[i+1:], '"'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(code)
+			}
+		case code[i] == '\\' || code[i] == '_' || code[i] == '*':
+			i++
+		case code[i] == '[':
+			j := strings.IndexByte(code[i:], ']')
+			if j < 0 {
+				return k
+			}
+			if inner := strings.ToLower(code[i+1 : i+j]); strings.Trim(inner, "hms") == "" {
+				k |= showsTime
+			}
+			i += j
+		case code[i] == ';': // only the first (positive) section counts
+			i = len(code)
+		case c == 'y' || c == 'd':
+			k |= showsDate
+		case c == 'h' || c == 's':
+			k |= showsTime
+		case c == 'm':
+			m = true
+		}
+	}
+	if m && k == 0 {
+		k = showsDate
+	}
+	return k
 }
