@@ -20,6 +20,13 @@ export async function api(method, path, body) {
   return out;
 }
 
+// serverClock sets the clock of the server under test (a fake clock the Go test serves at
+// GRIDLINE_CLOCK_URL) to the Date at.
+export async function serverClock(at) {
+  const res = await fetch(`${process.env.GRIDLINE_CLOCK_URL}?to=${encodeURIComponent(at.toISOString())}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`the server's clock: ${res.status} ${await res.text()}`);
+}
+
 export async function signIn(page, username) {
   await page.locator('#sign-in input[name=username]').fill(username);
   await page.locator('#sign-in input[name=password]').fill(password);
