@@ -51,16 +51,11 @@ func cpuTime() time.Duration {
 }
 
 func run(ctx context.Context, admin string, trgmN, setN, batchN int) error {
-	url, drop, err := benchdb.Create(ctx, admin, "gridline_addr_bench")
+	db, done, err := benchdb.Open(ctx, admin, "gridline_addr_bench", store.Options{StatementTimeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, err := store.Open(ctx, url, store.Options{StatementTimeout: 10 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	var ctype string
 	ctype, _ = db.CType(ctx)
 	d, err := demo.Erqi(ctx, db, demo.Options{Seed: 1})

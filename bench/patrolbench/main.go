@@ -56,16 +56,11 @@ func quantiles(ds []time.Duration) (time.Duration, time.Duration) {
 }
 
 func bench(ctx context.Context, admin string, points, batch, conc, nroutes int) error {
-	url, drop, err := benchdb.Create(ctx, admin, "gridline_patrol_bench")
+	db, done, err := benchdb.Open(ctx, admin, "gridline_patrol_bench", store.Options{StatementTimeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, err := store.Open(ctx, url, store.Options{StatementTimeout: 10 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	d, err := demo.Erqi(ctx, db, demo.Options{Seed: 1})
 	if err != nil {
 		return err

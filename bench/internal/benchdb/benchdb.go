@@ -8,6 +8,8 @@ import (
 	"net/url"
 
 	"github.com/jackc/pgx/v5"
+
+	"gridline.dev/gridline/store"
 )
 
 // Create drops the database name if it exists, creates it afresh, and returns its URL and a
@@ -30,6 +32,21 @@ func Create(ctx context.Context, admin, name string) (string, func(), error) {
 		return "", nil, err
 	}
 	return u, func() { Drop(admin, name) }, nil
+}
+
+// Open creates the database name afresh (Create), opens the store on it (which migrates it) and
+// returns it with a function that closes it and drops the database.
+func Open(ctx context.Context, admin, name string, opt store.Options) (*store.DB, func(), error) {
+	url, drop, err := Create(ctx, admin, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, url, opt)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return db, func() { db.Close(); drop() }, nil
 }
 
 // URL is the URL of the database name on admin's server, as admin's user.
