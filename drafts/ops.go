@@ -330,6 +330,12 @@ func (e *edit) recode(g, parent *Grid, taken map[string]bool) error {
 	if strings.HasPrefix(g.Code, parent.Code) && len(g.Code) == len(parent.Code)+3 {
 		return nil
 	}
+	return e.newCode(g, parent, taken)
+}
+
+// newCode gives g the next free code under parent (none of taken, which it adds the code to)
+// and recodes g's children to extend it.
+func (e *edit) newCode(g, parent *Grid, taken map[string]bool) error {
 	code, err := e.nextCode(parent, taken)
 	if err != nil {
 		return err
@@ -889,23 +895,7 @@ func (e *edit) move(op *Op) error {
 		return gridline.Errorf(gridline.ERule, "grid %s (%s) cannot hang under %s (%s): its parent is one level up", g.Code, g.Level, p.Code, p.Level).With("field", "parent")
 	}
 	g.ParentID = p.ID
-	code, err := e.nextCode(p, nil)
-	if err != nil {
-		return err
-	}
-	g.Code = code
-	e.put(g)
-	kids, err := e.children(g.ID)
-	if err != nil {
-		return err
-	}
-	taken := map[string]bool{}
-	for _, k := range kids {
-		if err := e.recode(k, g, taken); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.newCode(g, p, nil)
 }
 
 func (e *edit) attributes(op *Op) error {

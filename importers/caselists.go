@@ -1,7 +1,6 @@
 package importers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,7 +14,7 @@ import (
 )
 
 // The case lists (issue #15): the catalogue of categories, the departments and the
-// responsibility list, read from CSV (or XLSX through GDAL), every line checked, all or nothing.
+// responsibility list, read from CSV (or XLSX), every line checked, all or nothing.
 
 var categoryColumns = map[string][]string{
 	"code": {"code", "编码", "代码"}, "standard": {"standard", "标准"}, "name": {"name", "名称"},
@@ -180,7 +179,7 @@ func lineProblem(line int, code string, err error) store.ImportProblem {
 	return p
 }
 
-// CaseListData reads an uploaded case list: CSV as it is, XLSX converted to CSV through GDAL.
+// CaseListData reads an uploaded case list: CSV as it is, XLSX's first sheet as CSV (xlsxAsCSV).
 func (e *Engine) CaseListData(ctx context.Context, path, name string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -191,24 +190,7 @@ func (e *Engine) CaseListData(ctx context.Context, path, name string) ([]byte, e
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".xlsx":
-		work, err := os.MkdirTemp(e.cfg.TempDir, "gridline-caselist-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(work)
-		out := filepath.Join(work, "list.csv")
-		if _, err := e.runGDAL(ctx, e.cfg.Ogr2ogr, "--config", "OGR_XLSX_HEADERS", "DISABLE", "--config", "OGR_XLSX_FIELD_TYPES", "STRING",
-			"-f", "CSV", out, path); err != nil {
-			return nil, invalidFile(name, err)
-		}
-		data, err := os.ReadFile(out)
-		if err != nil {
-			return nil, err
-		}
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i+1:]
-		}
-		return data, nil
+		return xlsxAsCSV(path, name)
 	case ".csv", ".txt", "":
 		return os.ReadFile(path)
 	}

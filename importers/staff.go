@@ -1,7 +1,6 @@
 package importers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -46,7 +45,7 @@ var roleNames = map[string]gridline.Post{
 // maxStaffRows bounds a staff list: a large district has tens of thousands of posts.
 const maxStaffRows = 1_000_000
 
-// ImportStaff reads a staff list (CSV, or XLSX through GDAL) and writes it like a grid import:
+// ImportStaff reads a staff list (CSV, or XLSX's first sheet) and writes it like a grid import:
 // every problem is reported with its line, nothing is written unless all is well, and a dry run
 // unless opt.Apply.
 func (e *Engine) ImportStaff(ctx context.Context, path string, opt StaffOptions) (*StaffReport, error) {
@@ -62,23 +61,8 @@ func (e *Engine) ImportStaff(ctx context.Context, path string, opt StaffOptions)
 	var data []byte
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xlsx":
-		work, err := os.MkdirTemp(e.cfg.TempDir, "gridline-staff-")
-		if err != nil {
+		if data, err = xlsxAsCSV(path, name); err != nil {
 			return nil, err
-		}
-		defer os.RemoveAll(work)
-		out := filepath.Join(work, "staff.csv")
-		// Every row as data and as text (GDAL 3.6 takes these as configuration, not open
-		// options): the sheet's first row is then the header line of the CSV's second line.
-		if _, err := e.runGDAL(ctx, e.cfg.Ogr2ogr, "--config", "OGR_XLSX_HEADERS", "DISABLE", "--config", "OGR_XLSX_FIELD_TYPES", "STRING",
-			"-f", "CSV", out, path); err != nil {
-			return nil, invalidFile(name, err)
-		}
-		if data, err = os.ReadFile(out); err != nil {
-			return nil, err
-		}
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i+1:]
 		}
 		enc = "utf-8"
 	case ".csv", ".txt":

@@ -17,12 +17,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/address"
 	"gridline.dev/gridline/batch"
+	"gridline.dev/gridline/bench/internal/benchdb"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
@@ -51,25 +51,11 @@ func cpuTime() time.Duration {
 }
 
 func run(ctx context.Context, admin string, trgmN, setN, batchN int) error {
-	conn, err := pgx.Connect(ctx, admin)
+	db, done, err := benchdb.Open(ctx, admin, "gridline_addr_bench", store.Options{StatementTimeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
-	const name = "gridline_addr_bench"
-	conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	defer func() {
-		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		conn.Close(context.Background())
-	}()
-	cfg, _ := pgx.ParseConfig(admin)
-	db, err := store.Open(ctx, fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name), store.Options{StatementTimeout: 10 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	var ctype string
 	ctype, _ = db.CType(ctx)
 	d, err := demo.Erqi(ctx, db, demo.Options{Seed: 1})

@@ -20,7 +20,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -34,6 +33,7 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/api"
+	"gridline.dev/gridline/bench/internal/benchdb"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/dispatch"
 	"gridline.dev/gridline/importers"
@@ -86,24 +86,12 @@ func run(clients int, seconds float64, singles, grids int) error {
 	if admin == "" {
 		return fmt.Errorf("DATABASE_URL is not set")
 	}
-	name := fmt.Sprintf("gridline_casebench_%d", os.Getpid())
-	conn, err := pgx.Connect(ctx, admin)
+	dbURL, drop, err := benchdb.Create(ctx, admin, fmt.Sprintf("gridline_casebench_%d", os.Getpid()))
 	if err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	defer func() {
-		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
-		conn.Close(context.Background())
-	}()
-	u, err := url.Parse(admin)
-	if err != nil {
-		return err
-	}
-	u.Path = "/" + name
-	db, err := store.Open(ctx, u.String(), store.Options{MaxConns: 32})
+	defer drop()
+	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: 32})
 	if err != nil {
 		return err
 	}
@@ -172,7 +160,7 @@ func run(clients int, seconds float64, singles, grids int) error {
 	}
 	var n int
 	if err := db.Ping(ctx); err == nil {
-		pool, err := pgx.Connect(ctx, u.String())
+		pool, err := pgx.Connect(ctx, dbURL)
 		if err == nil {
 			pool.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n) //nolint:errcheck
 			pool.Close(ctx)

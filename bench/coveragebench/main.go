@@ -17,10 +17,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/bench/internal/benchdb"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/resolve"
@@ -47,35 +47,6 @@ func main() {
 	}
 }
 
-// database creates a fresh database and returns its URL and a function that drops it.
-func database(ctx context.Context, admin, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	id := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
-		return "", nil, err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+id); err != nil {
-		return "", nil, err
-	}
-	cfg, err := pgx.ParseConfig(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}
-	return url, drop, nil
-}
-
 // timeIt runs fn n times and returns the median duration and the last result.
 func timeIt[T any](n int, fn func() (T, error)) (time.Duration, T, error) {
 	var ds []time.Duration
@@ -97,16 +68,11 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Micros
 
 // region loads d into a fresh database and compares the audit with the plain SQL.
 func region(ctx context.Context, admin, name, label string, d *demo.District, runs int, layers []string) error {
-	url, drop, err := database(ctx, admin, name)
+	db, done, err := benchdb.Open(ctx, admin, name, store.Options{StatementTimeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, err := store.Open(ctx, url, store.Options{StatementTimeout: 10 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	start := time.Now()
 	// A huge tolerance: the damaged region has children outside their parents, which the write
 	// rules would refuse.
@@ -201,16 +167,11 @@ func damage(d *demo.District, faults int) {
 // index: the district of a 9 x 9 synthetic region and its basic grids, with the levels between
 // left out.
 func family(ctx context.Context, admin string, runs int) error {
-	url, drop, err := database(ctx, admin, "gridline_cov_family")
+	db, done, err := benchdb.Open(ctx, admin, "gridline_cov_family", store.Options{})
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, err := store.Open(ctx, url, store.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	d, err := demo.Synthetic(81, 3, demo.Options{})
 	if err != nil {
 		return err
@@ -251,19 +212,13 @@ func family(ctx context.Context, admin string, runs int) error {
 func bench(ctx context.Context, admin string, grids, faults, runs int, skipDemo bool) error {
 	fmt.Printf("# coverage audit benchmark, %s\n", time.Now().UTC().Format("2006-01-02 15:04Z"))
 	if !skipDemo {
-		url, drop, err := database(ctx, admin, "gridline_cov_erqi_build")
-		if err != nil {
-			return err
-		}
 		// Erqi only computes geometry in PostGIS: a migrated, empty database.
-		mdb, err := store.Open(ctx, url, store.Options{})
+		mdb, done, err := benchdb.Open(ctx, admin, "gridline_cov_erqi_build", store.Options{})
 		if err != nil {
-			drop()
 			return err
 		}
 		d, err := demo.Erqi(ctx, mdb, demo.Options{Seed: 1})
-		mdb.Close()
-		drop()
+		done()
 		if err != nil {
 			return err
 		}

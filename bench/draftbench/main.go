@@ -23,11 +23,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/bench/internal/benchdb"
 	"gridline.dev/gridline/coverage"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/drafts"
@@ -65,37 +65,20 @@ var (
 	pick        int
 )
 
+// database is a fresh database name (the one left by the last run with -reuse) and a function
+// that drops it (unless -keep).
 func database(ctx context.Context, admin, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	id := pgx.Identifier{name}.Sanitize()
-	if !reuse {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
-			return "", nil, err
-		}
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+id); err != nil {
-			return "", nil, err
-		}
-	}
-	cfg, err := pgx.ParseConfig(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
 	drop := func() {
-		if keep {
-			return
-		}
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)")
-			c.Close(context.Background())
+		if !keep {
+			benchdb.Drop(admin, name)
 		}
 	}
-	return url, drop, nil
+	if reuse {
+		url, err := benchdb.URL(admin, name)
+		return url, drop, err
+	}
+	url, _, err := benchdb.Create(ctx, admin, name)
+	return url, drop, err
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

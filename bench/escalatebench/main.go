@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gridline.dev/gridline/bench/internal/benchdb"
 	"gridline.dev/gridline/escalation"
 	"gridline.dev/gridline/internal/fakeclock"
 	"gridline.dev/gridline/store"
@@ -46,34 +47,6 @@ func main() {
 	}
 }
 
-func database(ctx context.Context, admin, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	id := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
-		return "", nil, err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+id); err != nil {
-		return "", nil, err
-	}
-	cfg, err := pgx.ParseConfig(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}
-	return url, drop, nil
-}
-
 func median(n int, fn func() error) (time.Duration, error) {
 	var ds []time.Duration
 	for range n {
@@ -88,7 +61,7 @@ func median(n int, fn func() error) (time.Duration, error) {
 }
 
 func bench(ctx context.Context, admin string, n, runs int, keep bool) error {
-	url, drop, err := database(ctx, admin, "gridline_escbench")
+	url, drop, err := benchdb.Create(ctx, admin, "gridline_escbench")
 	if err != nil {
 		return err
 	}

@@ -19,10 +19,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"gridline.dev/gridline"
+	"gridline.dev/gridline/bench/internal/benchdb"
 	"gridline.dev/gridline/demo"
 	"gridline.dev/gridline/patrol"
 	"gridline.dev/gridline/resolve"
@@ -46,32 +46,6 @@ func main() {
 	}
 }
 
-func database(ctx context.Context, admin, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	id := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
-		return "", nil, err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+id); err != nil {
-		return "", nil, err
-	}
-	cfg, err := pgx.ParseConfig(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
-	return url, func() {
-		if c, err := pgx.Connect(context.Background(), admin); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}, nil
-}
-
 type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }
@@ -82,16 +56,11 @@ func quantiles(ds []time.Duration) (time.Duration, time.Duration) {
 }
 
 func bench(ctx context.Context, admin string, points, batch, conc, nroutes int) error {
-	url, drop, err := database(ctx, admin, "gridline_patrol_bench")
+	db, done, err := benchdb.Open(ctx, admin, "gridline_patrol_bench", store.Options{StatementTimeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, err := store.Open(ctx, url, store.Options{StatementTimeout: 10 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	d, err := demo.Erqi(ctx, db, demo.Options{Seed: 1})
 	if err != nil {
 		return err

@@ -84,13 +84,17 @@ environment:
 
 // run is the whole program, so tests can run it on port 0.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWith(ctx, gridline.SystemClock{}, args, getenv, stdout, stderr)
+}
+
+// runWith is run on clock: the one clock, which whatever asks what day it is asks, so that tests
+// of the whole program can set the time (an internal/fakeclock; startApp's withClock).
+func runWith(ctx context.Context, clock gridline.Clock, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// The one clock: whatever asks what day it is asks it, so tests can set the time.
-	clock := gridline.SystemClock{}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, clock, stdout, log)

@@ -29,16 +29,36 @@ type app struct {
 	adminPassword string
 }
 
+// appOption changes how startApp runs the program.
+type appOption func(*appConfig)
+
+type appConfig struct {
+	clock gridline.Clock
+	args  []string
+}
+
+// withClock runs the program on clock (an internal/fakeclock) instead of the system's.
+func withClock(c gridline.Clock) appOption { return func(cfg *appConfig) { cfg.clock = c } }
+
+// withServeArgs adds flags to `gridline serve` (e.g. --escalate-every 1s).
+func withServeArgs(args ...string) appOption {
+	return func(cfg *appConfig) { cfg.args = append(cfg.args, args...) }
+}
+
 // startApp loads the fixture into a fresh database, reached through proxy when it is not nil,
 // and runs `gridline serve` on port 0.
-func startApp(t *testing.T, proxy *tcpProxy) *app {
+func startApp(t *testing.T, proxy *tcpProxy, opts ...appOption) *app {
 	t.Helper()
-	return startAppWith(t, proxy, storetest.Fixture())
+	return startAppWith(t, proxy, storetest.Fixture(), opts...)
 }
 
 // startAppWith is startApp serving the data set d.
-func startAppWith(t *testing.T, proxy *tcpProxy, d *store.Dataset) *app {
+func startAppWith(t *testing.T, proxy *tcpProxy, d *store.Dataset, opts ...appOption) *app {
 	t.Helper()
+	cfg := appConfig{clock: gridline.SystemClock{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	dbURL := storetest.NewURL(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbURL, store.Options{})
@@ -62,7 +82,8 @@ func startAppWith(t *testing.T, proxy *tcpProxy, d *store.Dataset) *app {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(rctx, []string{"serve", "--addr", "127.0.0.1:0", "--job-wait", "50s"}, func(k string) string { return env[k] }, pw, io.Discard)
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--job-wait", "50s"}, cfg.args...)
+		done <- runWith(rctx, cfg.clock, args, func(k string) string { return env[k] }, pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -105,11 +105,16 @@ export function deadlineOf(c) {
   return due ? { warn_at: warn, due_at: due } : null;
 }
 
+const LIGHT_RANK = { green: 1, yellow: 2, red: 3 };
+
 // lightAt is a case's light at time now (ms) from its deadline, as the server computes it: red
 // once due, yellow once warned, green before; '' without a limit or when the case is not open.
-export function lightAt(c, d, now) {
+// seen is the light the server gave when it last sent the case (or the step): on the server's
+// clock, which may be ahead of the page's, so the worse of the two is shown.
+export function lightAt(c, d, now, seen = c.light) {
   if (!OPEN_STATES.includes(c.state) || !d?.due_at) return '';
-  if (now >= Date.parse(d.due_at)) return 'red';
-  if (d.warn_at && now >= Date.parse(d.warn_at)) return 'yellow';
-  return 'green';
+  let l = 'green';
+  if (now >= Date.parse(d.due_at)) l = 'red';
+  else if (d.warn_at && now >= Date.parse(d.warn_at)) l = 'yellow';
+  return (LIGHT_RANK[seen] || 0) > LIGHT_RANK[l] ? seen : l;
 }

@@ -148,7 +148,7 @@ async function renderCard(c) {
   const b = where.bounds || {};
   const bounds = ['east', 'south', 'west', 'north'].filter((k) => b[k]).map((k) => `${esc(w(k))} ${esc(b[k])}`).join('；') || w('none');
   const photos = (c.attachments || []).map((a) => `<a href="/v1/cases/${c.id}/attachments/${a.id}" target="_blank"><img class="photo" alt="${esc(a.kind)}" src="/v1/cases/${c.id}/attachments/${a.id}"></a>`).join('') || `<span class="muted">${esc(w('none'))}</span>`;
-  const steps = (c.steps || []).map((s) => `<tr class="${s.ended_at ? 'muted' : ''}"><td>${esc(kindName(s.step))}</td><td>${fmtTime(s.started_at)}</td><td>${fmtTime(s.warn_at)}</td><td>${fmtTime(s.due_at)}</td><td>${s.ended_at ? '✓' : `<span class="dot" style="background:${LIGHT_COLOURS[lightAt(c, s.due_at ? s : null, Date.now())]}"></span>`}</td></tr>`).join('');
+  const steps = (c.steps || []).map((s) => `<tr class="${s.ended_at ? 'muted' : ''}"><td>${esc(kindName(s.step))}</td><td>${fmtTime(s.started_at)}</td><td>${fmtTime(s.warn_at)}</td><td>${fmtTime(s.due_at)}</td><td>${s.ended_at ? '✓' : `<span class="dot" style="background:${LIGHT_COLOURS[lightAt(c, s.due_at ? s : null, Date.now(), s.light)]}"></span>`}</td></tr>`).join('');
   const events = (c.events || []).map((e) => `<li><code>${fmtTime(e.at)}</code> <b>${esc(kindName(e.kind))}</b> ${e.to_state ? '→ ' + esc(stateName(e.to_state)) : ''} · ${esc(e.actor_name || 'system')}${e.reason ? `<br><small>${esc(e.reason)}</small>` : ''}</li>`).join('');
   el.innerHTML = `<button class="close" type="button" aria-label="${esc(w('closeCard'))}">×</button>
 <h2 id="card-number">${esc(c.number)} <span class="dot" style="background:${LIGHT_COLOURS[l]}"></span> <small id="card-light" data-light="${l}">${esc(lightName(l))}</small></h2>

@@ -1,36 +1,16 @@
-// What the console's and the phone page's browser tests share: the server, Chromium, the API.
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// What the console's and the phone page's browser tests share: the server, the API, signing in
+// (Chromium and the page's watch from test-lib/browser.mjs).
+import { skipUnless, watch as watchAll } from '../test-lib/browser.mjs';
+
+export { artifacts, launch } from '../test-lib/browser.mjs';
 
 export const base = process.env.GRIDLINE_BASE_URL;
 export const password = process.env.GRIDLINE_PASSWORD;
 export const token = process.env.GRIDLINE_TOKEN;
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-export const artifacts = process.env.GRIDLINE_ARTIFACTS || resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
-export const skip = !base ? 'GRIDLINE_BASE_URL is not set (run it from go test ./cmd/gridline -run ConsoleMap)' : !existsSync(chromium) ? `no Chromium at ${chromium}` : false;
+export const skip = skipUnless('GRIDLINE_BASE_URL', 'go test ./cmd/gridline -run ConsoleMap');
 
-export async function launch() {
-  mkdirSync(artifacts, { recursive: true });
-  const { chromium: pw } = await import('playwright-core');
-  return pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
-      '--disable-default-apps', '--disable-dev-shm-usage'],
-  });
-}
-
-// watch collects the page's errors and failed or external requests.
-export function watch(ctx, page, problems) {
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  return ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => {
-    problems.push(`external request: ${r.request().url()}`);
-    return r.abort();
-  });
-}
+// watch collects the page's errors and its requests that leave the server.
+export const watch = (ctx, page, problems) => watchAll(ctx, page, problems, { offline: base });
 
 // api calls gridline as the test's API client (a dispatcher's token), not as the page.
 export async function api(method, path, body) {
@@ -38,6 +18,13 @@ export async function api(method, path, body) {
   const out = await res.json();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(out)}`);
   return out;
+}
+
+// serverClock sets the clock of the server under test (a fake clock the Go test serves at
+// GRIDLINE_CLOCK_URL) to the Date at.
+export async function serverClock(at) {
+  const res = await fetch(`${process.env.GRIDLINE_CLOCK_URL}?to=${encodeURIComponent(at.toISOString())}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`the server's clock: ${res.status} ${await res.text()}`);
 }
 
 export async function signIn(page, username) {

@@ -1,11 +1,12 @@
 // The dispatcher's console (issue #16) in Chromium against the real gridline and PostGIS
-// (cmd/gridline/consolemap_test.go starts it): a case created through the API while the console
-// is open appears without a reload, is filed and dispatched from its card, and turns red when the
-// page's clock passes its due time.
+// (cmd/gridline/consolemap_test.go starts it on a fake clock): a case created through the API
+// while the console is open appears without a reload, is filed and dispatched from its card, turns
+// red when the page's clock passes its due time (the console's own timer), and turns red when the
+// server's clock does (the escalation sweeper marks the step, the live stream tells the page).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { base, skip, launch, watch, api, signIn, artifacts } from './common.mjs';
+import { base, skip, launch, watch, api, signIn, artifacts, serverClock } from './common.mjs';
 
 let browser, page;
 const problems = [];
@@ -20,7 +21,7 @@ before(async () => {
 
 after(async () => { await browser?.close(); });
 
-test("a case arrives live, is dispatched from its card and turns red on the page's clock", { skip }, async (t) => {
+test("a case arrives live, is dispatched from its card and turns red on the page's clock and on the server's", { skip }, async (t) => {
   await page.goto(base + '/console');
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30000 });
   await signIn(page, 'dispatcher');
@@ -101,17 +102,43 @@ test("a case arrives live, is dispatched from its card and turns red on the page
     await row.waitFor();
   });
 
+  const mapLight = () => page.evaluate((id) => window.gridlineMap.getSource('cases').serialize().data.features.find((f) => f.properties.id === id).properties.light, id);
+
   await t.test('it turns red when the page clock passes its due time', async () => {
     assert.equal(await row.getAttribute('data-light'), 'green');
     const due = await page.evaluate((id) => window.gridlineConsole.deadlines.get(id)?.due_at, id);
     assert.ok(due, 'the dispatched case has a due time');
     // The page's clock jumps past the due time; the console's own timer recolours the case.
-    await page.evaluate((t) => { const off = t - Date.now(); const real = Date.now; Date.now = () => real() + off; }, Date.parse(due) + 60000);
+    await page.evaluate((t) => { const off = t - Date.now(); const real = Date.now; window.realNow = real; Date.now = () => real() + off; }, Date.parse(due) + 60000);
     await page.locator(`#queue li[data-id="${id}"][data-light="red"]`).waitFor({ timeout: 15000 });
-    const light = await page.evaluate((id) => window.gridlineMap.getSource('cases').serialize().data.features.find((f) => f.properties.id === id).properties.light, id);
-    assert.equal(light, 'red');
+    assert.equal(await mapLight(), 'red');
     await row.click();
     await page.locator('#card-light[data-light="red"]').waitFor({ timeout: 15000 });
+    // The page's clock back: the server, whose clock has not moved, still has the case on time.
+    await page.evaluate(() => { Date.now = window.realNow; window.gridlineConsole.tick(); });
+    await page.locator(`#queue li[data-id="${id}"][data-light="green"]`).waitFor({ timeout: 15000 });
+  });
+
+  await t.test("it turns red when the server's clock passes its due time: escalated, streamed, shown without a reload", async () => {
+    await page.evaluate(() => { window.notReloaded = true; });
+    const c = await api('GET', `/v1/cases/${id}`);
+    const step = c.steps.find((s) => !s.ended_at && s.due_at);
+    assert.ok(step, 'the dispatched case has an open step with a due time');
+    assert.equal(c.light, 'green');
+    // The server's clock passes the due time; the page's stays where it is. The sweeper
+    // (--escalate-every 1s) does the yellow and red rungs, each a case event on the stream.
+    await serverClock(new Date(Date.parse(step.due_at) + 60000));
+    await page.locator(`#queue li[data-id="${id}"][data-light="red"]`).waitFor({ timeout: 20000 });
+    assert.equal(await mapLight(), 'red');
+    await page.locator('#card-light[data-light="red"]').waitFor({ timeout: 15000 });
+    assert.ok(await page.evaluate(() => window.notReloaded), 'the page was not reloaded');
+    assert.ok(await page.evaluate((due) => Date.now() < Date.parse(due), step.due_at), "the page's own clock has not reached the due time: the red is the server's");
+    const after = await api('GET', `/v1/cases/${id}`);
+    assert.equal(after.light, 'red');
+    const open = after.steps.find((s) => s.id === step.id);
+    assert.equal(open.notified_light, 'red', 'the sweeper marked the step red');
+    const esc = after.events.filter((e) => e.kind === 'escalate' && e.actor_name === 'escalation');
+    assert.deepEqual(esc.map((e) => e.data.light), ['yellow', 'red']);
     await page.screenshot({ path: join(artifacts, 'console.png') });
   });
 

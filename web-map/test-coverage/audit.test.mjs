@@ -4,45 +4,26 @@
 // because the map's own tests run against the undamaged fixture.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { artifacts, desktop, launch, mapIdle, skipUnless, watch } from '../test-lib/browser.mjs';
 
 const base = process.env.GRIDLINE_BASE_URL;
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-const artifacts = process.env.GRIDLINE_ARTIFACTS || resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
-const skip = !base ? 'GRIDLINE_BASE_URL is not set (run it from go test ./cmd/gridline -run AuditPanel)' : !existsSync(chromium) ? `no Chromium at ${chromium}` : false;
+const skip = skipUnless('GRIDLINE_BASE_URL', 'go test ./cmd/gridline -run AuditPanel');
 
 let browser, page;
 const problems = [];
 
 before(async () => {
   if (skip) return;
-  const { chromium: pw } = await import('playwright-core');
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
-      '--disable-default-apps', '--disable-dev-shm-usage'],
-  });
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  browser = await launch();
+  const ctx = await browser.newContext(desktop());
   page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => {
-    problems.push(`external request: ${r.request().url()}`);
-    return r.abort();
-  });
+  await watch(ctx, page, problems, { offline: base });
 });
 
 after(async () => { await browser?.close(); });
 
-const idle = () => page.evaluate(() => new Promise((ok) => {
-  const m = window.gridlineMap;
-  if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) { ok(); return; }
-  m.once('idle', () => ok());
-}));
+const idle = () => mapIdle(page);
 
 test('the audit panel lists the findings by rule, draws them and flies to one', { skip }, async (t) => {
   await page.goto(base + '/');
@@ -96,7 +77,6 @@ test('the audit panel lists the findings by rule, draws them and flies to one', 
     assert.ok(around.includes('410103001001001') && around.includes('410103001001002'), `around: ${around}`);
     const focus = await page.evaluate(() => window.gridlineMap.queryRenderedFeatures({ layers: ['audit-focus'] }).length);
     assert.ok(focus > 0, 'the finding is outlined');
-    mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'audit-panel.png') });
     // A grid around it opens its card.
     await page.locator('#card .audit-around a', { hasText: '410103001001002' }).click();

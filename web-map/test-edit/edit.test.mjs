@@ -4,15 +4,12 @@
 // 410103001001 and sets GRIDLINE_BASE_URL). Every edit is checked through the drafts API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { artifacts, desktop, launch, mapIdle, skipUnless, watch } from '../test-lib/browser.mjs';
 
 const base = process.env.GRIDLINE_BASE_URL;
 const password = process.env.GRIDLINE_PASSWORD;
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-const artifacts = process.env.GRIDLINE_ARTIFACTS || resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
-const skip = !base ? 'GRIDLINE_BASE_URL is not set (run it from go test ./cmd/gridline -run EditMap)' : !existsSync(chromium) ? `no Chromium at ${chromium}` : false;
+const skip = skipUnless('GRIDLINE_BASE_URL', 'go test ./cmd/gridline -run EditMap');
 
 let browser, page;
 const problems = [];
@@ -21,32 +18,16 @@ let expectErrors = false;
 
 before(async () => {
   if (skip) return;
-  const { chromium: pw } = await import('playwright-core');
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
-      '--disable-default-apps', '--disable-dev-shm-usage'],
-  });
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  browser = await launch();
+  const ctx = await browser.newContext(desktop());
   page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' && !expectErrors) problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('response', (r) => { if (r.status() >= 400 && !expectErrors) problems.push(`${r.status()} ${r.url()}`); });
-  await ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => {
-    problems.push(`external request: ${r.request().url()}`);
-    return r.abort();
-  });
+  await watch(ctx, page, problems, { offline: base, quiet: () => expectErrors });
 });
 
 after(async () => { await browser?.close(); });
 
-const idle = () => page.evaluate(() => new Promise((ok) => {
-  const m = window.gridlineMap;
-  if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) { ok(); return; }
-  m.once('idle', () => ok());
-}));
+const idle = () => mapIdle(page);
 
 // jump moves the map and waits for it to be drawn.
 const jump = (opts) => page.evaluate((o) => new Promise((ok) => {
@@ -287,7 +268,6 @@ test('a planner redraws grids on the map; a reviewer returns, then approves; the
     for (const box of await page.locator('.edit-ack').all()) await box.check();
     await page.locator('#edit-submit').click();
     await state('submitted');
-    mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'edit-submitted.png') });
   });
 

@@ -3,39 +3,26 @@
 // it. cmd/gridline/map_test.go serves the data set and sets GRIDLINE_DISTRICTS_URL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { desktop, launch, mapIdle, skipUnless, watch } from '../test-lib/browser.mjs';
 
 const base = process.env.GRIDLINE_DISTRICTS_URL;
 const n = Number(process.env.GRIDLINE_DISTRICTS_N || 0);
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-const skip = !base ? 'GRIDLINE_DISTRICTS_URL is not set (run it from go test ./cmd/gridline -run WebMap)' : !existsSync(chromium) ? `no Chromium at ${chromium}` : false;
+const skip = skipUnless('GRIDLINE_DISTRICTS_URL', 'go test ./cmd/gridline -run WebMap');
 
 let browser, page;
 const problems = [];
 
 before(async () => {
   if (skip) return;
-  const { chromium: pw } = await import('playwright-core');
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
-      '--disable-default-apps', '--disable-dev-shm-usage'],
-  });
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  browser = await launch();
+  const ctx = await browser.newContext(desktop());
   page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await watch(ctx, page, problems);
 });
 
 after(async () => { await browser?.close(); });
 
-const idle = () => page.evaluate(() => new Promise((ok) => {
-  const m = window.gridlineMap;
-  if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) { ok(); return; }
-  m.once('idle', () => ok());
-}));
+const idle = () => mapIdle(page);
 
 test('many districts and no lower levels: drawn, framed, listed and found', { skip }, async (t) => {
   await page.goto(base + '/');

@@ -2,49 +2,30 @@
 // gridline serving the test fixture (cmd/gridline/map_test.go starts it and sets GRIDLINE_BASE_URL).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { wgs84ToGcj02 } from '../src/gcj02.js';
+import { artifacts, desktop, launch, mapIdle, skipUnless, watch } from '../test-lib/browser.mjs';
 
 const base = process.env.GRIDLINE_BASE_URL;
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-const artifacts = process.env.GRIDLINE_ARTIFACTS || resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
-const skip = !base ? 'GRIDLINE_BASE_URL is not set (run it from go test ./cmd/gridline -run WebMap)' : !existsSync(chromium) ? `no Chromium at ${chromium}` : false;
+const skip = skipUnless('GRIDLINE_BASE_URL', 'go test ./cmd/gridline -run WebMap');
 
 let browser, page;
 const problems = [];
 
 before(async () => {
   if (skip) return;
-  const { chromium: pw } = await import('playwright-core');
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
-      '--disable-default-apps', '--disable-dev-shm-usage'],
-  });
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  browser = await launch();
+  const ctx = await browser.newContext(desktop());
   page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   // No request may leave the server: the map works offline.
-  await ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => {
-    problems.push(`external request: ${r.request().url()}`);
-    return r.abort();
-  });
+  await watch(ctx, page, problems, { offline: base });
 });
 
 after(async () => { await browser?.close(); });
 
 // Waits until the map has drawn everything it asked for.
-const idle = () => page.evaluate(() => new Promise((ok) => {
-  const m = window.gridlineMap;
-  if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) { ok(); return; }
-  m.once('idle', () => ok());
-}));
+const idle = () => mapIdle(page);
 
 // Moves the map and waits for the new view to be drawn.
 const view = (how, arg) => page.evaluate(([how, arg]) => new Promise((ok) => {
@@ -175,7 +156,6 @@ test('the map loads, draws the grids and answers clicks, searches and "what is h
 
   await t.test('screenshot', async () => {
     await view('fitBounds', [[[113.60, 34.70], [113.64, 34.74]], { padding: { left: 380, right: 230, top: 30, bottom: 60 }, animate: false }]);
-    mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'web-map.png') });
   });
 
@@ -190,7 +170,7 @@ test('on a GCJ-02 basemap the grids shift onto it', { skip }, async () => {
   // The page's Content-Security-Policy allows only the basemap the server is configured with;
   // this one is chosen in the URL (?basemap=) and served by the test, so the test's context
   // bypasses the policy.
-  const p = await (await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', bypassCSP: true })).newPage();
+  const p = await (await browser.newContext(desktop({ bypassCSP: true }))).newPage();
   const seen = { basemap: 0, tiles: [], errors: [] };
   p.on('pageerror', (e) => seen.errors.push(e.message));
   p.on('console', (m) => { if (m.type() === 'error') seen.errors.push(m.text()); });
@@ -233,7 +213,7 @@ test('on a GCJ-02 basemap the grids shift onto it', { skip }, async () => {
 // history appears only for a role that may read the audit log (a viewer does not see it, an
 // administrator does, with who made each change). A write from the page needs the CSRF token.
 test('signing in shows who and what they may do, and the change history only to the right role', { skip }, async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  const ctx = await browser.newContext(desktop());
   await ctx.route((u) => !u.href.startsWith(base) && !u.href.startsWith('data:') && !u.href.startsWith('blob:'), (r) => r.abort());
   const p = await ctx.newPage();
   const errors = [];
