@@ -63,6 +63,7 @@ func main() {
 	singles := flag.Int("singles", 500, "POSTs one at a time for the single-request latency")
 	grids := flag.Int("grids", 0, "a synthetic district of this many basic grids instead of the demo district")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
+	durable := flag.Bool("durable", false, "the server's sessions commit with synchronous_commit=on (bench/cases.sh also turns fsync on for the run)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -73,14 +74,14 @@ func main() {
 		pprof.StartCPUProfile(f) //nolint:errcheck
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clients, *seconds, *singles, *grids); err != nil {
+	if err := run(*clients, *seconds, *singles, *grids, *durable); err != nil {
 		fmt.Fprintln(os.Stderr, "casebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(clients int, seconds float64, singles, grids int) error {
+func run(clients int, seconds float64, singles, grids int, durable bool) error {
 	ctx := context.Background()
 	admin := os.Getenv("DATABASE_URL")
 	if admin == "" {
@@ -103,6 +104,13 @@ func run(clients int, seconds float64, singles, grids int) error {
 		return err
 	}
 	u.Path = "/" + name
+	if durable {
+		// Every commit of the server's pool waits for its WAL flush: synchronous_commit=on for
+		// these sessions only (fsync is the cluster's; bench/cases.sh turns it on for the run).
+		q := u.Query()
+		q.Set("synchronous_commit", "on")
+		u.RawQuery = q.Encode()
+	}
 	db, err := store.Open(ctx, u.String(), store.Options{MaxConns: 32})
 	if err != nil {
 		return err
@@ -151,8 +159,15 @@ func run(clients int, seconds float64, singles, grids int) error {
 		return err
 	}
 	points := samplePoints(res.Index(), 20000)
-	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs\n\n",
-		what, len(d.Grids), len(cats), clients, seconds, singles)
+	var fsync, sync string
+	if err := db.Ping(ctx); err == nil {
+		if c, err := pgx.Connect(ctx, u.String()); err == nil {
+			c.QueryRow(ctx, `SELECT current_setting('fsync'), current_setting('synchronous_commit')`).Scan(&fsync, &sync) //nolint:errcheck
+			c.Close(ctx)
+		}
+	}
+	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s\n\n",
+		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync)
 	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, mode := range []string{"in-memory index", "PostGIS query per case"} {
