@@ -132,10 +132,13 @@ func stepParty(kind *string, ref string) *dispatch.Party {
 }
 
 // CreateCase writes a new case with its events, open steps, attachments and notices in one
-// transaction, sent as one batch (the intake's durable commit is this one round trip and the
-// commit).
+// transaction. Concurrent intakes are gathered into one transaction and one round trip by the
+// intake writer (store/intake.go): each is answered after the commit that holds it.
 func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
-	return createCase(ctx, db.pool, nc)
+	if db.intake == nil {
+		return createCase(ctx, db.pool, nc)
+	}
+	return db.intake.create(ctx, db, nc)
 }
 
 // batchSender sends a batch: the pool (one implicit transaction per batch) or a transaction
@@ -144,7 +147,25 @@ type batchSender interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
+// createCase writes one case in one batch with no BEGIN: PostgreSQL runs a pipeline ended by one
+// Sync as one implicit transaction, so the case and its rows commit together or not at all, in
+// one round trip.
 func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error {
+	b := &pgx.Batch{}
+	if err := queueCase(b, nc); err != nil {
+		return err
+	}
+	if err := sb.SendBatch(ctx, b).Close(); err != nil {
+		return caseError(nc, err)
+	}
+	caseWritten(nc)
+	return nil
+}
+
+// queueCase queues the rows of nc on b: the case (its id drawn from cases_id_seq in the same
+// statement), then its events, their attachments, its steps and notices, which find the case by
+// the session's currval, so several cases queue one after the other on one batch.
+func queueCase(b *pgx.Batch, nc *dispatch.NewCase) error {
 	c := &nc.Case
 	c.Version = len(nc.Events)
 	reporter, err := json.Marshal(c.Reporter)
@@ -152,60 +173,62 @@ func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error
 		return err
 	}
 	kind, ref, name := partyCols(c.Party)
-	// One batch with no BEGIN: PostgreSQL runs a pipeline ended by one Sync as one implicit
-	// transaction, so the case and its rows commit together or not at all, in one round trip.
-	err = func() error {
-		b := &pgx.Batch{}
-		var ext *string
-		if c.ExternalID != "" {
-			ext = &c.ExternalID
-		}
-		b.Queue(`
-			WITH n AS (SELECT nextval('cases_id_seq') AS id)
-			INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
-				grid_chain, state, party_kind, party_ref, party_name, co_departments, reporter, routing, flags, external_id,
-				reported_at, updated_at, closed_at, version)
-			SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
-				$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23
-			FROM n RETURNING id, number`,
-			nc.NumberDay, c.Source, c.CategoryCode, c.Urgency, c.Description, c.Address, c.Lon, c.Lat, nullID(c.GridID), nullID(c.GridVersionID),
-			c.GridChain, c.State, kind, ref, name, c.CoDepartments, reporter, []byte(c.Routing), c.Flags, ext,
-			c.ReportedAt, c.ClosedAt, c.Version).QueryRow(func(r pgx.Row) error { return r.Scan(&c.ID, &c.Number) })
-		for i := range nc.Events {
-			ev := &nc.Events[i]
-			ev.Seq = i + 1
-			queueEvent(b, ev)
-			for k := range nc.Attachments {
-				if a := &nc.Attachments[k]; a.EventID == int64(i+1) || a.EventID == 0 && i == 0 {
-					queueAttachment(b, a)
-				}
+	var ext *string
+	if c.ExternalID != "" {
+		ext = &c.ExternalID
+	}
+	b.Queue(`
+		WITH n AS (SELECT nextval('cases_id_seq') AS id)
+		INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
+			grid_chain, state, party_kind, party_ref, party_name, co_departments, reporter, routing, flags, external_id,
+			reported_at, updated_at, closed_at, version)
+		SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
+			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23
+		FROM n RETURNING id, number`,
+		nc.NumberDay, c.Source, c.CategoryCode, c.Urgency, c.Description, c.Address, c.Lon, c.Lat, nullID(c.GridID), nullID(c.GridVersionID),
+		c.GridChain, c.State, kind, ref, name, c.CoDepartments, reporter, []byte(c.Routing), c.Flags, ext,
+		c.ReportedAt, c.ClosedAt, c.Version).QueryRow(func(r pgx.Row) error { return r.Scan(&c.ID, &c.Number) })
+	for i := range nc.Events {
+		ev := &nc.Events[i]
+		ev.Seq = i + 1
+		queueEvent(b, ev)
+		for k := range nc.Attachments {
+			if a := &nc.Attachments[k]; a.EventID == int64(i+1) || a.EventID == 0 && i == 0 {
+				queueAttachment(b, a)
 			}
 		}
-		for i := range nc.Steps {
-			queueStep(b, &nc.Steps[i])
-		}
-		for _, n := range nc.Notices {
-			b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
-				VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
-		}
-		if err := sb.SendBatch(ctx, b).Close(); err != nil {
-			if isUnique(err, "cases_external_key") {
-				return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
-			}
-			return err
-		}
-		for i := range nc.Events {
-			nc.Events[i].CaseID = c.ID
-		}
-		for i := range nc.Steps {
-			nc.Steps[i].CaseID = c.ID
-		}
-		for i := range nc.Attachments {
-			nc.Attachments[i].CaseID = c.ID
-		}
-		return nil
-	}()
+	}
+	for i := range nc.Steps {
+		queueStep(b, &nc.Steps[i])
+	}
+	for _, n := range nc.Notices {
+		b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
+			VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
+	}
+	return nil
+}
+
+// caseError is the error of a batch that wrote nc, as the client must read it.
+func caseError(nc *dispatch.NewCase, err error) error {
+	if isUnique(err, "cases_external_key") {
+		c := &nc.Case
+		return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
+	}
 	return classify(err)
+}
+
+// caseWritten fills the case id into nc's rows once their batch has committed.
+func caseWritten(nc *dispatch.NewCase) {
+	c := &nc.Case
+	for i := range nc.Events {
+		nc.Events[i].CaseID = c.ID
+	}
+	for i := range nc.Steps {
+		nc.Steps[i].CaseID = c.ID
+	}
+	for i := range nc.Attachments {
+		nc.Attachments[i].CaseID = c.ID
+	}
 }
 
 func isUnique(err error, constraint string) bool {
