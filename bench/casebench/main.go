@@ -63,6 +63,8 @@ func main() {
 	singles := flag.Int("singles", 500, "POSTs one at a time for the single-request latency")
 	grids := flag.Int("grids", 0, "a synthetic district of this many basic grids instead of the demo district")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
+	tokenCache := flag.Duration("token-cache", 0, "how long the server remembers an API token's principal (GRIDLINE_TOKEN_CACHE; 0 reads it for each request)")
+	intakeBatch := flag.Int("intake-batch", 0, "the most cases one intake transaction holds (GRIDLINE_INTAKE_BATCH; 0 is the default, 1 each alone)")
 	durable := flag.Bool("durable", false, "the server's sessions commit with synchronous_commit=on (bench/cases.sh also turns fsync on for the run)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -74,14 +76,14 @@ func main() {
 		pprof.StartCPUProfile(f) //nolint:errcheck
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clients, *seconds, *singles, *grids, *durable); err != nil {
+	if err := run(*clients, *seconds, *singles, *grids, *durable, *tokenCache, *intakeBatch); err != nil {
 		fmt.Fprintln(os.Stderr, "casebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(clients int, seconds float64, singles, grids int, durable bool) error {
+func run(clients int, seconds float64, singles, grids int, durable bool, tokenCache time.Duration, intakeBatch int) error {
 	ctx := context.Background()
 	admin := os.Getenv("DATABASE_URL")
 	if admin == "" {
@@ -111,7 +113,7 @@ func run(clients int, seconds float64, singles, grids int, durable bool) error {
 		q.Set("synchronous_commit", "on")
 		u.RawQuery = q.Encode()
 	}
-	db, err := store.Open(ctx, u.String(), store.Options{MaxConns: 32})
+	db, err := store.Open(ctx, u.String(), store.Options{MaxConns: 32, IntakeBatch: map[bool]int{true: -1, false: intakeBatch}[intakeBatch == 1]})
 	if err != nil {
 		return err
 	}
@@ -166,8 +168,8 @@ func run(clients int, seconds float64, singles, grids int, durable bool) error {
 			c.Close(ctx)
 		}
 	}
-	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s\n\n",
-		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync)
+	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s; intake batch %d (0: default %d, 1: each alone); token cache %s\n\n",
+		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync, intakeBatch, store.DefaultIntakeBatch, tokenCache)
 	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, mode := range []string{"in-memory index", "PostGIS query per case"} {
@@ -176,7 +178,7 @@ func run(clients int, seconds float64, singles, grids int, durable bool) error {
 			opt.Covering = db.Covering
 		}
 		eng := dispatch.New(db, res, natural{}, clock, opt)
-		srv, base, err := serve(db, res, eng)
+		srv, base, err := serve(db, res, eng, tokenCache)
 		if err != nil {
 			return err
 		}
@@ -198,11 +200,11 @@ func run(clients int, seconds float64, singles, grids int, durable bool) error {
 }
 
 // serve starts the API on a loopback port, as cmd/gridline wires it.
-func serve(db *store.DB, res *resolve.Resolver, eng *dispatch.Engine) (*http.Server, string, error) {
+func serve(db *store.DB, res *resolve.Resolver, eng *dispatch.Engine, tokenCache time.Duration) (*http.Server, string, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock := gridline.SystemClock{}
 	opt := api.Options{Tiles: tiles.NewService(res, tiles.Options{}), Imports: importers.New(db, importers.Config{}),
-		Jobs: jobs.New(db, clock, log, jobs.Config{}), Accounts: accounts.New(db, accounts.Options{}), Cases: eng, Clock: clock}
+		Jobs: jobs.New(db, clock, log, jobs.Config{}), Accounts: accounts.New(db, accounts.Options{TokenCacheTTL: tokenCache}), Cases: eng, Clock: clock}
 	s := api.NewServer(db, res, log, opt)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
