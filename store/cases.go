@@ -89,17 +89,27 @@ func (db *DB) Rules(ctx context.Context) ([]dispatch.Rule, error) {
 	return out, classify(err)
 }
 
+// WritesDuplicates says that CreateCase runs a NewCase's FindDuplicates in the write
+// (dispatch.DuplicateWriter).
+func (db *DB) WritesDuplicates() bool { return true }
+
+// duplicatesQuery is the duplicate search with its parameters at the positions given: the
+// geometry test on a degree box first (the gist index), then the distance on the sphere.
+func duplicatesQuery(category, lon, lat, since, metres, deg, limit int) string {
+	return fmt.Sprintf(`
+		SELECT id, number, state, ST_Distance(geom::geography, p::geography) AS d, reported_at
+		FROM cases, ST_SetSRID(ST_MakePoint($%[2]d, $%[3]d), 4326) AS p
+		WHERE category_code = $%[1]d AND reported_at >= $%[4]d AND duplicate_of IS NULL
+			AND state NOT IN ('voided', 'merged', 'closed', 'evaluated')
+			AND ST_DWithin(geom, p, $%[6]d) AND ST_DWithin(geom::geography, p::geography, $%[5]d)
+		ORDER BY d, id LIMIT $%[7]d`, category, lon, lat, since, metres, deg, limit)
+}
+
 // Duplicates lists the open cases of category within metres of (lon, lat) reported since.
 func (db *DB) Duplicates(ctx context.Context, category string, lon, lat, metres float64, since time.Time, limit int) ([]dispatch.Duplicate, error) {
 	// The geometry test on a degree box first (the gist index), then the distance on the sphere.
 	deg := metres / 111000 / 0.5 // a generous box up to 60 degrees of latitude
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, number, state, ST_Distance(geom::geography, p::geography) AS d, reported_at
-		FROM cases, ST_SetSRID(ST_MakePoint($2, $3), 4326) AS p
-		WHERE category_code = $1 AND reported_at >= $4 AND duplicate_of IS NULL
-			AND state NOT IN ('voided', 'merged', 'closed', 'evaluated')
-			AND ST_DWithin(geom, p, $6) AND ST_DWithin(geom::geography, p::geography, $5)
-		ORDER BY d, id LIMIT $7`, category, lon, lat, since, metres, deg, limit)
+	rows, err := db.pool.Query(ctx, duplicatesQuery(1, 2, 3, 4, 5, 6, 7), category, lon, lat, since, metres, deg, limit)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -177,17 +187,52 @@ func queueCase(b *pgx.Batch, nc *dispatch.NewCase) error {
 	if c.ExternalID != "" {
 		ext = &c.ExternalID
 	}
-	b.Queue(`
-		WITH n AS (SELECT nextval('cases_id_seq') AS id)
-		INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
-			grid_chain, state, party_kind, party_ref, party_name, co_departments, reporter, routing, flags, external_id,
-			reported_at, updated_at, closed_at, version)
-		SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
-			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23
-		FROM n RETURNING id, number`,
-		nc.NumberDay, c.Source, c.CategoryCode, c.Urgency, c.Description, c.Address, c.Lon, c.Lat, nullID(c.GridID), nullID(c.GridVersionID),
+	args := []any{nc.NumberDay, c.Source, c.CategoryCode, c.Urgency, c.Description, c.Address, c.Lon, c.Lat, nullID(c.GridID), nullID(c.GridVersionID),
 		c.GridChain, c.State, kind, ref, name, c.CoDepartments, reporter, []byte(c.Routing), c.Flags, ext,
-		c.ReportedAt, c.ClosedAt, c.Version).QueryRow(func(r pgx.Row) error { return r.Scan(&c.ID, &c.Number) })
+		c.ReportedAt, c.ClosedAt, c.Version}
+	if s := nc.FindDuplicates; s != nil {
+		// The duplicate search runs in the statement that writes the case (one round trip for
+		// both): what it finds goes into the case's flags and routing, as Engine.duplicates puts
+		// what Duplicates finds.
+		args = append(args, s.Since, s.Metres, s.Metres/111000/0.5, s.Limit)
+		b.Queue(`
+			WITH n AS (SELECT nextval('cases_id_seq') AS id),
+			d AS (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'number', x.number, 'state', x.state,
+					'distance_m', trunc(x.d::numeric, 2)::float8, 'reported_at', x.reported_at) ORDER BY x.d, x.id), '[]') AS dups
+				FROM (`+duplicatesQuery(3, 7, 8, 24, 25, 26, 27)+`) x)
+			INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
+				grid_chain, state, party_kind, party_ref, party_name, co_departments, reporter, routing, flags, external_id,
+				reported_at, updated_at, closed_at, version)
+			SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
+				$11, $12, $13, $14, $15, $16, $17,
+				CASE WHEN d.dups = '[]' THEN $18::jsonb ELSE jsonb_set($18::jsonb, '{duplicates}', d.dups) END,
+				CASE WHEN d.dups = '[]' THEN $19::text[] ELSE $19::text[] || 'possible_duplicate'::text END,
+				$20, $21, $21, $22, $23
+			FROM n, d RETURNING id, number, flags, routing`, args...).QueryRow(func(r pgx.Row) error {
+			var routing []byte
+			if err := r.Scan(&c.ID, &c.Number, &c.Flags, &routing); err != nil {
+				return err
+			}
+			c.Routing = routing
+			var rt struct {
+				Duplicates []dispatch.Duplicate `json:"duplicates"`
+			}
+			if err := json.Unmarshal(routing, &rt); err != nil {
+				return err
+			}
+			nc.Duplicates = rt.Duplicates
+			return nil
+		})
+	} else {
+		b.Queue(`
+			WITH n AS (SELECT nextval('cases_id_seq') AS id)
+			INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
+				grid_chain, state, party_kind, party_ref, party_name, co_departments, reporter, routing, flags, external_id,
+				reported_at, updated_at, closed_at, version)
+			SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
+				$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23
+			FROM n RETURNING id, number`, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&c.ID, &c.Number) })
+	}
 	for i := range nc.Events {
 		ev := &nc.Events[i]
 		ev.Seq = i + 1
