@@ -24,6 +24,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,7 +64,7 @@ func main() {
 	singles := flag.Int("singles", 500, "POSTs one at a time for the single-request latency")
 	grids := flag.Int("grids", 0, "a synthetic district of this many basic grids instead of the demo district")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
-	tokenCache := flag.Duration("token-cache", 0, "how long the server remembers an API token's principal (GRIDLINE_TOKEN_CACHE; 0 reads it for each request)")
+	tokenCache := flag.Duration("token-cache", 0, "over 0: one more run of the in-memory mode with the server remembering an API token's principal this long (GRIDLINE_TOKEN_CACHE)")
 	intakeBatch := flag.Int("intake-batch", 0, "the most cases one intake transaction holds (GRIDLINE_INTAKE_BATCH; 0 is the default, 1 each alone)")
 	durable := flag.Bool("durable", false, "the server's sessions commit with synchronous_commit=on (bench/cases.sh also turns fsync on for the run)")
 	flag.Parse()
@@ -168,17 +169,25 @@ func run(clients int, seconds float64, singles, grids int, durable bool, tokenCa
 			c.Close(ctx)
 		}
 	}
-	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s; intake batch %d (0: default %d, 1: each alone); token cache %s\n\n",
-		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync, intakeBatch, store.DefaultIntakeBatch, tokenCache)
+	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s; intake batch %d (0: default %d, 1: each alone)\n\n",
+		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync, intakeBatch, store.DefaultIntakeBatch)
 	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors |")
 	fmt.Println("|---|---|---|---|---|---|---|")
-	for _, mode := range []string{"in-memory index", "PostGIS query per case"} {
+	modes := []string{"in-memory index"}
+	if tokenCache > 0 {
+		modes = append(modes, fmt.Sprintf("in-memory index, token cache %s", tokenCache))
+	}
+	for _, mode := range append(modes, "PostGIS query per case") {
 		opt := dispatch.Options{}
-		if mode != "in-memory index" {
+		if mode == "PostGIS query per case" {
 			opt.Covering = db.Covering
 		}
+		cache := time.Duration(0)
+		if strings.Contains(mode, "token cache") {
+			cache = tokenCache
+		}
 		eng := dispatch.New(db, res, natural{}, clock, opt)
-		srv, base, err := serve(db, res, eng, tokenCache)
+		srv, base, err := serve(db, res, eng, cache)
 		if err != nil {
 			return err
 		}
