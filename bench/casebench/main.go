@@ -24,7 +24,9 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,8 +173,8 @@ func run(clients int, seconds float64, singles, grids int, durable bool, tokenCa
 	}
 	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s; intake batch %d (0: default %d, 1: each alone)\n\n",
 		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync, intakeBatch, store.DefaultIntakeBatch)
-	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors | CPU per case: this process (server and clients) + PostgreSQL |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	modes := []string{"in-memory index"}
 	if tokenCache > 0 {
 		modes = append(modes, fmt.Sprintf("in-memory index, token cache %s", tokenCache))
@@ -191,10 +193,21 @@ func run(clients int, seconds float64, singles, grids int, durable bool, tokenCa
 		if err != nil {
 			return err
 		}
+		cpu0, err := cpuNow(ctx, conn, name)
+		if err != nil {
+			return err
+		}
 		tp, lat, errs := load(base, token, points, cats, clients, time.Duration(seconds*float64(time.Second)))
+		cpu1, err := cpuNow(ctx, conn, name)
+		if err != nil {
+			return err
+		}
+		n := int(tp * seconds)
+		perCase := fmt.Sprintf("%.2f + %.2f ms", float64(cpu1.self-cpu0.self)/float64(time.Millisecond)/float64(max(n, 1)),
+			float64(cpu1.pg-cpu0.pg)/float64(time.Millisecond)/float64(max(n, 1)))
 		_, single, errs1 := load(base, token, points, cats, 1, 0, singles)
 		srv.Close()
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d |\n", mode, tp, pct(lat, 50), pct(lat, 99), pct(single, 50), pct(single, 99), errs+errs1)
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d | %s |\n", mode, tp, pct(lat, 50), pct(lat, 99), pct(single, 50), pct(single, 99), errs+errs1, perCase)
 	}
 	var n int
 	if err := db.Ping(ctx); err == nil {
@@ -315,4 +328,40 @@ func pct(d []time.Duration, p int) string {
 		i--
 	}
 	return fmt.Sprintf("%.1f ms", float64(s[i].Microseconds())/1000)
+}
+
+// cpu is CPU time used so far by this process and by the PostgreSQL backends connected to the
+// bench's database: a figure of the work per case that the machine's other load changes far less
+// than it changes the rate.
+type cpu struct{ self, pg time.Duration }
+
+func cpuNow(ctx context.Context, conn *pgx.Conn, dbname string) (cpu, error) {
+	var c cpu
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return c, err
+	}
+	c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, dbname)
+	if err != nil {
+		return c, err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return c, err
+	}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // ended, or another machine
+		}
+		// Fields after the command (which is in parentheses): state is 3rd, utime 14th, stime 15th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			c.pg += time.Duration(u+s) * (time.Second / 100) // USER_HZ
+		}
+	}
+	return c, nil
 }
