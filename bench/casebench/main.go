@@ -68,6 +68,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	tokenCache := flag.Duration("token-cache", 0, "over 0: one more run of the in-memory mode with the server remembering an API token's principal this long (GRIDLINE_TOKEN_CACHE)")
 	intakeBatch := flag.Int("intake-batch", 0, "the most cases one intake transaction holds (GRIDLINE_INTAKE_BATCH; 0 is the default, 1 each alone)")
+	dropIndexes := flag.String("drop-indexes", "", "an experiment: drop these indexes (comma-separated) of the bench's database before the runs, to see what they cost per case")
 	durable := flag.Bool("durable", false, "the server's sessions commit with synchronous_commit=on (bench/cases.sh also turns fsync on for the run)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -79,14 +80,14 @@ func main() {
 		pprof.StartCPUProfile(f) //nolint:errcheck
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clients, *seconds, *singles, *grids, *durable, *tokenCache, *intakeBatch); err != nil {
+	if err := run(*clients, *seconds, *singles, *grids, *durable, *tokenCache, *intakeBatch, *dropIndexes); err != nil {
 		fmt.Fprintln(os.Stderr, "casebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(clients int, seconds float64, singles, grids int, durable bool, tokenCache time.Duration, intakeBatch int) error {
+func run(clients int, seconds float64, singles, grids int, durable bool, tokenCache time.Duration, intakeBatch int, dropIndexes string) error {
 	ctx := context.Background()
 	admin := os.Getenv("DATABASE_URL")
 	if admin == "" {
@@ -162,6 +163,20 @@ func run(clients int, seconds float64, singles, grids int, durable bool, tokenCa
 	cats, err := db.Categories(ctx)
 	if err != nil {
 		return err
+	}
+	for _, ix := range strings.Split(dropIndexes, ",") {
+		if ix = strings.TrimSpace(ix); ix != "" {
+			c, err := pgx.Connect(ctx, u.String())
+			if err != nil {
+				return err
+			}
+			_, err = c.Exec(ctx, "DROP INDEX "+pgx.Identifier{ix}.Sanitize())
+			c.Close(ctx)
+			if err != nil {
+				return fmt.Errorf("drop index %s: %w", ix, err)
+			}
+			fmt.Printf("casebench: index %s dropped for this run (-drop-indexes)\n", ix)
+		}
 	}
 	points := samplePoints(res.Index(), 20000)
 	var fsync, sync string
