@@ -61,6 +61,11 @@ type Options struct {
 	// an account slows down after 3 failures and locks for 15 minutes at 10; an address, which
 	// many users may share behind one NAT, after 10 and at 50).
 	Account, Address *Limiter
+	// TokenCacheTTL, when over zero, is how long the principal of an API token is remembered
+	// instead of being read again for each request (at most MaxTokenCacheTTL). It is also the
+	// bound on how long a token revoked, an account disabled or a grant changed by another
+	// process (the command line, another server) may still work here. Zero reads it each time.
+	TokenCacheTTL time.Duration
 }
 
 // Service signs people in and out and turns a request's credential into a Principal.
@@ -70,6 +75,7 @@ type Service struct {
 	now     func() time.Time
 	account *Limiter
 	address *Limiter
+	tokens  *tokenCache // nil: no cache
 }
 
 // New makes the service.
@@ -86,7 +92,11 @@ func New(st Store, opt Options) *Service {
 	if opt.Address == nil {
 		opt.Address = NewLimiter(10, 50, 15*time.Minute, opt.Now)
 	}
-	return &Service{store: st, ttl: opt.SessionTTL, now: opt.Now, account: opt.Account, address: opt.Address}
+	s := &Service{store: st, ttl: opt.SessionTTL, now: opt.Now, account: opt.Account, address: opt.Address}
+	if opt.TokenCacheTTL > 0 {
+		s.tokens = &tokenCache{ttl: min(opt.TokenCacheTTL, MaxTokenCacheTTL)}
+	}
+	return s
 }
 
 // Session is a new sign-in: the cookie's secret (stored only hashed), the CSRF token that writes
@@ -170,11 +180,23 @@ func (s *Service) FromSession(ctx context.Context, secret string) (*Principal, e
 // FromToken is the principal of an API token: its account's grants, less AccountsManage unless
 // it is an admin token. A token carries at most its account's permissions.
 func (s *Service) FromToken(ctx context.Context, token string) (*Principal, error) {
-	id, admin, a, err := s.store.TokenAccount(ctx, token)
-	if err != nil {
-		return nil, err
+	var now time.Time
+	if s.tokens != nil {
+		now = s.now()
+		if p, ok := s.tokens.get(token, now); ok {
+			return p, nil
+		}
 	}
-	grants, err := s.store.GrantsOf(ctx, a.ID)
+	var id int64
+	var admin bool
+	var a *Account
+	var grants []Grant
+	var err error
+	if tg, ok := s.store.(TokenGrantsStore); ok {
+		id, admin, a, grants, err = tg.TokenAccountGrants(ctx, token)
+	} else if id, admin, a, err = s.store.TokenAccount(ctx, token); err == nil {
+		grants, err = s.store.GrantsOf(ctx, a.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +206,9 @@ func (s *Service) FromToken(ctx context.Context, token string) (*Principal, erro
 	}
 	p := NewPrincipal(a.ID, a.Username, a.PersonID, grants, mask)
 	p.TokenID = id
+	if s.tokens != nil {
+		s.tokens.put(token, p, now)
+	}
 	return p, nil
 }
 

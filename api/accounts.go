@@ -262,6 +262,7 @@ func (s *Server) disableAccount(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.accounts.Forget()
 	writeJSON(w, http.StatusOK, map[string]any{"username": username, "disabled": true})
 }
 
@@ -287,6 +288,7 @@ func (s *Server) addGrant(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.accounts.Forget()
 	writeJSON(w, http.StatusCreated, out)
 }
 
@@ -331,5 +333,6 @@ func (s *Server) revokeGrant(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.accounts.Forget()
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": g})
 }

@@ -3,16 +3,40 @@
 # district with its demo case lists, routed by the in-memory index and, for comparison, by one
 # PostGIS query per case; sustained throughput with CLIENTS clients for SECONDS, and the latency of
 # single POSTs. It creates and drops its own database (gridline_casebench_*). Needs DATABASE_URL.
-# Writes bench/results/cases.md. About a minute.
+#
+# Two runs: the database as configured (the local cluster of scripts/setup.sh runs fsync=off,
+# synchronous_commit=off), and durable: fsync turned on for the cluster for the run (ALTER SYSTEM,
+# a sighup setting: no restart; RESET and reloaded at the end, even on failure) and the bench
+# server's own sessions committing with synchronous_commit=on (other sessions keep theirs).
+# DURABLE=0 skips the durable run. Each run adds a row with the API token's principal remembered
+# for TOKEN_CACHE (2s; GRIDLINE_TOKEN_CACHE, off by default); INTAKE_BATCH=1 writes each case in a
+# transaction of its own (group commit off), as before. Writes bench/results/cases.md. About two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL (make bench does)}"
 mkdir -p bench/results
 out=bench/results/cases.md
+args=(-clients "${CLIENTS:-8}" -seconds "${SECONDS_PER_RUN:-15}" -singles "${SINGLES:-1000}" -token-cache "${TOKEN_CACHE:-2s}" -intake-batch "${INTAKE_BATCH:-0}")
+go build -o "${TMPDIR:-/tmp}/casebench.$$" ./bench/casebench
+restore() {
+  psql "$DATABASE_URL" -qAtc 'ALTER SYSTEM RESET fsync' -c 'SELECT pg_reload_conf()' >/dev/null || true
+  rm -f "${TMPDIR:-/tmp}/casebench.$$"
+}
+trap restore EXIT
 {
-  echo "machine: $(nproc) cores, $(uname -m), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "database: fsync=$(psql "$DATABASE_URL" -Atc 'show fsync'), synchronous_commit=$(psql "$DATABASE_URL" -Atc 'show synchronous_commit')"
-  go run ./bench/casebench -clients "${CLIENTS:-8}" -seconds "${SECONDS_PER_RUN:-15}" -singles "${SINGLES:-1000}"
+  echo "machine: $(nproc) cores, $(uname -m)"
   echo
+  echo "## as configured"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "${TMPDIR:-/tmp}/casebench.$$" "${args[@]}"
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ "${DURABLE:-1}" != 0 ]; then
+    psql "$DATABASE_URL" -qAtc 'ALTER SYSTEM SET fsync = on' -c 'SELECT pg_reload_conf()' >/dev/null
+    sleep 1
+    echo
+    echo "## durable (fsync=on, synchronous_commit=on)"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    "${TMPDIR:-/tmp}/casebench.$$" -durable "${args[@]}"
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  fi
 } | tee "$out"

@@ -355,6 +355,10 @@ type NewCase struct {
 	Attachments []Attachment // EventID is the index (1-based) into Events, 0 for the first
 	Notices     []Notice
 	NumberDay   string // YYYYMMDD in the district's time zone: the case number's prefix
+	// FindDuplicates, when set, is the duplicate search the store runs in the same write
+	// (DuplicateWriter); it fills Duplicates, and the case's flags and routing when it finds any.
+	FindDuplicates *DuplicateSearch
+	Duplicates     []Duplicate
 }
 
 // Change is one transition of a case: the event, the new row values and the steps it ends,

@@ -235,15 +235,9 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 	if err != nil {
 		return nil, err
 	}
-	if !rt.Outside && e.opt.DuplicateMetres > 0 && !r.SelfHandled {
-		dups, err := e.store.Duplicates(ctx, cat.Code, r.Lon, r.Lat, e.opt.DuplicateMetres, now.Add(-e.opt.DuplicateWindow), 5)
-		if err != nil {
-			return nil, err
-		}
-		rt.Duplicates = dups
-		if len(dups) > 0 {
-			c.Flags = append(c.Flags, "possible_duplicate")
-		}
+	search, err := e.duplicates(ctx, &r, &c, &rt, now)
+	if err != nil {
+		return nil, err
 	}
 	raw, err := json.Marshal(rt)
 	if err != nil {
@@ -253,7 +247,7 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 	actorID, actorName := actorOf(who, r)
 	report := Event{At: now, ActorAccount: actorID, ActorName: actorName, Kind: KindReport, To: Reported,
 		Data: mustJSON(map[string]any{"source": r.Source, "party": c.Party})}
-	nc := &NewCase{Case: c, Events: []Event{report}, NumberDay: now.In(e.opt.Location).Format("20060102")}
+	nc := &NewCase{Case: c, Events: []Event{report}, NumberDay: now.In(e.opt.Location).Format("20060102"), FindDuplicates: search}
 	if rt.NearBoundary != nil {
 		nc.Notices = append(nc.Notices, Notice{Kind: "near_boundary", ToKind: "grid", ToRef: strconv.FormatInt(rt.NearBoundary.ID, 10),
 			Message: fmt.Sprintf("a case reported %.1f m from your boundary was routed to %s", rt.NearBoundary.Metres, rt.Grid.Code)})
@@ -286,6 +280,9 @@ func (e *Engine) Report(ctx context.Context, who *accounts.Principal, r Report) 
 	nc.Attachments = photos
 	if err := e.store.CreateCase(ctx, nc); err != nil {
 		return nil, err
+	}
+	if search != nil {
+		rt.Duplicates = nc.Duplicates
 	}
 	out := nc.Case
 	out.Events = nc.Events

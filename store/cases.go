@@ -89,17 +89,27 @@ func (db *DB) Rules(ctx context.Context) ([]dispatch.Rule, error) {
 	return out, classify(err)
 }
 
+// WritesDuplicates says that CreateCase runs a NewCase's FindDuplicates in the write
+// (dispatch.DuplicateWriter).
+func (db *DB) WritesDuplicates() bool { return true }
+
+// duplicatesQuery is the duplicate search with its parameters at the positions given: the
+// geometry test on a degree box first (the gist index), then the distance on the sphere.
+func duplicatesQuery(category, lon, lat, since, metres, deg, limit int) string {
+	return fmt.Sprintf(`
+		SELECT id, number, state, ST_Distance(geom::geography, p::geography) AS d, reported_at
+		FROM cases, ST_SetSRID(ST_MakePoint($%[2]d, $%[3]d), 4326) AS p
+		WHERE category_code = $%[1]d AND reported_at >= $%[4]d AND duplicate_of IS NULL
+			AND state NOT IN ('voided', 'merged', 'closed', 'evaluated')
+			AND ST_DWithin(geom, p, $%[6]d) AND ST_DWithin(geom::geography, p::geography, $%[5]d)
+		ORDER BY d, id LIMIT $%[7]d`, category, lon, lat, since, metres, deg, limit)
+}
+
 // Duplicates lists the open cases of category within metres of (lon, lat) reported since.
 func (db *DB) Duplicates(ctx context.Context, category string, lon, lat, metres float64, since time.Time, limit int) ([]dispatch.Duplicate, error) {
 	// The geometry test on a degree box first (the gist index), then the distance on the sphere.
 	deg := metres / 111000 / 0.5 // a generous box up to 60 degrees of latitude
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, number, state, ST_Distance(geom::geography, p::geography) AS d, reported_at
-		FROM cases, ST_SetSRID(ST_MakePoint($2, $3), 4326) AS p
-		WHERE category_code = $1 AND reported_at >= $4 AND duplicate_of IS NULL
-			AND state NOT IN ('voided', 'merged', 'closed', 'evaluated')
-			AND ST_DWithin(geom, p, $6) AND ST_DWithin(geom::geography, p::geography, $5)
-		ORDER BY d, id LIMIT $7`, category, lon, lat, since, metres, deg, limit)
+	rows, err := db.pool.Query(ctx, duplicatesQuery(1, 2, 3, 4, 5, 6, 7), category, lon, lat, since, metres, deg, limit)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -132,14 +142,18 @@ func stepParty(kind *string, ref string) *dispatch.Party {
 }
 
 // CreateCase writes a new case with its events, open steps, attachments and notices in one
-// transaction, sent as one batch (the intake's durable commit is this one round trip and the
-// commit).
+// transaction. Concurrent intakes are gathered into one transaction and one round trip by the
+// intake writer (store/intake.go): each is answered after the commit that holds it.
 func (db *DB) CreateCase(ctx context.Context, nc *dispatch.NewCase) error {
 	sf, err := db.putFiles(nc.Attachments)
 	if err != nil {
 		return err
 	}
-	err = createCase(ctx, db.pool, nc)
+	if db.intake == nil {
+		err = createCase(ctx, db.pool, nc)
+	} else {
+		err = db.intake.create(ctx, db, nc)
+	}
 	db.filesDone(ctx, sf, err == nil)
 	return err
 }
@@ -150,7 +164,25 @@ type batchSender interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
+// createCase writes one case in one batch with no BEGIN: PostgreSQL runs a pipeline ended by one
+// Sync as one implicit transaction, so the case and its rows commit together or not at all, in
+// one round trip.
 func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error {
+	b := &pgx.Batch{}
+	if err := queueCase(b, nc); err != nil {
+		return err
+	}
+	if err := sb.SendBatch(ctx, b).Close(); err != nil {
+		return caseError(nc, err)
+	}
+	caseWritten(nc)
+	return nil
+}
+
+// queueCase queues the rows of nc on b: the case (its id drawn from cases_id_seq in the same
+// statement), then its events, their attachments, its steps and notices, which find the case by
+// the session's currval, so several cases queue one after the other on one batch.
+func queueCase(b *pgx.Batch, nc *dispatch.NewCase) error {
 	c := &nc.Case
 	c.Version = len(nc.Events)
 	reporter, err := json.Marshal(c.Reporter)
@@ -158,14 +190,47 @@ func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error
 		return err
 	}
 	kind, ref, name := partyCols(c.Party)
-	// One batch with no BEGIN: PostgreSQL runs a pipeline ended by one Sync as one implicit
-	// transaction, so the case and its rows commit together or not at all, in one round trip.
-	err = func() error {
-		b := &pgx.Batch{}
-		var ext *string
-		if c.ExternalID != "" {
-			ext = &c.ExternalID
-		}
+	var ext *string
+	if c.ExternalID != "" {
+		ext = &c.ExternalID
+	}
+	args := []any{nc.NumberDay, c.Source, c.CategoryCode, c.Urgency, c.Description, c.Address, c.Lon, c.Lat, nullID(c.GridID), nullID(c.GridVersionID),
+		c.GridChain, c.State, kind, ref, name, c.CoDepartments, reporter, []byte(c.Routing), c.Flags, ext,
+		c.ReportedAt, c.ClosedAt, c.Version}
+	if s := nc.FindDuplicates; s != nil {
+		// The duplicate search runs in the statement that writes the case (one round trip for
+		// both): what it finds goes into the case's flags and routing, as Engine.duplicates puts
+		// what Duplicates finds.
+		args = append(args, s.Since, s.Metres, s.Metres/111000/0.5, s.Limit)
+		b.Queue(`
+			WITH n AS (SELECT nextval('cases_id_seq') AS id),
+			d AS (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'number', x.number, 'state', x.state,
+					'distance_m', trunc(x.d::numeric, 2)::float8, 'reported_at', x.reported_at) ORDER BY x.d, x.id), '[]') AS dups
+				FROM (`+duplicatesQuery(3, 7, 8, 24, 25, 26, 27)+`) x)
+			INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
+				grid_chain, state, party_kind, party_ref, party_name, co_departments, reporter, routing, flags, external_id,
+				reported_at, updated_at, closed_at, version)
+			SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
+				$11, $12, $13, $14, $15, $16, $17,
+				CASE WHEN d.dups = '[]' THEN $18::jsonb ELSE jsonb_set($18::jsonb, '{duplicates}', d.dups) END,
+				CASE WHEN d.dups = '[]' THEN $19::text[] ELSE $19::text[] || 'possible_duplicate'::text END,
+				$20, $21, $21, $22, $23
+			FROM n, d RETURNING id, number, flags, routing`, args...).QueryRow(func(r pgx.Row) error {
+			var routing []byte
+			if err := r.Scan(&c.ID, &c.Number, &c.Flags, &routing); err != nil {
+				return err
+			}
+			c.Routing = routing
+			var rt struct {
+				Duplicates []dispatch.Duplicate `json:"duplicates"`
+			}
+			if err := json.Unmarshal(routing, &rt); err != nil {
+				return err
+			}
+			nc.Duplicates = rt.Duplicates
+			return nil
+		})
+	} else {
 		b.Queue(`
 			WITH n AS (SELECT nextval('cases_id_seq') AS id)
 			INSERT INTO cases (id, number, source, category_code, urgency, description, address, geom, grid_id, grid_version_id,
@@ -173,45 +238,49 @@ func createCase(ctx context.Context, sb batchSender, nc *dispatch.NewCase) error
 				reported_at, updated_at, closed_at, version)
 			SELECT n.id, $1 || '-' || lpad(n.id::text, 6, '0'), $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10,
 				$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23
-			FROM n RETURNING id, number`,
-			nc.NumberDay, c.Source, c.CategoryCode, c.Urgency, c.Description, c.Address, c.Lon, c.Lat, nullID(c.GridID), nullID(c.GridVersionID),
-			c.GridChain, c.State, kind, ref, name, c.CoDepartments, reporter, []byte(c.Routing), c.Flags, ext,
-			c.ReportedAt, c.ClosedAt, c.Version).QueryRow(func(r pgx.Row) error { return r.Scan(&c.ID, &c.Number) })
-		for i := range nc.Events {
-			ev := &nc.Events[i]
-			ev.Seq = i + 1
-			queueEvent(b, ev)
-			for k := range nc.Attachments {
-				if a := &nc.Attachments[k]; a.EventID == int64(i+1) || a.EventID == 0 && i == 0 {
-					queueAttachment(b, a)
-				}
+			FROM n RETURNING id, number`, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&c.ID, &c.Number) })
+	}
+	for i := range nc.Events {
+		ev := &nc.Events[i]
+		ev.Seq = i + 1
+		queueEvent(b, ev)
+		for k := range nc.Attachments {
+			if a := &nc.Attachments[k]; a.EventID == int64(i+1) || a.EventID == 0 && i == 0 {
+				queueAttachment(b, a)
 			}
 		}
-		for i := range nc.Steps {
-			queueStep(b, &nc.Steps[i])
-		}
-		for _, n := range nc.Notices {
-			b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
-				VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
-		}
-		if err := sb.SendBatch(ctx, b).Close(); err != nil {
-			if isUnique(err, "cases_external_key") {
-				return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
-			}
-			return err
-		}
-		for i := range nc.Events {
-			nc.Events[i].CaseID = c.ID
-		}
-		for i := range nc.Steps {
-			nc.Steps[i].CaseID = c.ID
-		}
-		for i := range nc.Attachments {
-			nc.Attachments[i].CaseID = c.ID
-		}
-		return nil
-	}()
+	}
+	for i := range nc.Steps {
+		queueStep(b, &nc.Steps[i])
+	}
+	for _, n := range nc.Notices {
+		b.Queue(`INSERT INTO case_notices (case_id, event_id, kind, to_kind, to_ref, message, at)
+			VALUES (currval('cases_id_seq'), currval('case_events_id_seq'), $1, $2, $3, $4, $5)`, n.Kind, n.ToKind, n.ToRef, n.Message, c.ReportedAt)
+	}
+	return nil
+}
+
+// caseError is the error of a batch that wrote nc, as the client must read it.
+func caseError(nc *dispatch.NewCase, err error) error {
+	if isUnique(err, "cases_external_key") {
+		c := &nc.Case
+		return gridline.Errorf(gridline.EConflict, "a case from %s with external_id %q is already stored", c.Source, gridline.Excerpt(c.ExternalID)).With("field", "external_id")
+	}
 	return classify(err)
+}
+
+// caseWritten fills the case id into nc's rows once their batch has committed.
+func caseWritten(nc *dispatch.NewCase) {
+	c := &nc.Case
+	for i := range nc.Events {
+		nc.Events[i].CaseID = c.ID
+	}
+	for i := range nc.Steps {
+		nc.Steps[i].CaseID = c.ID
+	}
+	for i := range nc.Attachments {
+		nc.Attachments[i].CaseID = c.ID
+	}
 }
 
 func isUnique(err error, constraint string) bool {

@@ -1,6 +1,12 @@
 package store
 
-import "github.com/jackc/pgx/v5/pgxpool"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gridline.dev/gridline/dispatch"
+)
 
 // Classify is classify, for the tests of package store_test.
 var Classify = classify
@@ -11,3 +17,18 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // LevelExpr lets the tests of package store_test run levelExpr against the database.
 var LevelExpr = levelExpr
+
+// WriteIntakeBatch writes ncs as the intake writer writes one batch it gathered, and returns each
+// case's answer: the tests of group commit need a batch of known members.
+func (db *DB) WriteIntakeBatch(ncs []*dispatch.NewCase) []error {
+	reqs := make([]*intakeReq, len(ncs))
+	for i, nc := range ncs {
+		reqs[i] = &intakeReq{ctx: context.Background(), nc: nc, done: make(chan error, 1)}
+	}
+	db.writeIntake(reqs)
+	out := make([]error, len(ncs))
+	for i, r := range reqs {
+		out[i] = <-r.done
+	}
+	return out
+}

@@ -34,6 +34,9 @@ type DB struct {
 	url   string
 	srids sync.Map         // int -> true: SRIDs known to exist (see knownSRID)
 	files *attachmentFiles // nil: case attachments in the database (attachfiles.go)
+	// intake gathers concurrent CreateCase calls into one transaction (store/intake.go); nil
+	// writes each alone.
+	intake *intakeQueue
 }
 
 // Options tune a connection.
@@ -44,6 +47,9 @@ type Options struct {
 	// MaxConns is the most connections the pool holds; zero is pgxpool's default, the larger of 4
 	// and the number of CPUs. Listen opens one more of its own.
 	MaxConns int32
+	// IntakeBatch is the most new cases one intake transaction holds (store/intake.go): zero is
+	// DefaultIntakeBatch, a negative number writes each case in a transaction of its own.
+	IntakeBatch int
 }
 
 // DefaultStatementTimeout is the statement timeout when Options do not set one: room for the
@@ -83,6 +89,12 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	db := &DB{pool: pool, url: url}
+	if opt.IntakeBatch == 0 {
+		opt.IntakeBatch = DefaultIntakeBatch
+	}
+	if opt.IntakeBatch > 0 {
+		db.intake = newIntakeQueue(opt.IntakeBatch)
+	}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -91,7 +103,12 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 }
 
 // Close releases the connections.
-func (db *DB) Close() { db.pool.Close() }
+func (db *DB) Close() {
+	if db.intake != nil {
+		db.intake.close()
+	}
+	db.pool.Close()
+}
 
 // URL is the connection string the store was opened with.
 func (db *DB) URL() string { return db.url }

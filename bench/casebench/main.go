@@ -20,11 +20,15 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,6 +67,10 @@ func main() {
 	singles := flag.Int("singles", 500, "POSTs one at a time for the single-request latency")
 	grids := flag.Int("grids", 0, "a synthetic district of this many basic grids instead of the demo district")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
+	tokenCache := flag.Duration("token-cache", 0, "over 0: one more run of the in-memory mode with the server remembering an API token's principal this long (GRIDLINE_TOKEN_CACHE)")
+	intakeBatch := flag.Int("intake-batch", 0, "the most cases one intake transaction holds (GRIDLINE_INTAKE_BATCH; 0 is the default, 1 each alone)")
+	dropIndexes := flag.String("drop-indexes", "", "an experiment: drop these indexes (comma-separated) of the bench's database before the runs, to see what they cost per case")
+	durable := flag.Bool("durable", false, "the server's sessions commit with synchronous_commit=on (bench/cases.sh also turns fsync on for the run)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -73,14 +81,14 @@ func main() {
 		pprof.StartCPUProfile(f) //nolint:errcheck
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clients, *seconds, *singles, *grids); err != nil {
+	if err := run(*clients, *seconds, *singles, *grids, *durable, *tokenCache, *intakeBatch, *dropIndexes); err != nil {
 		fmt.Fprintln(os.Stderr, "casebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(clients int, seconds float64, singles, grids int) error {
+func run(clients int, seconds float64, singles, grids int, durable bool, tokenCache time.Duration, intakeBatch int, dropIndexes string) error {
 	ctx := context.Background()
 	admin := os.Getenv("DATABASE_URL")
 	if admin == "" {
@@ -91,7 +99,24 @@ func run(clients int, seconds float64, singles, grids int) error {
 		return err
 	}
 	defer drop()
-	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: 32})
+	name := fmt.Sprintf("gridline_casebench_%d", os.Getpid())
+	conn, err := pgx.Connect(ctx, admin) // for the CPU figures of the database's sessions
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return err
+	}
+	if durable {
+		// Every commit of the server's pool waits for its WAL flush: synchronous_commit=on for
+		// these sessions only (fsync is the cluster's; bench/cases.sh turns it on for the run).
+		q := u.Query()
+		q.Set("synchronous_commit", "on")
+		u.RawQuery = q.Encode()
+	}
+	db, err := store.Open(ctx, u.String(), store.Options{MaxConns: 32, IntakeBatch: map[bool]int{true: -1, false: intakeBatch}[intakeBatch == 1]})
 	if err != nil {
 		return err
 	}
@@ -138,25 +163,65 @@ func run(clients int, seconds float64, singles, grids int) error {
 	if err != nil {
 		return err
 	}
+	for _, ix := range strings.Split(dropIndexes, ",") {
+		if ix = strings.TrimSpace(ix); ix != "" {
+			c, err := pgx.Connect(ctx, u.String())
+			if err != nil {
+				return err
+			}
+			_, err = c.Exec(ctx, "DROP INDEX "+pgx.Identifier{ix}.Sanitize())
+			c.Close(ctx)
+			if err != nil {
+				return fmt.Errorf("drop index %s: %w", ix, err)
+			}
+			fmt.Printf("casebench: index %s dropped for this run (-drop-indexes)\n", ix)
+		}
+	}
 	points := samplePoints(res.Index(), 20000)
-	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs\n\n",
-		what, len(d.Grids), len(cats), clients, seconds, singles)
-	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors |")
-	fmt.Println("|---|---|---|---|---|---|---|")
-	for _, mode := range []string{"in-memory index", "PostGIS query per case"} {
+	var fsync, sync string
+	if err := db.Ping(ctx); err == nil {
+		if c, err := pgx.Connect(ctx, u.String()); err == nil {
+			c.QueryRow(ctx, `SELECT current_setting('fsync'), current_setting('synchronous_commit')`).Scan(&fsync, &sync) //nolint:errcheck
+			c.Close(ctx)
+		}
+	}
+	fmt.Printf("casebench: %s, %d grid versions; %d categories; %d clients for %.0f s; %d single POSTs; server sessions: fsync=%s, synchronous_commit=%s; intake batch %d (0: default %d, 1: each alone)\n\n",
+		what, len(d.Grids), len(cats), clients, seconds, singles, fsync, sync, intakeBatch, store.DefaultIntakeBatch)
+	fmt.Println("| routing | cases/s sustained | p50 | p99 (sustained) | single POST p50 | single POST p99 | errors | CPU per case: this process (server and clients) + PostgreSQL |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	modes := []string{"in-memory index"}
+	if tokenCache > 0 {
+		modes = append(modes, fmt.Sprintf("in-memory index, token cache %s", tokenCache))
+	}
+	for _, mode := range append(modes, "PostGIS query per case") {
 		opt := dispatch.Options{}
-		if mode != "in-memory index" {
+		if mode == "PostGIS query per case" {
 			opt.Covering = db.Covering
 		}
+		cache := time.Duration(0)
+		if strings.Contains(mode, "token cache") {
+			cache = tokenCache
+		}
 		eng := dispatch.New(db, res, natural{}, clock, opt)
-		srv, base, err := serve(db, res, eng)
+		srv, base, err := serve(db, res, eng, cache)
+		if err != nil {
+			return err
+		}
+		cpu0, err := cpuNow(ctx, conn, name)
 		if err != nil {
 			return err
 		}
 		tp, lat, errs := load(base, token, points, cats, clients, time.Duration(seconds*float64(time.Second)))
+		cpu1, err := cpuNow(ctx, conn, name)
+		if err != nil {
+			return err
+		}
+		n := int(tp * seconds)
+		perCase := fmt.Sprintf("%.2f + %.2f ms", float64(cpu1.self-cpu0.self)/float64(time.Millisecond)/float64(max(n, 1)),
+			float64(cpu1.pg-cpu0.pg)/float64(time.Millisecond)/float64(max(n, 1)))
 		_, single, errs1 := load(base, token, points, cats, 1, 0, singles)
 		srv.Close()
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d |\n", mode, tp, pct(lat, 50), pct(lat, 99), pct(single, 50), pct(single, 99), errs+errs1)
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d | %s |\n", mode, tp, pct(lat, 50), pct(lat, 99), pct(single, 50), pct(single, 99), errs+errs1, perCase)
 	}
 	var n int
 	if err := db.Ping(ctx); err == nil {
@@ -171,11 +236,11 @@ func run(clients int, seconds float64, singles, grids int) error {
 }
 
 // serve starts the API on a loopback port, as cmd/gridline wires it.
-func serve(db *store.DB, res *resolve.Resolver, eng *dispatch.Engine) (*http.Server, string, error) {
+func serve(db *store.DB, res *resolve.Resolver, eng *dispatch.Engine, tokenCache time.Duration) (*http.Server, string, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock := gridline.SystemClock{}
 	opt := api.Options{Tiles: tiles.NewService(res, tiles.Options{}), Imports: importers.New(db, importers.Config{}),
-		Jobs: jobs.New(db, clock, log, jobs.Config{}), Accounts: accounts.New(db, accounts.Options{}), Cases: eng, Clock: clock}
+		Jobs: jobs.New(db, clock, log, jobs.Config{}), Accounts: accounts.New(db, accounts.Options{TokenCacheTTL: tokenCache}), Cases: eng, Clock: clock}
 	s := api.NewServer(db, res, log, opt)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -277,4 +342,40 @@ func pct(d []time.Duration, p int) string {
 		i--
 	}
 	return fmt.Sprintf("%.1f ms", float64(s[i].Microseconds())/1000)
+}
+
+// cpu is CPU time used so far by this process and by the PostgreSQL backends connected to the
+// bench's database: a figure of the work per case that the machine's other load changes far less
+// than it changes the rate.
+type cpu struct{ self, pg time.Duration }
+
+func cpuNow(ctx context.Context, conn *pgx.Conn, dbname string) (cpu, error) {
+	var c cpu
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return c, err
+	}
+	c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, dbname)
+	if err != nil {
+		return c, err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return c, err
+	}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // ended, or another machine
+		}
+		// Fields after the command (which is in parentheses): state is 3rd, utime 14th, stime 15th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			c.pg += time.Duration(u+s) * (time.Second / 100) // USER_HZ
+		}
+	}
+	return c, nil
 }

@@ -74,6 +74,9 @@ environment:
                  (default 60s; a cancelled request does not stop its query, this does)
   GRIDLINE_DB_MAX_CONNS  the most database connections the pool holds
                  (default the larger of 4 and the number of CPUs)
+  GRIDLINE_INTAKE_BATCH  the most new cases one intake transaction holds (default 64; 1: each alone)
+  GRIDLINE_TOKEN_CACHE   how long an API token's principal is remembered, up to 10s (default 0:
+                 read for each request); also how long a token revoked elsewhere may still work
   GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
   GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
   GRIDLINE_SECURE_COOKIES    true behind a TLS-terminating proxy: the session cookie is marked Secure
@@ -188,7 +191,7 @@ func dbOptions(getenv func(string) string) (store.Options, error) {
 		}
 		opt.MaxConns = int32(n)
 	}
-	return opt, nil
+	return opt, intakeOptions(getenv, &opt)
 }
 
 func location(getenv func(string) string) (*time.Location, error) {
@@ -345,8 +348,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		return err
 	}
 	go patrols.RunPruner(lctx, *sweepEvery, log)
+	tokenCache, err := tokenCacheTTL(getenv)
+	if err != nil {
+		return err
+	}
 	apiOpt := api.Options{Patrols: patrols, Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
-		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
+		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now, TokenCacheTTL: tokenCache}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime, Addresses: register,
 		Drafts: drafts.New(db, auditor, clock, loc, drafts.Options{})}
