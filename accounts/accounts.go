@@ -181,9 +181,12 @@ func (s *Service) FromSession(ctx context.Context, secret string) (*Principal, e
 // it is an admin token. A token carries at most its account's permissions.
 func (s *Service) FromToken(ctx context.Context, token string) (*Principal, error) {
 	var now time.Time
+	var gen uint64
 	if s.tokens != nil {
 		now = s.now()
-		if p, ok := s.tokens.get(token, now); ok {
+		var p *Principal
+		var ok bool
+		if p, ok, gen = s.tokens.get(token, now); ok {
 			return p, nil
 		}
 	}
@@ -207,7 +210,7 @@ func (s *Service) FromToken(ctx context.Context, token string) (*Principal, erro
 	p := NewPrincipal(a.ID, a.Username, a.PersonID, grants, mask)
 	p.TokenID = id
 	if s.tokens != nil {
-		s.tokens.put(token, p, now)
+		s.tokens.put(token, p, now, gen)
 	}
 	return p, nil
 }

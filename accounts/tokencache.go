@@ -34,33 +34,46 @@ type tokenCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	m   map[[32]byte]cachedPrincipal
+	// gen counts forgets: a principal read from the store before a forget is not put after it
+	// (the change it was read before would otherwise be undone for a TTL).
+	gen uint64
+	// off: the change notifications are not arriving (Service.FollowChanges(false)), so
+	// nothing is remembered until they are again.
+	off bool
 }
 
-func (c *tokenCache) get(token string, now time.Time) (*Principal, bool) {
+func (c *tokenCache) get(token string, now time.Time) (*Principal, bool, uint64) {
 	k := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	e, ok := c.m[k]
+	gen := c.gen
 	c.mu.Unlock()
 	if !ok || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
-		return nil, false
+		return nil, false, gen
 	}
 	p := e.p // a copy per request: nobody can change what the cache holds
-	return &p, true
+	return &p, true, gen
 }
 
-func (c *tokenCache) put(token string, p *Principal, now time.Time) {
+// put remembers p, read from the store after get answered gen, unless a forget came between.
+func (c *tokenCache) put(token string, p *Principal, now time.Time, gen uint64) {
 	k := sha256.Sum256([]byte(token))
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.off || gen != c.gen {
+		return
+	}
 	if c.m == nil || len(c.m) >= tokenCacheSize {
 		c.m = make(map[[32]byte]cachedPrincipal)
 	}
 	c.m[k] = cachedPrincipal{p: *p, at: now}
-	c.mu.Unlock()
 }
 
-func (c *tokenCache) forget() {
+func (c *tokenCache) forget(off bool) {
 	c.mu.Lock()
 	c.m = nil
+	c.gen++
+	c.off = off
 	c.mu.Unlock()
 }
 
@@ -68,6 +81,20 @@ func (c *tokenCache) forget() {
 // revoked or added, through this server. (Other servers see it within Options.TokenCacheTTL.)
 func (s *Service) Forget() {
 	if s != nil && s.tokens != nil {
-		s.tokens.forget()
+		s.tokens.mu.Lock()
+		off := s.tokens.off
+		s.tokens.mu.Unlock()
+		s.tokens.forget(off)
+	}
+}
+
+// FollowChanges tells the cache whether the database's change notifications of accounts,
+// grants and tokens are arriving (cmd calls Forget on each): while they are not (live false),
+// nothing is remembered, so a change made by another process can only be missed for as long
+// as a notification takes to arrive. With them a cached principal lasts at most the TTL and
+// never past a change.
+func (s *Service) FollowChanges(live bool) {
+	if s != nil && s.tokens != nil {
+		s.tokens.forget(!live)
 	}
 }

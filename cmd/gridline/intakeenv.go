@@ -27,13 +27,15 @@ func intakeOptions(getenv func(string) string, opt *store.Options) error {
 	return nil
 }
 
-// tokenCacheTTL reads GRIDLINE_TOKEN_CACHE: how long an API token's principal is remembered, and
-// so how long a token revoked, an account disabled or a grant changed by another process may still
-// work on this server (changes made through this server apply at once).
+// tokenCacheTTL reads GRIDLINE_TOKEN_CACHE: how long an API token's principal is remembered
+// (default accounts.MaxTokenCacheTTL; 0 reads it for every request). A change to accounts, grants
+// or tokens by any process is announced by the database (migration 0015) and empties the cache
+// on arrival; while the announcements do not arrive (the listener is reconnecting) nothing is
+// remembered.
 func tokenCacheTTL(getenv func(string) string) (time.Duration, error) {
 	v := getenv("GRIDLINE_TOKEN_CACHE")
 	if v == "" {
-		return 0, nil
+		return accounts.MaxTokenCacheTTL, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 || d > accounts.MaxTokenCacheTTL {

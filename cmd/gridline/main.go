@@ -75,8 +75,8 @@ environment:
   GRIDLINE_DB_MAX_CONNS  the most database connections the pool holds
                  (default the larger of 4 and the number of CPUs)
   GRIDLINE_INTAKE_BATCH  the most new cases one intake transaction holds (default 64; 1: each alone)
-  GRIDLINE_TOKEN_CACHE   how long an API token's principal is remembered, up to 10s (default 0:
-                 read for each request); also how long a token revoked elsewhere may still work
+  GRIDLINE_TOKEN_CACHE   how long an API token's principal is remembered, up to 10s (default 10s;
+                 0: read for each request); any change to accounts, grants or tokens empties it
   GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
   GRIDLINE_CORS_ORIGINS      comma-separated origins whose pages may call the API (default: none, CORS off)
   GRIDLINE_SECURE_COOKIES    true behind a TLS-terminating proxy: the session cookie is marked Secure
@@ -262,6 +262,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		return err
 	}
 	res := resolve.NewIncremental(db, clock, loc)
+	tokenCache, err := tokenCacheTTL(getenv)
+	if err != nil {
+		return err
+	}
+	// API tokens' principals are remembered for tokenCache and forgotten at every change to
+	// accounts, grants or tokens that the listener below hears of (from any process).
+	accountSvc := accounts.New(db, accounts.Options{Now: clock.Now, TokenCacheTTL: tokenCache})
+	accountSvc.FollowChanges(false) // until the listener is connected
 	// Every change to grids or staff, from this process or another on the same database, rebuilds
 	// the index. The listener is connected before the first build, so no change falls between.
 	lctx, cancelListen := context.WithCancel(ctx)
@@ -274,7 +282,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		switch table {
 		case "addresses", "address_aliases":
 			register.Changed()
+		case "accounts", "grants", "api_tokens":
+			accountSvc.Forget()
 		case "":
+			accountSvc.Forget()
 			register.Changed()
 			res.Changed(table)
 		default:
@@ -283,6 +294,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	}
 	go db.Listen(lctx, onChange, func(err error) {
 		res.SetLive(err == nil)
+		accountSvc.FollowChanges(err == nil)
 		if err == nil {
 			once.Do(func() { close(listening) })
 		} else {
@@ -348,12 +360,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		return err
 	}
 	go patrols.RunPruner(lctx, *sweepEvery, log)
-	tokenCache, err := tokenCacheTTL(getenv)
-	if err != nil {
-		return err
-	}
 	apiOpt := api.Options{Patrols: patrols, Tiles: tileSvc, Imports: eng, Jobs: runner, JobWait: *jobWait,
-		Coverage: auditor, Accounts: accounts.New(db, accounts.Options{Now: clock.Now, TokenCacheTTL: tokenCache}), AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
+		Coverage: auditor, Accounts: accountSvc, AnonymousPeople: people, CORSOrigins: corsOrigins(getenv("GRIDLINE_CORS_ORIGINS")),
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime, Addresses: register,
 		Drafts: drafts.New(db, auditor, clock, loc, drafts.Options{})}
