@@ -52,7 +52,9 @@ type Store interface {
 	Transform(ctx context.Context, srid int, xs, ys []float64) ([]float64, []float64, error)
 	// PrunePositions deletes positions older than before.
 	PrunePositions(ctx context.Context, before time.Time) (int64, error)
-	LastPositions(ctx context.Context) ([]Last, error)
+	// LastPositions is everyone's last position, with their name and the grids of their posts
+	// valid on day.
+	LastPositions(ctx context.Context, day time.Time) ([]Last, error)
 	Track(ctx context.Context, person int64, from, to time.Time) ([]Position, error)
 	// CoveredShare is the share of the union of grids (valid on day) within bufferM of lines.
 	CoveredShare(ctx context.Context, grids []int64, day time.Time, lines []orb.LineString, bufferM float64) (float64, error)
@@ -68,7 +70,8 @@ type Store interface {
 // Last is a person's last position.
 type Last struct {
 	Position
-	Name string
+	Name     string
+	OwnGrids []int64 // the grid identities of the person's posts
 }
 
 // Worker is a person holding a post on a grid.
@@ -316,6 +319,9 @@ type Now struct {
 	Grid     *GridRef  `json:"grid"`
 	InOwn    bool      `json:"in_own_grid"`
 	OnDuty   bool      `json:"on_duty"`
+	// OwnGrids are the grids of the person's posts today (where they should be; a dispatch to the
+	// worker names one of them).
+	OwnGrids []GridRef `json:"own_grids"`
 }
 
 // GridRef names a grid.
@@ -339,7 +345,8 @@ func (s *Service) gridRef(id int64, day time.Time) *GridRef {
 
 // Workers are everyone's last positions; onDutyOnly keeps those seen within Options.OnDuty.
 func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
-	last, err := s.st.LastPositions(ctx)
+	today := s.Today()
+	last, err := s.st.LastPositions(ctx, today)
 	if err != nil {
 		return nil, err
 	}
@@ -350,8 +357,12 @@ func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 		if onDutyOnly && !on {
 			continue
 		}
+		own := make([]GridRef, 0, len(l.OwnGrids))
+		for _, g := range l.OwnGrids {
+			own = append(own, *s.gridRef(g, today))
+		}
 		out = append(out, Now{PersonID: l.PersonID, Name: l.Name, Lon: l.Lon, Lat: l.Lat, Accuracy: l.Accuracy, At: l.At,
-			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on})
+			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on, OwnGrids: own})
 	}
 	return out, nil
 }

@@ -97,10 +97,15 @@ func scanIDs(gridID, ownGrid *int64, p *patrol.Position) {
 	}
 }
 
-// LastPositions is everyone's last position, with their name.
-func (db *DB) LastPositions(ctx context.Context) ([]patrol.Last, error) {
-	rows, err := db.pool.Query(ctx, `SELECT w.person_id, p.name, w.at, w.lon, w.lat, w.accuracy, w.grid_id, w.own_grid
-		FROM worker_positions w JOIN people p ON p.id = w.person_id ORDER BY w.person_id`)
+// LastPositions is everyone's last position, with their name and the grids of their posts valid
+// on day (one pass over assignments, not one query per person).
+func (db *DB) LastPositions(ctx context.Context, day time.Time) ([]patrol.Last, error) {
+	rows, err := db.pool.Query(ctx, `WITH own AS (
+			SELECT person_id, array_agg(DISTINCT grid_id ORDER BY grid_id) AS grids FROM assignments
+			WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1) GROUP BY person_id)
+		SELECT w.person_id, p.name, w.at, w.lon, w.lat, w.accuracy, w.grid_id, w.own_grid, coalesce(own.grids, '{}')
+		FROM worker_positions w JOIN people p ON p.id = w.person_id LEFT JOIN own ON own.person_id = w.person_id
+		ORDER BY w.person_id`, day)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -109,7 +114,7 @@ func (db *DB) LastPositions(ctx context.Context) ([]patrol.Last, error) {
 	for rows.Next() {
 		var l patrol.Last
 		var g, o *int64
-		if err := rows.Scan(&l.PersonID, &l.Name, &l.At, &l.Lon, &l.Lat, &l.Accuracy, &g, &o); err != nil {
+		if err := rows.Scan(&l.PersonID, &l.Name, &l.At, &l.Lon, &l.Lat, &l.Accuracy, &g, &o, &l.OwnGrids); err != nil {
 			return nil, classify(err)
 		}
 		scanIDs(g, o, &l.Position)
