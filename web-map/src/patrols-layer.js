@@ -7,7 +7,7 @@
 // loaded and patrols.card(c) after drawing a card; everything else lives here.
 import { lang } from './i18n.js';
 import { can } from './account.js';
-import { esc, send } from './cases-common.js';
+import { esc, send, fmtTime } from './cases-common.js';
 
 const words = {
   zh: {
@@ -17,7 +17,7 @@ const words = {
     patrolledToday: '今日已巡', never: '无巡查记录', days: '天', nearest: '路网最近的网格员', noNearest: '附近无在岗网格员',
     noRoads: '未加载路网，无法计算路线', route: '路线', dispatchHere: '派遣给此人', dispatched: '已派遣给', km: '公里', min: '分钟',
     viaRoads: '途经', clear: '清除', failed: '失败', conflict: '此案件刚被他人更改，已重新载入，请确认后再操作', gridPatrols: '网格巡查情况',
-    lastPatrol: '最近巡查', unavailable: '巡查功能未启用',
+    lastPatrol: '最近巡查', unavailable: '巡查功能未启用', gridCode: '网格编码', show: '查看', noGrid: '找不到该网格',
   },
   en: {
     workers: 'Workers on duty', showWorkers: 'Show workers', noWorkers: 'no worker on duty', outsideOwn: 'outside own grid', inOwn: 'in own grid',
@@ -26,7 +26,7 @@ const words = {
     patrolledToday: 'patrolled today', never: 'no patrol on record', days: ' days', nearest: 'Nearest workers by road', noNearest: 'no worker on duty nearby',
     noRoads: 'no road network loaded: routes are unavailable', route: 'Route', dispatchHere: 'Dispatch to this worker', dispatched: 'Dispatched to', km: ' km', min: ' min',
     viaRoads: 'via', clear: 'Clear', failed: 'failed', conflict: 'Someone else changed this case just now; it was reloaded: check it and act again', gridPatrols: 'Patrols of the grids',
-    lastPatrol: 'Last patrol', unavailable: 'patrols are not enabled on this server',
+    lastPatrol: 'Last patrol', unavailable: 'patrols are not enabled on this server', gridCode: 'Grid code', show: 'Show', noGrid: 'no such grid',
   },
 };
 const w = (k) => words[lang]?.[k] ?? words.zh[k] ?? k;
@@ -77,7 +77,9 @@ export function initPatrols(map, { refresh, every = 30000 } = {}) {
   box.id = 'patrols';
   box.innerHTML = `<label class="toggle"><input id="patrols-show" type="checkbox" checked> <span>${esc(w('showWorkers'))}</span></label>
 <div id="patrols-body"><h2>${esc(w('workers'))} <small id="patrols-count"></small></h2>
-<ul id="patrol-workers"></ul><div id="patrol-day" hidden></div></div>`;
+<ul id="patrol-workers"></ul><div id="patrol-day" hidden></div>
+<h3>${esc(w('gridPatrols'))}</h3><form id="patrol-grid-form"><label><span>${esc(w('gridCode'))}</span> <input id="patrol-grid" placeholder="410103…" autocomplete="off"> <button type="submit">${esc(w('show'))}</button></label></form>
+<ul id="patrol-grid-days"></ul></div>`;
   const anchor = $('#cq h2:has(#count)') || null;
   $('#cq').insertBefore(box, anchor);
 
@@ -152,11 +154,29 @@ ${x.in_own_grid ? '' : ` <b class="err">${esc(w('outsideOwn'))}</b>`}<br><small>
     const own = x?.own_grids?.length ? x.own_grids.map((g) => g.id) : (p.own_grids || []);
     const sums = await Promise.all(own.map((g) => send('GET', `/v1/patrols/summary?grid=${g}`)));
     if (st.selected !== person) return;
-    const rows = sums.filter((s) => s.ok).flatMap((s) => s.body.grids || []);
-    $('#patrol-grids').innerHTML = rows.map((g) => `<li data-grid="${g.grid_id}" data-days="${g.days_without_patrol ?? ''}"><b>${esc(g.name || g.code)}</b> <small>${esc(g.code)}</small><br><small>${esc(w('daysWithout'))}: ${
-      g.days_without_patrol === null ? esc(w('never')) : g.days_without_patrol === 0 ? esc(w('patrolledToday')) : `<b class="err">${g.days_without_patrol}${esc(w('days'))}</b>`}</small></li>`).join('')
+    $('#patrol-grids').innerHTML = gridRows(sums.filter((s) => s.ok).flatMap((s) => s.body.grids || []));
+  }
+
+  // gridRows lists grids' days without a patrol (the summary's grids), the longest first.
+  function gridRows(rows) {
+    const key = (g) => (g.days_without_patrol === null ? Infinity : g.days_without_patrol);
+    return [...rows].sort((a, b) => key(b) - key(a) || a.code.localeCompare(b.code)).map((g) => `<li data-grid="${g.grid_id}" data-days="${g.days_without_patrol ?? ''}"><b>${esc(g.name || g.code)}</b> <small>${esc(g.code)}</small><br><small>${esc(w('daysWithout'))}: ${
+      g.days_without_patrol === null ? esc(w('never')) : g.days_without_patrol === 0 ? esc(w('patrolledToday')) : `<b class="err">${g.days_without_patrol}${esc(w('days'))}</b>`}${g.last_patrol ? ` · ${esc(w('lastPatrol'))} ${esc(fmtTime(g.last_patrol))}` : ''}</small></li>`).join('')
       || `<li class="muted">${esc(w('noPost'))}</li>`;
   }
+
+  // A grid's subtree: the days without a patrol of every grid with a patrolling post in it.
+  $('#patrol-grid-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const code = $('#patrol-grid').value.trim();
+    const el = $('#patrol-grid-days');
+    if (!code) { el.innerHTML = ''; return; }
+    el.innerHTML = '<li class="muted">…</li>';
+    const g = await send('GET', `/v1/grids/${encodeURIComponent(code)}`);
+    if (!g.ok) { el.innerHTML = `<li class="err">${esc(w('noGrid'))}: ${esc(code)}</li>`; return; }
+    const r = await send('GET', `/v1/patrols/summary?grid=${g.body.properties.id}`);
+    el.innerHTML = r.ok ? gridRows(r.body.grids || []) : `<li class="err">${esc(w('failed'))}: ${esc(r.body?.error?.message || r.status)}</li>`;
+  });
 
   function clearSelection() {
     st.selected = null;

@@ -110,6 +110,20 @@ test("workers on the map, a worker's track and figures, and the nearest workers 
     await page.screenshot({ path: join(artifacts, 'console-patrols.png') });
   });
 
+  await t.test("a grid's subtree: the days without a patrol of each grid with a patrolling post", async () => {
+    await page.locator('#patrol-grid').fill('410103001');
+    await page.locator('#patrol-grid-form button[type=submit]').click();
+    await page.locator('#patrol-grid-days li[data-grid="7"]').waitFor({ timeout: 30000 });
+    const want = await api('GET', '/v1/patrols/summary?grid=2'); // 淮河路街道, 410103001
+    const rows = page.locator('#patrol-grid-days li[data-grid]');
+    assert.equal(await rows.count(), want.grids.length);
+    for (const g of want.grids) assert.equal(await page.locator(`#patrol-grid-days li[data-grid="${g.grid_id}"]`).getAttribute('data-days'), String(g.days_without_patrol ?? ''));
+    // 周杰 was never in his grid 9: no patrol on record, listed before grid 7 (patrolled today).
+    assert.equal(await page.locator('#patrol-grid-days li[data-grid="9"]').getAttribute('data-days'), '');
+    assert.ok((await page.locator('#patrol-grid-days li[data-grid="9"]').innerText()).includes('无巡查记录'));
+    assert.equal(await rows.last().getAttribute('data-grid'), '7');
+  });
+
   await t.test("the case's card lists the nearest workers by road, draws the route and dispatches to the chosen one", async () => {
     await page.evaluate((id) => window.gridlineConsole.openCard(id), caseID);
     const first = page.locator('#nearest li[data-person]').first();
