@@ -52,9 +52,9 @@ type Store interface {
 	Transform(ctx context.Context, srid int, xs, ys []float64) ([]float64, []float64, error)
 	// PrunePositions deletes positions older than before.
 	PrunePositions(ctx context.Context, before time.Time) (int64, error)
-	// LastPositions is everyone's last position, with their name and the grids of their posts
-	// valid on day.
-	LastPositions(ctx context.Context, day time.Time) ([]Last, error)
+	LastPositions(ctx context.Context) ([]Last, error)
+	// OwnGridsOf are the grid identities of the posts valid on day of each of persons.
+	OwnGridsOf(ctx context.Context, persons []int64, day time.Time) (map[int64][]int64, error)
 	Track(ctx context.Context, person int64, from, to time.Time) ([]Position, error)
 	// CoveredShare is the share of the union of grids (valid on day) within bufferM of lines.
 	CoveredShare(ctx context.Context, grids []int64, day time.Time, lines []orb.LineString, bufferM float64) (float64, error)
@@ -70,8 +70,7 @@ type Store interface {
 // Last is a person's last position.
 type Last struct {
 	Position
-	Name     string
-	OwnGrids []int64 // the grid identities of the person's posts
+	Name string
 }
 
 // Worker is a person holding a post on a grid.
@@ -343,10 +342,20 @@ func (s *Service) gridRef(id int64, day time.Time) *GridRef {
 	return &GridRef{ID: id}
 }
 
-// Workers are everyone's last positions; onDutyOnly keeps those seen within Options.OnDuty.
+// Workers are everyone's last positions, with their own grids; onDutyOnly keeps those seen
+// within Options.OnDuty.
 func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
-	today := s.Today()
-	last, err := s.st.LastPositions(ctx, today)
+	out, err := s.workers(ctx, onDutyOnly)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.ownGrids(ctx, len(out), func(i int) *Now { return &out[i] })
+}
+
+// workers are the last positions without their own grids (NearestWorkers names the own grids of
+// the few it keeps only: reading everyone's posts costs more than the search).
+func (s *Service) workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
+	last, err := s.st.LastPositions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -357,14 +366,33 @@ func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 		if onDutyOnly && !on {
 			continue
 		}
-		own := make([]GridRef, 0, len(l.OwnGrids))
-		for _, g := range l.OwnGrids {
-			own = append(own, *s.gridRef(g, today))
-		}
 		out = append(out, Now{PersonID: l.PersonID, Name: l.Name, Lon: l.Lon, Lat: l.Lat, Accuracy: l.Accuracy, At: l.At,
-			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on, OwnGrids: own})
+			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on, OwnGrids: []GridRef{}})
 	}
 	return out, nil
+}
+
+// ownGrids names the grids of today's posts of the n workers at(0..n-1), in one query.
+func (s *Service) ownGrids(ctx context.Context, n int, at func(int) *Now) error {
+	if n == 0 {
+		return nil
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = at(i).PersonID
+	}
+	today := s.Today()
+	own, err := s.st.OwnGridsOf(ctx, ids, today)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		w := at(i)
+		for _, g := range own[w.PersonID] {
+			w.OwnGrids = append(w.OwnGrids, *s.gridRef(g, today))
+		}
+	}
+	return nil
 }
 
 // Day is one worker's patrol on one day.
@@ -512,7 +540,7 @@ func candidates(n int) int { return max(4*n, 20) }
 // NearestWorkers are the n on-duty workers nearest to at by travel on roads, nearest first, each
 // with their route (from the worker to at). keep (nil: all) says which workers the caller may see.
 func (s *Service) NearestWorkers(ctx context.Context, at orb.Point, n int, keep func(Now) bool) ([]Nearby, error) {
-	all, err := s.Workers(ctx, true)
+	all, err := s.workers(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -543,7 +571,7 @@ func (s *Service) NearestWorkers(ctx context.Context, at orb.Point, n int, keep 
 	for _, r := range rs {
 		out = append(out, Nearby{Now: byID[r.ID], Route: r.Route})
 	}
-	return out, nil
+	return out, s.ownGrids(ctx, len(out), func(i int) *Now { return &out[i].Now })
 }
 
 // Chain is grid id's identity and its ancestors', as valid on day (from the index): what a

@@ -22,6 +22,28 @@ func (db *DB) OwnGrids(ctx context.Context, person int64, day time.Time) ([]int6
 	return ids, classify(err)
 }
 
+// OwnGridsOf are the grid identities of the posts valid on day of each of persons (one pass over
+// assignments: persons are joined as a table, not searched as an array, for the positions answer
+// names everyone's).
+func (db *DB) OwnGridsOf(ctx context.Context, persons []int64, day time.Time) (map[int64][]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT a.person_id, a.grid_id FROM assignments a
+		JOIN unnest($1::bigint[]) AS p(id) ON p.id = a.person_id
+		WHERE a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2) ORDER BY 1, 2`, persons, day)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	for rows.Next() {
+		var p, g int64
+		if err := rows.Scan(&p, &g); err != nil {
+			return nil, classify(err)
+		}
+		out[p] = append(out[p], g)
+	}
+	return out, classify(rows.Err())
+}
+
 // PersonExists reports whether person is in the roster.
 func (db *DB) PersonExists(ctx context.Context, person int64) (bool, error) {
 	var ok bool
@@ -97,15 +119,10 @@ func scanIDs(gridID, ownGrid *int64, p *patrol.Position) {
 	}
 }
 
-// LastPositions is everyone's last position, with their name and the grids of their posts valid
-// on day (one pass over assignments, not one query per person).
-func (db *DB) LastPositions(ctx context.Context, day time.Time) ([]patrol.Last, error) {
-	rows, err := db.pool.Query(ctx, `WITH own AS (
-			SELECT person_id, array_agg(DISTINCT grid_id ORDER BY grid_id) AS grids FROM assignments
-			WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1) GROUP BY person_id)
-		SELECT w.person_id, p.name, w.at, w.lon, w.lat, w.accuracy, w.grid_id, w.own_grid, coalesce(own.grids, '{}')
-		FROM worker_positions w JOIN people p ON p.id = w.person_id LEFT JOIN own ON own.person_id = w.person_id
-		ORDER BY w.person_id`, day)
+// LastPositions is everyone's last position, with their name.
+func (db *DB) LastPositions(ctx context.Context) ([]patrol.Last, error) {
+	rows, err := db.pool.Query(ctx, `SELECT w.person_id, p.name, w.at, w.lon, w.lat, w.accuracy, w.grid_id, w.own_grid
+		FROM worker_positions w JOIN people p ON p.id = w.person_id ORDER BY w.person_id`)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -114,7 +131,7 @@ func (db *DB) LastPositions(ctx context.Context, day time.Time) ([]patrol.Last, 
 	for rows.Next() {
 		var l patrol.Last
 		var g, o *int64
-		if err := rows.Scan(&l.PersonID, &l.Name, &l.At, &l.Lon, &l.Lat, &l.Accuracy, &g, &o, &l.OwnGrids); err != nil {
+		if err := rows.Scan(&l.PersonID, &l.Name, &l.At, &l.Lon, &l.Lat, &l.Accuracy, &g, &o); err != nil {
 			return nil, classify(err)
 		}
 		scanIDs(g, o, &l.Position)
