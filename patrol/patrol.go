@@ -319,8 +319,9 @@ type Now struct {
 	InOwn    bool      `json:"in_own_grid"`
 	OnDuty   bool      `json:"on_duty"`
 	// OwnGrids are the grids of the person's posts today (where they should be; a dispatch to the
-	// worker names one of them).
-	OwnGrids []GridRef `json:"own_grids"`
+	// worker names one of them). Workers fills them; NearestWorkers does not (reading everyone's
+	// posts would cost more than the search: the console has them from the positions answer).
+	OwnGrids []GridRef `json:"own_grids,omitempty"`
 }
 
 // GridRef names a grid.
@@ -349,11 +350,10 @@ func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, s.ownGrids(ctx, len(out), func(i int) *Now { return &out[i] })
+	return out, s.ownGrids(ctx, out)
 }
 
-// workers are the last positions without their own grids (NearestWorkers names the own grids of
-// the few it keeps only: reading everyone's posts costs more than the search).
+// workers are the last positions without their own grids.
 func (s *Service) workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 	last, err := s.st.LastPositions(ctx)
 	if err != nil {
@@ -367,29 +367,28 @@ func (s *Service) workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 			continue
 		}
 		out = append(out, Now{PersonID: l.PersonID, Name: l.Name, Lon: l.Lon, Lat: l.Lat, Accuracy: l.Accuracy, At: l.At,
-			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on, OwnGrids: []GridRef{}})
+			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on})
 	}
 	return out, nil
 }
 
-// ownGrids names the grids of today's posts of the n workers at(0..n-1), in one query.
-func (s *Service) ownGrids(ctx context.Context, n int, at func(int) *Now) error {
-	if n == 0 {
+// ownGrids names the grids of today's posts of ws, in one query.
+func (s *Service) ownGrids(ctx context.Context, ws []Now) error {
+	if len(ws) == 0 {
 		return nil
 	}
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = at(i).PersonID
+	ids := make([]int64, len(ws))
+	for i := range ws {
+		ids[i] = ws[i].PersonID
 	}
 	today := s.Today()
 	own, err := s.st.OwnGridsOf(ctx, ids, today)
 	if err != nil {
 		return err
 	}
-	for i := range n {
-		w := at(i)
-		for _, g := range own[w.PersonID] {
-			w.OwnGrids = append(w.OwnGrids, *s.gridRef(g, today))
+	for i := range ws {
+		for _, g := range own[ws[i].PersonID] {
+			ws[i].OwnGrids = append(ws[i].OwnGrids, *s.gridRef(g, today))
 		}
 	}
 	return nil
@@ -571,7 +570,7 @@ func (s *Service) NearestWorkers(ctx context.Context, at orb.Point, n int, keep 
 	for _, r := range rs {
 		out = append(out, Nearby{Now: byID[r.ID], Route: r.Route})
 	}
-	return out, s.ownGrids(ctx, len(out), func(i int) *Now { return &out[i].Now })
+	return out, nil
 }
 
 // Chain is grid id's identity and its ancestors', as valid on day (from the index): what a

@@ -52,6 +52,9 @@ const ownText = (x) => (x.own_grids || []).map((g) => `${esc(g.name || g.code)}`
 // re-read of a case (after a dispatch from the card).
 export function initPatrols(map, { refresh, every = 30000 } = {}) {
   const st = { workers: [], selected: null, shown: true, timer: null, nearest: [], chosen: null, caseId: null };
+  // own: person id -> their own grids, from the positions answer (the nearest-workers answer does
+  // not name them).
+  const own = new Map();
   const $ = (s) => document.querySelector(s);
 
   map.addSource('workers', { type: 'geojson', data: EMPTY });
@@ -113,10 +116,16 @@ ${x.in_own_grid ? '' : ` <b class="err">${esc(w('outsideOwn'))}</b>`}<br><small>
       || `<li class="muted">${esc(w('noWorkers'))}</li>`;
   }
 
+  async function positions() {
+    const r = await send('GET', '/v1/workers/positions?on_duty=true');
+    for (const x of (r.ok && r.body.workers) || []) own.set(x.person_id, x.own_grids || []);
+    return r;
+  }
+
   async function load() {
     if (!st.shown) return;
     if (!(can('cases.dispatch') || can('cases.supervise'))) { st.workers = []; clearSelection(); return; }
-    const r = await send('GET', '/v1/workers/positions?on_duty=true');
+    const r = await positions();
     if (!r.ok) {
       st.workers = [];
       draw();
@@ -151,8 +160,8 @@ ${x.in_own_grid ? '' : ` <b class="err">${esc(w('outsideOwn'))}</b>`}<br><small>
 <h3>${esc(w('gridPatrols'))}</h3><ul id="patrol-grids"><li class="muted">…</li></ul>`;
     $('#patrol-clear').addEventListener('click', clearSelection);
     // The days without a patrol of each of the worker's own grids (and the grids below them).
-    const own = x?.own_grids?.length ? x.own_grids.map((g) => g.id) : (p.own_grids || []);
-    const sums = await Promise.all(own.map((g) => send('GET', `/v1/patrols/summary?grid=${g}`)));
+    const grids = x?.own_grids?.length ? x.own_grids.map((g) => g.id) : (p.own_grids || []);
+    const sums = await Promise.all(grids.map((g) => send('GET', `/v1/patrols/summary?grid=${g}`)));
     if (st.selected !== person) return;
     $('#patrol-grids').innerHTML = gridRows(sums.filter((s) => s.ok).flatMap((s) => s.body.grids || []));
   }
@@ -243,6 +252,10 @@ ${x.in_own_grid ? '' : ` <b class="err">${esc(w('outsideOwn'))}</b>`}<br><small>
       return;
     }
     st.nearest = r.body.features || [];
+    // Their own grids (where a dispatch to them names the post): from the positions answer.
+    if (st.nearest.some((f) => !own.has(f.properties.worker.person_id))) await positions();
+    if (!sec.isConnected || st.caseId !== c.id) return;
+    for (const f of st.nearest) f.properties.worker.own_grids = own.get(f.properties.worker.person_id) || [];
     if (!st.nearest.some((f) => f.properties.worker.person_id === st.chosen)) st.chosen = st.nearest[0]?.properties.worker.person_id ?? null;
     const dispatchable = can('cases.dispatch') && ['filed', 'returned', 'dispatched'].includes(c.state);
     list.innerHTML = st.nearest.map((f) => {
