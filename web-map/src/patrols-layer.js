@@ -87,7 +87,8 @@ export function initPatrols(map, { refresh, every = 30000 } = {}) {
   $('#cq').insertBefore(box, anchor);
 
   const visible = (v) => {
-    for (const l of ['worker-points', 'worker-names', 'worker-track', 'worker-route', 'worker-route-snaps', 'worker-route-case']) map.setLayoutProperty(l, 'visibility', v ? 'visible' : 'none');
+    // The card's route stays: it belongs to the open case, not to the workers layer.
+    for (const l of ['worker-points', 'worker-names', 'worker-track']) map.setLayoutProperty(l, 'visibility', v ? 'visible' : 'none');
     $('#patrols-body').hidden = !v;
   };
   $('#patrols-show').addEventListener('change', (e) => {
