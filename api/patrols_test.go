@@ -158,6 +158,11 @@ func TestPatrols(t *testing.T) {
 		if w["person_id"] != 7.0 || w["on_duty"] != true || w["in_own_grid"] != false || g["code"] != "410103001001002" || w["lon"] != 113.613 {
 			t.Fatalf("赵磊 now: %v", w)
 		}
+		// Where he should be: his own grid, named (the console shows it and dispatches to it).
+		own, _ := w["own_grids"].([]any)
+		if len(own) != 1 || own[0].(map[string]any)["id"] != 7.0 || own[0].(map[string]any)["code"] == "" || own[0].(map[string]any)["name"] == "" {
+			t.Fatalf("赵磊's own grids: %v", w["own_grids"])
+		}
 	})
 
 	t.Run("the day's track and figures", func(t *testing.T) {
@@ -277,6 +282,7 @@ func TestPatrols(t *testing.T) {
 		if w := fs[0].(map[string]any)["properties"].(map[string]any)["worker"].(map[string]any); w["person_id"] != 7.0 || secs[0] > secs[1] {
 			t.Fatalf("nearest %v, %v", w, secs)
 		}
+
 		if code, body = call(t, nil, http.MethodGet, ts.URL+"/v1/routes/nearest-workers?at=113.6135,34.7055&n=1", disp, nil); code != http.StatusOK || len(body["features"].([]any)) != 1 {
 			t.Fatalf("%d %v", code, body)
 		}

@@ -53,6 +53,8 @@ type Store interface {
 	// PrunePositions deletes positions older than before.
 	PrunePositions(ctx context.Context, before time.Time) (int64, error)
 	LastPositions(ctx context.Context) ([]Last, error)
+	// OwnGridsOf are the grid identities of the posts valid on day of each of persons.
+	OwnGridsOf(ctx context.Context, persons []int64, day time.Time) (map[int64][]int64, error)
 	Track(ctx context.Context, person int64, from, to time.Time) ([]Position, error)
 	// CoveredShare is the share of the union of grids (valid on day) within bufferM of lines.
 	CoveredShare(ctx context.Context, grids []int64, day time.Time, lines []orb.LineString, bufferM float64) (float64, error)
@@ -316,6 +318,10 @@ type Now struct {
 	Grid     *GridRef  `json:"grid"`
 	InOwn    bool      `json:"in_own_grid"`
 	OnDuty   bool      `json:"on_duty"`
+	// OwnGrids are the grids of the person's posts today (where they should be; a dispatch to the
+	// worker names one of them). Workers fills them; NearestWorkers does not (reading everyone's
+	// posts would cost more than the search: the console has them from the positions answer).
+	OwnGrids []GridRef `json:"own_grids,omitempty"`
 }
 
 // GridRef names a grid.
@@ -337,8 +343,18 @@ func (s *Service) gridRef(id int64, day time.Time) *GridRef {
 	return &GridRef{ID: id}
 }
 
-// Workers are everyone's last positions; onDutyOnly keeps those seen within Options.OnDuty.
+// Workers are everyone's last positions, with their own grids; onDutyOnly keeps those seen
+// within Options.OnDuty.
 func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
+	out, err := s.workers(ctx, onDutyOnly)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.ownGrids(ctx, out)
+}
+
+// workers are the last positions without their own grids.
+func (s *Service) workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 	last, err := s.st.LastPositions(ctx)
 	if err != nil {
 		return nil, err
@@ -354,6 +370,28 @@ func (s *Service) Workers(ctx context.Context, onDutyOnly bool) ([]Now, error) {
 			Grid: s.gridRef(l.GridID, s.day(l.At)), InOwn: l.OwnGrid != 0, OnDuty: on})
 	}
 	return out, nil
+}
+
+// ownGrids names the grids of today's posts of ws, in one query.
+func (s *Service) ownGrids(ctx context.Context, ws []Now) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(ws))
+	for i := range ws {
+		ids[i] = ws[i].PersonID
+	}
+	today := s.Today()
+	own, err := s.st.OwnGridsOf(ctx, ids, today)
+	if err != nil {
+		return err
+	}
+	for i := range ws {
+		for _, g := range own[ws[i].PersonID] {
+			ws[i].OwnGrids = append(ws[i].OwnGrids, *s.gridRef(g, today))
+		}
+	}
+	return nil
 }
 
 // Day is one worker's patrol on one day.
@@ -501,7 +539,7 @@ func candidates(n int) int { return max(4*n, 20) }
 // NearestWorkers are the n on-duty workers nearest to at by travel on roads, nearest first, each
 // with their route (from the worker to at). keep (nil: all) says which workers the caller may see.
 func (s *Service) NearestWorkers(ctx context.Context, at orb.Point, n int, keep func(Now) bool) ([]Nearby, error) {
-	all, err := s.Workers(ctx, true)
+	all, err := s.workers(ctx, true)
 	if err != nil {
 		return nil, err
 	}

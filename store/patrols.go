@@ -22,6 +22,28 @@ func (db *DB) OwnGrids(ctx context.Context, person int64, day time.Time) ([]int6
 	return ids, classify(err)
 }
 
+// OwnGridsOf are the grid identities of the posts valid on day of each of persons (one pass over
+// assignments: persons are joined as a table, not searched as an array, for the positions answer
+// names everyone's).
+func (db *DB) OwnGridsOf(ctx context.Context, persons []int64, day time.Time) (map[int64][]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT a.person_id, a.grid_id FROM assignments a
+		JOIN unnest($1::bigint[]) AS p(id) ON p.id = a.person_id
+		WHERE a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2) ORDER BY 1, 2`, persons, day)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	for rows.Next() {
+		var p, g int64
+		if err := rows.Scan(&p, &g); err != nil {
+			return nil, classify(err)
+		}
+		out[p] = append(out[p], g)
+	}
+	return out, classify(rows.Err())
+}
+
 // PersonExists reports whether person is in the roster.
 func (db *DB) PersonExists(ctx context.Context, person int64) (bool, error) {
 	var ok bool

@@ -5,6 +5,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { lang, setLang, roleName } from './i18n.js';
 import { initAccount, session, can } from './account.js';
+import { initPatrols } from './patrols-layer.js';
 import { w, kindName, stateName, sourceName, lightName, LIGHT_COLOURS, OPEN_STATES, esc, fmtTime, send, get, deadlineOf, lightAt } from './cases-common.js';
 
 const $ = (s) => document.querySelector(s);
@@ -13,6 +14,7 @@ const deadlines = new Map(); // id -> {warn_at, due_at}
 const lights = new Map(); // id -> the light last drawn
 const st = { open: null, picking: false, point: null, catalogue: [], departments: [], stream: null, filters: {} };
 let map;
+let patrols; // the workers' layers and the card's nearest workers (patrols-layer.js)
 
 // ---- data -----------------------------------------------------------------------------------
 
@@ -166,6 +168,7 @@ async function renderCard(c) {
 <h3>${esc(w('timeline'))}</h3><ol class="timeline">${events}</ol>`;
   el.querySelector('.close').addEventListener('click', () => { st.open = null; el.hidden = true; redraw(); });
   wireActions(c);
+  patrols?.card(c);
 }
 
 function actionsHTML(c) {
@@ -364,6 +367,7 @@ async function start() {
   initFilters();
   initIntake();
   await new Promise((ok) => (map.loaded() ? ok() : map.once('load', ok)));
+  patrols = initPatrols(map, { refresh });
   let signedIn = null;
   await initAccount(async () => {
     if (signedIn === session.signed_in && signedIn !== null) { if (st.open) openCard(st.open); return; }
@@ -372,6 +376,7 @@ async function start() {
     if (!session.signed_in || !can('cases.read')) { st.stream?.close(); cases.clear(); redraw(); $('#queue').innerHTML = `<li class="muted">${esc(w('signInFirst'))}</li>`; return; }
     await loadCases();
     connect();
+    patrols?.load();
     document.body.dataset.consoleReady = '1';
   });
   setInterval(tick, 5000);
