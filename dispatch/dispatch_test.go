@@ -470,3 +470,19 @@ func TestCasesListsRefuseBadLines(t *testing.T) {
 		t.Fatalf("a grid worker changing the department list: %v", err)
 	}
 }
+
+// TestCasesDispatchToGridWorker: a worker party with no person but a grid (as the console's
+// "the grid's worker" sends it) goes to whoever holds that grid's primary post today.
+func TestCasesDispatchToGridWorker(t *testing.T) {
+	_, eng, _ := setup(t)
+	c := report(t, eng, "0504", 113.603, 34.715).Case
+	post(t, eng, dispatcher, c.ID, dispatch.Request{Kind: dispatch.KindFile})
+	if _, err := eng.Transition(context.Background(), dispatcher, c.ID, dispatch.Request{Kind: dispatch.KindDispatch,
+		Party: &dispatch.Party{Kind: dispatch.PartyWorker, Grid: 987654321}}); code(err) != gridline.EInvalid {
+		t.Fatalf("the worker of an unknown grid: %v", err)
+	}
+	c = post(t, eng, dispatcher, c.ID, dispatch.Request{Kind: dispatch.KindDispatch, Party: &dispatch.Party{Kind: dispatch.PartyWorker, Grid: c.GridID}})
+	if c.State != dispatch.Dispatched || c.Party == nil || c.Party.Kind != dispatch.PartyWorker || c.Party.Name != "赵磊" || c.Party.Ref == "" {
+		t.Fatalf("dispatched to the grid's worker: %s %+v", c.State, c.Party)
+	}
+}

@@ -604,6 +604,14 @@ func (e *Engine) apply(ctx context.Context, c *Case, req Request, ch *Change, to
 			}
 			p = &Party{Kind: PartyDepartment, Ref: d.Code, Name: d.Name}
 		case PartyWorker, PartyPost:
+			if p.Kind == PartyWorker && p.Ref == "" && p.Grid != 0 {
+				// "the worker of grid G": whoever holds that grid's primary post today.
+				w, err := e.gridWorker(p.Grid)
+				if err != nil {
+					return err
+				}
+				p = w
+			}
 			if _, err := strconv.ParseInt(p.Ref, 10, 64); err != nil {
 				return gridline.Errorf(gridline.EInvalid, "a %s party's ref is the person's id, not %q", p.Kind, gridline.Excerpt(p.Ref)).With("field", "party")
 			}
@@ -803,4 +811,25 @@ func resumeState(c *Case) State {
 		}
 	}
 	return Dispatched
+}
+
+// gridWorker is the party "the worker of grid identity id" on now's day: the holder of the
+// grid's primary post (a worker party with no person, as a client may send it, is this).
+func (e *Engine) gridWorker(id int64) (*Party, error) {
+	ix := e.index.Index()
+	if ix == nil {
+		return nil, gridline.Errorf(gridline.EUnavailable, "the grid index is still being built: try again in a few seconds")
+	}
+	day := gridline.Today(e.clock, e.opt.Location)
+	i := ix.VersionOn(id, day)
+	if i < 0 {
+		return nil, gridline.Errorf(gridline.EInvalid, "grid %d has no boundary on %s: send a worker party with the person's id as ref", id, gridline.Date(day)).With("field", "party")
+	}
+	pl := &place{ix: ix, day: day}
+	w, ok := pl.holder(i, gridline.PrimaryPost(ix.Grid(i).Level, ix.Grid(i).Layer))
+	if !ok {
+		return nil, gridline.Errorf(gridline.ERule, "grid %s has no one in its %s post on %s: dispatch to a post above it or a department", ix.Grid(i).Code,
+			gridline.PrimaryPost(ix.Grid(i).Level, ix.Grid(i).Layer), gridline.Date(day)).With("field", "party")
+	}
+	return &w, nil
 }
