@@ -23,26 +23,21 @@ import (
 // roots, $8 the departments the caller reads, $9 the group. The counts add $10 the bucket and
 // $11 now; the steps $10 the bucket and $11/$12 the starts and ends of the working spans.
 const statsCandidates = `
-	gl AS (
-		SELECT DISTINCT ON (g.id) g.id, g.code, g.name, g.level FROM grids g
-		WHERE g.layer = 'comprehensive' AND g.level = $4 AND g.valid_from < ($2::timestamptz AT TIME ZONE $3::text)::date
-		ORDER BY g.id, g.valid_from DESC
-	),
-	sc AS (
+	sc0 AS MATERIALIZED (
 		SELECT c.id, c.source, c.category_code, c.reported_at, c.closed_at, c.geom, c.flags,
-			CASE WHEN $4 <> '' THEN (SELECT gl.id::text FROM unnest(c.grid_chain) x JOIN gl ON gl.id = x LIMIT 1)
+			CASE WHEN $4 <> '' THEN (SELECT g.id::text FROM unnest(c.grid_chain) x JOIN grids g ON g.id = x
+			         AND g.level = $4 AND g.layer = 'comprehensive' LIMIT 1)
 			     WHEN $9 = 'department' THEN CASE WHEN c.party_kind = 'department' THEN c.party_ref END
 			     ELSE CASE WHEN c.party_kind = 'worker' THEN c.party_ref END END AS k,
-			CASE WHEN $9 = 'worker' THEN
-			     CASE WHEN c.source = 'patrol' THEN (SELECT a.person_id::text FROM accounts a WHERE a.id = (c.reporter->>'account')::bigint) END
-			     WHEN $4 <> '' THEN (SELECT gl.id::text FROM unnest(c.grid_chain) x JOIN gl ON gl.id = x LIMIT 1)
-			     ELSE CASE WHEN c.party_kind = 'department' THEN c.party_ref END END AS pk
+			CASE WHEN $9 = 'worker' AND c.source = 'patrol' THEN
+			     (SELECT a.person_id::text FROM accounts a WHERE a.id = (c.reporter->>'account')::bigint) END AS wk
 		FROM cases c
-		WHERE c.reported_at < $2 AND (c.closed_at IS NULL OR c.closed_at >= $1::timestamptz - interval '92 days')
+		WHERE c.reported_at < $2::timestamptz AND (c.closed_at IS NULL OR c.closed_at >= $1::timestamptz - interval '92 days')
 		  AND ($5::bigint = 0 OR c.grid_chain @> ARRAY[$5::bigint])
-		  AND ($6 OR c.grid_chain && $7::bigint[] OR c.party_kind = 'department' AND c.party_ref = ANY($8::text[]) OR c.co_departments && $8::text[])
-		  AND c.state <> 'merged'
-	)`
+		  AND ($6::boolean OR c.grid_chain && $7::bigint[] OR c.party_kind = 'department' AND c.party_ref = ANY($8::text[]) OR c.co_departments && $8::text[])
+		  AND c.state <> 'merged' AND $3::text <> ''
+	),
+	sc AS (SELECT sc0.*, CASE WHEN $9 = 'worker' THEN sc0.wk ELSE sc0.k END AS pk FROM sc0)`
 
 const statsBucket = `CASE $10 WHEN 'day' THEN to_char(v.at AT TIME ZONE $3, 'YYYY-MM-DD')
 	WHEN 'week' THEN to_char(v.at AT TIME ZONE $3, 'IYYY-"W"IW')
