@@ -71,45 +71,32 @@ func (s *Service) Brief(ctx context.Context, q Query, minCases int) (*Brief, err
 	}
 	b := &Brief{Scope: q.Scope, Month: q.From.Format("2006-01"), From: gridline.Date(q.From), To: gridline.Date(q.To),
 		GeneratedAt: s.clock.Now().In(s.loc), MinCases: minCases, Definitions: Definitions, ChildGroup: ChildGroup(q.Scope.Level)}
-	run := func(g Group, bucket Bucket, from, to time.Time) ([]Row, Row, error) {
-		qq := q
-		qq.Group, qq.Bucket, qq.From, qq.To = g, bucket, from, to
-		cells, err := s.store.StatsCells(ctx, qq, s.working(qq))
-		if err != nil {
-			return nil, Row{}, err
-		}
-		rows, total := Rows(cells, rules)
-		return rows, total, nil
-	}
-	// the whole scope: the district group's rows summed (a scope is inside one district)
-	if _, b.Total, err = run(GroupDistrict, BucketNone, q.From, q.To); err != nil {
-		return nil, err
+	// One statement counts the month and the month before, every group the brief shows, by day;
+	// the days are summed here into the month's rows, the previous month's total and the series.
+	groups := []Group{GroupDistrict, GroupDepartment, GroupGrid, GroupWorker}
+	if !slices.Contains(groups, b.ChildGroup) {
+		groups = append(groups, b.ChildGroup)
 	}
 	prevFrom := q.From.AddDate(0, -1, 0)
-	if _, b.Previous, err = run(GroupDistrict, BucketNone, prevFrom, q.From.AddDate(0, 0, -1)); err != nil {
-		return nil, err
-	}
-	b.Previous.Bucket = prevFrom.Format("2006-01")
-	if b.Children, _, err = run(b.ChildGroup, BucketNone, q.From, q.To); err != nil {
-		return nil, err
-	}
-	if b.Departments, _, err = run(GroupDepartment, BucketNone, q.From, q.To); err != nil {
-		return nil, err
-	}
-	days, _, err := run(GroupDistrict, BucketDay, q.From, q.To)
+	qq := q
+	qq.Bucket, qq.From = BucketDay, prevFrom
+	cells, err := s.store.StatsCells(ctx, qq, groups, s.working(qq))
 	if err != nil {
 		return nil, err
 	}
-	b.ByDay = byDay(days, q.From, q.To, rules)
-	grids, _, err := run(GroupGrid, BucketNone, q.From, q.To)
-	if err != nil {
-		return nil, err
-	}
+	first, last := gridline.Date(q.From), gridline.Date(q.To)
+	month := func(g Group) ([]Row, Row) { return Rows(Collapse(cells[g], first, last), rules) }
+	_, b.Total = month(GroupDistrict)
+	b.Children, _ = month(b.ChildGroup)
+	b.Departments, _ = month(GroupDepartment)
+	b.Workers, _ = month(GroupWorker)
+	grids, _ := month(GroupGrid)
 	b.WorstGrids, b.BestGrids = Rank(grids, minCases, 10)
-	if b.Workers, _, err = run(GroupWorker, BucketNone, q.From, q.To); err != nil {
-		return nil, err
-	}
 	slices.SortStableFunc(b.Workers, func(x, y Row) int { return cmp.Compare(y.Points, x.Points) })
+	_, b.Previous = Rows(Collapse(cells[GroupDistrict], gridline.Date(prevFrom), gridline.Date(q.From.AddDate(0, 0, -1))), rules)
+	b.Previous.Bucket = prevFrom.Format("2006-01")
+	days, _ := Rows(cells[GroupDistrict], rules)
+	b.ByDay = byDay(days, q.From, q.To, rules)
 	if b.ByClass, err = s.store.StatsBreakdown(ctx, q, "class"); err != nil {
 		return nil, err
 	}
@@ -117,6 +104,35 @@ func (s *Service) Brief(ctx context.Context, q Query, minCases int) (*Brief, err
 		return nil, err
 	}
 	return b, nil
+}
+
+// Collapse sums the day cells (Bucket YYYY-MM-DD) from first to last (inclusive) into one cell
+// per key, in key order, with no bucket.
+func Collapse(cells []Cell, first, last string) []Cell {
+	idx := map[string]int{}
+	var out []Cell
+	for _, c := range cells {
+		if c.Bucket < first || c.Bucket > last {
+			continue
+		}
+		i, ok := idx[c.Key]
+		if !ok {
+			i = len(out)
+			idx[c.Key] = i
+			out = append(out, Cell{Key: c.Key, Name: c.Name, Level: c.Level, GridID: c.GridID, Steps: map[string]StepTime{}})
+		}
+		o := &out[i]
+		o.Counts.add(&c.Counts)
+		for st, t := range c.Steps {
+			x := o.Steps[st]
+			x.N += t.N
+			x.Seconds += t.Seconds
+			x.WorkingSeconds += t.WorkingSeconds
+			o.Steps[st] = x
+		}
+	}
+	slices.SortFunc(out, func(a, b Cell) int { return cmp.Compare(a.Key, b.Key) })
+	return out
 }
 
 // byDay sums the day rows of every group per day, one point for each day of the period.

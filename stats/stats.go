@@ -303,9 +303,10 @@ func Rows(cells []Cell, rules []Rule) ([]Row, Row) {
 
 // Store is what stats needs of the database.
 type Store interface {
-	// StatsCells counts the figures of q's cases per group (and bucket), computed in SQL; working
-	// is the working time of the period's neighbourhood as [start, end) pairs (for working hours).
-	StatsCells(ctx context.Context, q Query, working [][2]time.Time) ([]Cell, error)
+	// StatsCells counts the figures of q's cases per key and bucket of each of groups (q.Group is
+	// ignored), computed in SQL; working is the working time around the period as [start, end)
+	// pairs (for the working hours of the steps).
+	StatsCells(ctx context.Context, q Query, groups []Group, working [][2]time.Time) (map[Group][]Cell, error)
 	// StatsBreakdown counts reported and closed cases of q's scope by "class" or "source".
 	StatsBreakdown(ctx context.Context, q Query, by string) ([]Breakdown, error)
 	PointsRules(ctx context.Context) ([]Rule, error)
@@ -378,11 +379,11 @@ func (s *Service) Figures(ctx context.Context, q Query) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cells, err := s.store.StatsCells(ctx, q, s.working(q))
+	cells, err := s.store.StatsCells(ctx, q, []Group{q.Group}, s.working(q))
 	if err != nil {
 		return nil, err
 	}
-	rows, total := Rows(cells, rules)
+	rows, total := Rows(cells[q.Group], rules)
 	return &Answer{Scope: q.Scope, Group: q.Group, From: gridline.Date(q.From), To: gridline.Date(q.To), Bucket: q.Bucket,
 		Rows: rows, Total: total, Definitions: Definitions}, nil
 }

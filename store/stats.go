@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,38 +20,51 @@ import (
 // statsCandidates are the cases a period's figures may count: in the caller's reach and the
 // scope, reported before the period ends, open or closed at most 92 days before it starts (a case
 // closed earlier than that cannot have its handling step due in the period: no time limit is that
-// long). The parameters: $1 start, $2 end, $3 the time zone, $4 the grid level of the group
-// (” for department and worker), $5 the scope's grid id (0: none), $6 everywhere, $7 the grid
-// roots, $8 the departments the caller reads, $9 the group. The counts add $10 the bucket and
-// $11 now; the steps $10 the bucket and $11/$12 the starts and ends of the working spans.
+// long), never merged ones (a merged case lives on in the case it was merged into). Each comes
+// with the keys of every group: its basic grid, community, subdistrict and district (from its
+// grid chain), its department and its worker (its party), and the worker who reported it on patrol.
+// The parameters: $1 start, $2 end, $3 the time zone, $4 the groups, $5 the scope's grid id (0:
+// none), $6 everywhere, $7 the grid roots and $8 the departments the caller reads. The counts add
+// $9 the bucket, $10 now, and $11/$12 the starts and ends of the working spans.
 const statsCandidates = `
-	sc0 AS MATERIALIZED (
+	sc AS MATERIALIZED (
 		SELECT c.id, c.source, c.category_code, c.reported_at, c.closed_at, c.geom, c.flags,
-			CASE WHEN $4 <> '' THEN (SELECT g.id::text FROM unnest(c.grid_chain) x JOIN grids g ON g.id = x
-			         AND g.level = $4 AND g.layer = 'comprehensive' LIMIT 1)
-			     WHEN $9 = 'department' THEN CASE WHEN c.party_kind = 'department' THEN c.party_ref END
-			     ELSE CASE WHEN c.party_kind = 'worker' THEN c.party_ref END END AS k,
-			CASE WHEN $9 = 'worker' AND c.source = 'patrol' THEN
-			     (SELECT a.person_id::text FROM accounts a WHERE a.id = (c.reporter->>'account')::bigint) END AS wk
+			lv.kg, lv.kc, lv.ks, lv.kd,
+			CASE WHEN c.party_kind = 'department' THEN c.party_ref END AS kdep,
+			CASE WHEN c.party_kind = 'worker' THEN c.party_ref END AS kw,
+			CASE WHEN c.source = 'patrol' AND 'worker' = ANY($4::text[]) THEN
+			     (SELECT a.person_id::text FROM accounts a WHERE a.id = (c.reporter->>'account')::bigint) END AS kpw
 		FROM cases c
+		LEFT JOIN LATERAL (
+			SELECT max(g.id) FILTER (WHERE g.level = 'grid')::text AS kg, max(g.id) FILTER (WHERE g.level = 'community')::text AS kc,
+				max(g.id) FILTER (WHERE g.level = 'subdistrict')::text AS ks, max(g.id) FILTER (WHERE g.level = 'district')::text AS kd
+			FROM unnest(c.grid_chain) x JOIN grids g ON g.id = x AND g.layer = 'comprehensive') lv ON true
 		WHERE c.reported_at < $2::timestamptz AND (c.closed_at IS NULL OR c.closed_at >= $1::timestamptz - interval '92 days')
 		  AND ($5::bigint = 0 OR c.grid_chain @> ARRAY[$5::bigint])
 		  AND ($6::boolean OR c.grid_chain && $7::bigint[] OR c.party_kind = 'department' AND c.party_ref = ANY($8::text[]) OR c.co_departments && $8::text[])
 		  AND c.state <> 'merged' AND $3::text <> ''
-	),
-	sc AS (SELECT sc0.*, CASE WHEN $9 = 'worker' THEN sc0.wk ELSE sc0.k END AS pk FROM sc0)`
+	)`
 
-const statsBucket = `CASE $10 WHEN 'day' THEN to_char(v.at AT TIME ZONE $3, 'YYYY-MM-DD')
+// statsKey is the key of a case (sc's or f's columns) in group grp; patrol is true for the
+// patrol figures, which a worker's row counts for the worker who reported, not the case's party.
+const statsKey = `CASE grp WHEN 'grid' THEN %[1]s.kg WHEN 'community' THEN %[1]s.kc WHEN 'subdistrict' THEN %[1]s.ks
+	WHEN 'district' THEN %[1]s.kd WHEN 'department' THEN %[1]s.kdep
+	WHEN 'worker' THEN CASE WHEN %[2]s THEN %[1]s.kpw ELSE %[1]s.kw END END`
+
+const statsBucket = `CASE $9 WHEN 'day' THEN to_char(v.at AT TIME ZONE $3, 'YYYY-MM-DD')
 	WHEN 'week' THEN to_char(v.at AT TIME ZONE $3, 'IYYY-"W"IW')
 	WHEN 'month' THEN to_char(v.at AT TIME ZONE $3, 'YYYY-MM') ELSE '' END`
 
 // statsCountsSQL: one row per case of its facts (from its events and its latest handling step),
-// unpivoted into one row per (figure, the time it happened, the group it counts for), counted per
-// group and bucket. A figure counts in the bucket its own time falls in: a case reported on the
-// 30th and closed on the 2nd counts as reported in one month and closed in the next.
+// unpivoted into one row per figure and the time it happened, then per group asked for, counted
+// per group, key and bucket. A figure counts in the bucket its own time falls in: a case reported
+// on the 30th and closed on the 2nd counts as reported in one month and closed in the next. The
+// same statement sums the steps that ended in the period per group, key, bucket and step (the
+// step's end; its natural seconds, and its working seconds: its overlap with the working spans),
+// as rows whose fourth column names the step (the counts' rows have '').
 var statsCountsSQL = `WITH ` + statsCandidates + `,
 	f AS (
-		SELECT sc.id, sc.k, sc.pk, sc.source, sc.reported_at, sc.closed_at, ev.*, h.due,
+		SELECT sc.*, ev.*, h.due,
 			'self_handled' = ANY(sc.flags) AS self_handled,
 			sc.source IN ('public', 'hotline', 'open311') AND ev.filed_at IS NOT NULL AND sc.reported_at >= $1
 				AND (SELECT cc.patrol_findable FROM case_categories cc WHERE cc.code = sc.category_code)
@@ -67,53 +82,58 @@ var statsCountsSQL = `WITH ` + statsCandidates + `,
 				coalesce(bool_or(e.kind = 'postpone'), false) AS postponed
 			FROM case_events e WHERE e.case_id = sc.id) ev
 		LEFT JOIN LATERAL (
-			SELECT CASE WHEN coalesce(s.due_at, s.paused_at) <= $11 OR sc.closed_at IS NOT NULL THEN coalesce(s.due_at, s.paused_at) END AS due
+			SELECT CASE WHEN coalesce(s.due_at, s.paused_at) <= $10 OR sc.closed_at IS NOT NULL THEN coalesce(s.due_at, s.paused_at) END AS due
 			FROM case_steps s WHERE s.case_id = sc.id AND s.step = 'handle' ORDER BY s.id DESC LIMIT 1) h ON true
 	),
-	v AS (
-		SELECT v.fig, v.at, v.key FROM f CROSS JOIN LATERAL (VALUES
-			('reported', f.reported_at, f.k),
-			('filed', f.filed_at, f.k),
-			('voided', f.voided_at, f.k),
-			('closed', f.closed_at, f.k),
-			('self_handled', CASE WHEN f.self_handled THEN f.closed_at END, f.k),
-			('due', f.due, f.k),
-			('postponed', CASE WHEN f.postponed THEN f.due END, f.k),
-			('closed_on_time', CASE WHEN NOT f.postponed AND f.closed_at <= f.due THEN f.due END, f.k),
-			('overdue', CASE WHEN NOT f.postponed AND (f.closed_at IS NULL OR f.closed_at > f.due) THEN f.due END, f.k),
-			('dispatched', f.dispatched_at, f.k),
-			('redispatched', CASE WHEN f.n_dispatch > 1 OR f.returned THEN f.dispatched_at END, f.k),
-			('returned', CASE WHEN f.returned THEN f.dispatched_at END, f.k),
-			('reworked', CASE WHEN f.reworked THEN f.closed_at END, f.k),
-			('patrol_reported', CASE WHEN f.source = 'patrol' THEN f.reported_at END, f.pk),
-			('patrol_valid', CASE WHEN f.source = 'patrol' AND f.filed_at IS NOT NULL THEN f.reported_at END, f.pk),
-			('missed', CASE WHEN f.missed THEN f.reported_at END, f.k)
-		) v(fig, at, key)
-		WHERE v.at >= $1 AND v.at < $2 AND v.key IS NOT NULL
+	v AS MATERIALIZED (
+		SELECT f.kg, f.kc, f.ks, f.kd, f.kdep, f.kw, f.kpw, v.fig, v.at FROM f CROSS JOIN LATERAL (VALUES
+			('reported', f.reported_at),
+			('filed', f.filed_at),
+			('voided', f.voided_at),
+			('closed', f.closed_at),
+			('self_handled', CASE WHEN f.self_handled THEN f.closed_at END),
+			('due', f.due),
+			('postponed', CASE WHEN f.postponed THEN f.due END),
+			('closed_on_time', CASE WHEN NOT f.postponed AND f.closed_at <= f.due THEN f.due END),
+			('overdue', CASE WHEN NOT f.postponed AND (f.closed_at IS NULL OR f.closed_at > f.due) THEN f.due END),
+			('dispatched', f.dispatched_at),
+			('redispatched', CASE WHEN f.n_dispatch > 1 OR f.returned THEN f.dispatched_at END),
+			('returned', CASE WHEN f.returned THEN f.dispatched_at END),
+			('reworked', CASE WHEN f.reworked THEN f.closed_at END),
+			('patrol_reported', CASE WHEN f.source = 'patrol' THEN f.reported_at END),
+			('patrol_valid', CASE WHEN f.source = 'patrol' AND f.filed_at IS NOT NULL THEN f.reported_at END),
+			('missed', CASE WHEN f.missed THEN f.reported_at END)
+		) v(fig, at)
+		WHERE v.at >= $1 AND v.at < $2
+	),
+	k AS (
+		SELECT grp, ` + fmt.Sprintf(statsKey, "v", "v.fig LIKE 'patrol%'") + ` AS key, v.fig, ` + statsBucket + ` AS bucket
+		FROM v CROSS JOIN unnest($4::text[]) grp
+	),
+	wk AS (SELECT range_agg(tstzrange(a, b)) AS m FROM unnest($11::timestamptz[], $12::timestamptz[]) u(a, b)),
+	st AS MATERIALIZED (
+		SELECT sc.kg, sc.kc, sc.ks, sc.kd, sc.kdep, sc.kw, sc.kpw, s.step, s.ended_at AS at, extract(epoch FROM s.ended_at - s.started_at) AS secs,
+			coalesce((SELECT extract(epoch FROM sum(upper(r) - lower(r))) FROM wk, unnest(tstzmultirange(tstzrange(s.started_at, s.ended_at)) * wk.m) r), 0) AS wsecs
+		FROM sc JOIN case_steps s ON s.case_id = sc.id
+		WHERE s.ended_at >= $1 AND s.ended_at < $2
+	),
+	ks AS (
+		SELECT grp, ` + fmt.Sprintf(statsKey, "v", "false") + ` AS key, ` + statsBucket + ` AS bucket, v.step, v.secs, v.wsecs
+		FROM st v CROSS JOIN unnest($4::text[]) grp
 	)
-	SELECT v.key, ` + statsBucket + ` AS bucket,
+	SELECT grp, key, bucket, '',
 		count(*) FILTER (WHERE fig = 'reported'), count(*) FILTER (WHERE fig = 'filed'), count(*) FILTER (WHERE fig = 'voided'),
 		count(*) FILTER (WHERE fig = 'closed'), count(*) FILTER (WHERE fig = 'self_handled'), count(*) FILTER (WHERE fig = 'due'),
 		count(*) FILTER (WHERE fig = 'postponed'), count(*) FILTER (WHERE fig = 'closed_on_time'), count(*) FILTER (WHERE fig = 'overdue'),
 		count(*) FILTER (WHERE fig = 'dispatched'), count(*) FILTER (WHERE fig = 'redispatched'), count(*) FILTER (WHERE fig = 'returned'),
 		count(*) FILTER (WHERE fig = 'reworked'), count(*) FILTER (WHERE fig = 'patrol_reported'), count(*) FILTER (WHERE fig = 'patrol_valid'),
-		count(*) FILTER (WHERE fig = 'missed')
-	FROM v GROUP BY 1, 2`
+		count(*) FILTER (WHERE fig = 'missed'), 0::float8, 0::float8
+	FROM k WHERE key IS NOT NULL GROUP BY 1, 2, 3
+	UNION ALL
+	SELECT grp, key, bucket, step, count(*), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(secs)::float8, sum(wsecs)::float8
+	FROM ks WHERE key IS NOT NULL GROUP BY 1, 2, 3, 4`
 
-// statsStepsSQL: the steps that ended in the period, per group (the case's) and bucket (the
-// step's end): their number, natural seconds, and working seconds (the overlap of the step with
-// the working spans).
-var statsStepsSQL = `WITH ` + statsCandidates + `,
-	wk AS (SELECT range_agg(tstzrange(a, b)) AS m FROM unnest($11::timestamptz[], $12::timestamptz[]) u(a, b)),
-	v AS (
-		SELECT sc.k AS key, s.step, s.ended_at AS at, extract(epoch FROM s.ended_at - s.started_at) AS secs,
-			coalesce((SELECT extract(epoch FROM sum(upper(r) - lower(r))) FROM wk, unnest(tstzmultirange(tstzrange(s.started_at, s.ended_at)) * wk.m) r), 0) AS wsecs
-		FROM sc JOIN case_steps s ON s.case_id = sc.id
-		WHERE s.ended_at >= $1 AND s.ended_at < $2 AND sc.k IS NOT NULL
-	)
-	SELECT v.key, ` + statsBucket + ` AS bucket, v.step, count(*), sum(v.secs)::float8, sum(v.wsecs)::float8 FROM v GROUP BY 1, 2, 3`
-
-func statsArgs(q stats.Query) []any {
+func statsArgs(q stats.Query, groups []stats.Group) []any {
 	roots, depts := q.Access.Roots, q.Access.DeptScope
 	if roots == nil {
 		roots = []int64{}
@@ -125,44 +145,58 @@ func statsArgs(q stats.Query) []any {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return []any{q.Start(), q.End(), loc.String(), q.Group.Level(), q.Scope.ID, q.Access.Everywhere, roots, depts, string(q.Group)}
+	gs := make([]string, len(groups))
+	for i, g := range groups {
+		gs[i] = string(g)
+	}
+	return []any{q.Start(), q.End(), loc.String(), gs, q.Scope.ID, q.Access.Everywhere, roots, depts}
 }
 
-// StatsCells counts q's figures per group and bucket (stats.Store).
-func (db *DB) StatsCells(ctx context.Context, q stats.Query, working [][2]time.Time) ([]stats.Cell, error) {
-	args := statsArgs(q)
+// StatsCells counts q's figures per group (each of groups), key and bucket, in one statement
+// (stats.Store). q.Group is ignored.
+func (db *DB) StatsCells(ctx context.Context, q stats.Query, groups []stats.Group, working [][2]time.Time) (map[stats.Group][]stats.Cell, error) {
+	args := statsArgs(q, groups)
 	as, bs := make([]time.Time, len(working)), make([]time.Time, len(working))
 	for i, w := range working {
 		as[i], bs[i] = w[0], w[1]
 	}
-	type ck struct{ key, bucket string }
+	type ck struct {
+		g           stats.Group
+		key, bucket string
+	}
 	cells := map[ck]*stats.Cell{}
-	var order []ck
 	get := func(k ck) *stats.Cell {
 		c := cells[k]
 		if c == nil {
 			c = &stats.Cell{Key: k.key, Bucket: k.bucket, Steps: map[string]stats.StepTime{}}
 			cells[k] = c
-			order = append(order, k)
 		}
 		return c
 	}
-	rows, err := db.pool.Query(ctx, statsCountsSQL, append(args, string(q.Bucket), q.Now)...)
+	rows, err := db.pool.Query(ctx, statsCountsSQL, append(args, string(q.Bucket), q.Now, as, bs)...)
 	if err != nil {
 		return nil, classify(err)
 	}
 	for rows.Next() {
 		var k ck
+		var step string
 		var n [16]int
-		dst := []any{&k.key, &k.bucket}
+		var t stats.StepTime
+		dst := []any{&k.g, &k.key, &k.bucket, &step}
 		for i := range n {
 			dst = append(dst, &n[i])
 		}
+		dst = append(dst, &t.Seconds, &t.WorkingSeconds)
 		if err := rows.Scan(dst...); err != nil {
 			rows.Close()
 			return nil, classify(err)
 		}
 		c := get(k)
+		if step != "" {
+			t.N = n[0]
+			c.Steps[step] = t
+			continue
+		}
 		c.Counts = stats.Counts{Reported: n[0], Filed: n[1], Voided: n[2], Closed: n[3], SelfHandled: n[4], Due: n[5], Postponed: n[6],
 			ClosedOnTime: n[7], Overdue: n[8], Dispatched: n[9], Redispatched: n[10], Returned: n[11], Reworked: n[12],
 			PatrolReported: n[13], PatrolValid: n[14], Missed: n[15]}
@@ -171,46 +205,30 @@ func (db *DB) StatsCells(ctx context.Context, q stats.Query, working [][2]time.T
 	if err := rows.Err(); err != nil {
 		return nil, classify(err)
 	}
-	rows, err = db.pool.Query(ctx, statsStepsSQL, append(args, string(q.Bucket), as, bs)...)
-	if err != nil {
-		return nil, classify(err)
+	per := map[stats.Group][]*stats.Cell{}
+	for k, c := range cells {
+		per[k.g] = append(per[k.g], c)
 	}
-	for rows.Next() {
-		var k ck
-		var step string
-		var t stats.StepTime
-		if err := rows.Scan(&k.key, &k.bucket, &step, &t.N, &t.Seconds, &t.WorkingSeconds); err != nil {
-			rows.Close()
-			return nil, classify(err)
+	out := map[stats.Group][]stats.Cell{}
+	for _, g := range groups {
+		if err := db.statsNames(ctx, q, g, per[g]); err != nil {
+			return nil, err
 		}
-		get(k).Steps[step] = t
+		list := make([]stats.Cell, 0, len(per[g]))
+		for _, c := range per[g] {
+			list = append(list, *c)
+		}
+		slices.SortFunc(list, func(a, b stats.Cell) int {
+			return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Bucket, b.Bucket))
+		})
+		out[g] = list
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, classify(err)
-	}
-	if err := db.statsNames(ctx, q, cells2(cells)); err != nil {
-		return nil, err
-	}
-	out := make([]stats.Cell, 0, len(order))
-	for _, k := range order {
-		out = append(out, *cells[k])
-	}
-	sortCells(out)
 	return out, nil
-}
-
-func cells2[K comparable](m map[K]*stats.Cell) []*stats.Cell {
-	out := make([]*stats.Cell, 0, len(m))
-	for _, c := range m {
-		out = append(out, c)
-	}
-	return out
 }
 
 // statsNames fills the cells' names, levels and grid ids (the key of a grid group is the grid's
 // id until here; it becomes the grid's code).
-func (db *DB) statsNames(ctx context.Context, q stats.Query, cells []*stats.Cell) error {
+func (db *DB) statsNames(ctx context.Context, q stats.Query, group stats.Group, cells []*stats.Cell) error {
 	if len(cells) == 0 {
 		return nil
 	}
@@ -224,10 +242,10 @@ func (db *DB) statsNames(ctx context.Context, q stats.Query, cells []*stats.Cell
 	}
 	var sql string
 	switch {
-	case q.Group.Level() != "":
+	case group.Level() != "":
 		sql = `SELECT DISTINCT ON (g.id) g.id::text, g.code, g.name, g.level FROM grids g
 			WHERE g.id = ANY($1::text[]::bigint[]) AND g.valid_from < ($2 AT TIME ZONE $3)::date ORDER BY g.id, g.valid_from DESC`
-	case q.Group == stats.GroupDepartment:
+	case group == stats.GroupDepartment:
 		sql = `SELECT d.code, d.code, d.name, 'department' FROM departments d WHERE d.code = ANY($1::text[]) AND $2::timestamptz IS NOT NULL AND $3::text IS NOT NULL`
 	default:
 		sql = `SELECT p.id::text, p.id::text, p.name, 'worker' FROM people p
@@ -259,9 +277,9 @@ func (db *DB) statsNames(ctx context.Context, q stats.Query, cells []*stats.Cell
 	for _, c := range cells {
 		n, ok := names[c.Key]
 		if !ok {
-			n = nm{c.Key, c.Key, string(q.Group)}
+			n = nm{c.Key, c.Key, string(group)}
 		}
-		if q.Group.Level() != "" {
+		if group.Level() != "" {
 			c.GridID, _ = strconv.ParseInt(c.Key, 10, 64)
 		}
 		c.Key, c.Name, c.Level = n.code, n.name, n.level
@@ -269,19 +287,9 @@ func (db *DB) statsNames(ctx context.Context, q stats.Query, cells []*stats.Cell
 	return nil
 }
 
-func sortCells(cs []stats.Cell) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && (cs[j].Key < cs[j-1].Key || cs[j].Key == cs[j-1].Key && cs[j].Bucket < cs[j-1].Bucket); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
-}
-
 // StatsBreakdown counts the scope's cases reported (and closed) in the period by class or source.
 func (db *DB) StatsBreakdown(ctx context.Context, q stats.Query, by string) ([]stats.Breakdown, error) {
-	qq := q
-	qq.Group = stats.GroupDistrict
-	args := statsArgs(qq)
+	args := statsArgs(q, []stats.Group{stats.GroupDistrict})
 	var sql string
 	switch by {
 	case "class":
