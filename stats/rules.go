@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,8 +53,6 @@ func CheckRules(rules []Rule) error {
 	return nil
 }
 
-var header = regexp.MustCompile(`^\x{feff}?code$`)
-
 // ParseRulesCSV reads a rule table as CSV with the header code,name,points (the order of the
 // columns is free; name may be left out). Errors name the CSV line.
 func ParseRulesCSV(r io.Reader) ([]Rule, error) {
@@ -67,11 +64,7 @@ func ParseRulesCSV(r io.Reader) ([]Rule, error) {
 	}
 	col := map[string]int{}
 	for i, h := range head {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if header.MatchString(h) {
-			h = "code"
-		}
-		col[h] = i
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
 	}
 	if _, ok := col["code"]; !ok {
 		return nil, gridline.Errorf(gridline.EInvalid, "the CSV header has no column code (the header is code,name,points)").With("line", 1)
