@@ -64,7 +64,7 @@ const statsBucket = `CASE $9 WHEN 'day' THEN to_char(v.at AT TIME ZONE $3, 'YYYY
 // on the 30th and closed on the 2nd counts as reported in one month and closed in the next. The
 // same statement sums the steps that ended in the period per group, key, bucket and step (the
 // step's end; its natural seconds, and its working seconds: its overlap with the working spans),
-// as rows whose fourth column names the step (the counts' rows have '').
+// as rows whose fourth column names the step (the counts' rows have an empty one).
 var statsCountsSQL = `WITH ` + statsCandidates + `,
 	f AS (
 		SELECT sc.*, ev.*, h.due,

@@ -95,8 +95,8 @@ func TestStatsFixture(t *testing.T) {
 		return out
 	}
 	want := map[stats.Group]map[string]stats.Counts{
-		stats.GroupGrid: {"410103001001001": g7, "410103001001002": g8, "410103001002001": g9, "410103002001001": g10},
-		stats.GroupCommunity: {"410103001001": sum(g7, g8), "410103001002": g9, "410103002001": g10},
+		stats.GroupGrid:        {"410103001001001": g7, "410103001001002": g8, "410103001002001": g9, "410103002001001": g10},
+		stats.GroupCommunity:   {"410103001001": sum(g7, g8), "410103001002": g9, "410103002001": g10},
 		stats.GroupSubdistrict: {"410103001": sum(g7, g8, g9), "410103002": g10},
 		stats.GroupDistrict:    {"410103": sum(g7, g8, g9, g10)},
 		// chengguan handles C1, C2, C4, C7, C8 (C2's first dispatch went to worker W, its last to
