@@ -234,9 +234,6 @@ type Row struct {
 	steps map[string]StepTime
 }
 
-// StepsUsed are the step times behind the row's averages (for sums of rows).
-func (r *Row) StepsUsed() map[string]StepTime { return r.steps }
-
 func rate(num, den int) *float64 {
 	if den <= 0 {
 		return nil
@@ -247,7 +244,8 @@ func rate(num, den int) *float64 {
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-// Rates are the numbers 0..1 made of a row's counts (nil when the denominator is 0).
+// fill sets a row's rates (0..1, nil when the denominator is 0), average step times and points
+// from its counts.
 func (r *Row) fill(rules []Rule) {
 	c := &r.Counts
 	r.OnTimeCloseRate = rate(c.ClosedOnTime, c.Due-c.Postponed)
@@ -418,7 +416,7 @@ var Definitions = map[string]string{
 	"points":                 "points 积分 = Σ rule points × the figure the rule's code names (GET /v1/stats/points-rules)",
 }
 
-// DescribeScope is the scope's name in messages.
+// String is the scope's name in messages.
 func (s Scope) String() string {
 	if s.ID == 0 {
 		return "every case you may read"
