@@ -8,15 +8,15 @@
 # synchronous_commit=off), and durable: fsync turned on for the cluster for the run (ALTER SYSTEM,
 # a sighup setting: no restart; RESET and reloaded at the end, even on failure) and the bench
 # server's own sessions committing with synchronous_commit=on (other sessions keep theirs).
-# DURABLE=0 skips the durable run. Each run adds a row with the API token's principal remembered
-# for TOKEN_CACHE (2s; GRIDLINE_TOKEN_CACHE, off by default); INTAKE_BATCH=1 writes each case in a
+# DURABLE=0 skips the durable run. Each run has a row with the API token's principal remembered
+# for TOKEN_CACHE (10s, the server's default GRIDLINE_TOKEN_CACHE) and one without; INTAKE_BATCH=1 writes each case in a
 # transaction of its own (group commit off), as before. Writes bench/results/cases.md. About two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL (make bench does)}"
 mkdir -p bench/results
 out=bench/results/cases.md
-args=(-clients "${CLIENTS:-8}" -seconds "${SECONDS_PER_RUN:-15}" -singles "${SINGLES:-1000}" -token-cache "${TOKEN_CACHE:-2s}" -intake-batch "${INTAKE_BATCH:-0}")
+args=(-clients "${CLIENTS:-8}" -seconds "${SECONDS_PER_RUN:-15}" -singles "${SINGLES:-1000}" -token-cache "${TOKEN_CACHE:-10s}" -intake-batch "${INTAKE_BATCH:-0}")
 go build -o "${TMPDIR:-/tmp}/casebench.$$" ./bench/casebench
 restore() {
   psql "$DATABASE_URL" -qAtc 'ALTER SYSTEM RESET fsync' -c 'SELECT pg_reload_conf()' >/dev/null || true
