@@ -126,6 +126,9 @@ type Options struct {
 	Addresses *address.Register
 	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
 	Cases *dispatch.Engine
+	// Printer prints the monthly brief to PDF (api/statsweb.go; printpdf.Chromium); nil or
+	// without Chromium: GET /v1/stats/brief.pdf answers 503, the HTML brief still works.
+	Printer PDFPrinter
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -186,6 +189,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeCases(r)
 	s.routePatrols(r, opt.Patrols)
 	s.routeConsole(r)
+	s.routeStatsWeb(r, opt.Printer)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}
