@@ -24,6 +24,7 @@ import (
 	"gridline.dev/gridline/jobs"
 	"gridline.dev/gridline/patrol"
 	"gridline.dev/gridline/resolve"
+	"gridline.dev/gridline/stats"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
 	webmap "gridline.dev/gridline/web-map"
@@ -60,6 +61,7 @@ type Server struct {
 	live           StreamOptions     // GET /v1/cases/stream (api/stream.go)
 	addresses      *address.Register // the address register's matcher (api/addresses.go); nil: empty
 	cases          *dispatch.Engine  // incident cases (api/cases.go); nil: not served
+	stats          *stats.Service    // the figures (api/stats.go); nil: not served
 	// answerBufs holds *[]byte buffers for GET /v1/resolve answers, reused across requests.
 	answerBufs sync.Pool
 }
@@ -129,6 +131,8 @@ type Options struct {
 	// Printer prints the monthly brief to PDF (api/statsweb.go; printpdf.Chromium); nil or
 	// without Chromium: GET /v1/stats/brief.pdf answers 503, the HTML brief still works.
 	Printer PDFPrinter
+	// Stats computes the figures districts are judged by (api/stats.go); nil serves no /v1/stats.
+	Stats *stats.Service
 }
 
 // NewServer wires the routes to the services it is given; it builds none of its own.
@@ -187,6 +191,8 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeAddresses(r)
 	s.cases = opt.Cases
 	s.routeCases(r)
+	s.stats = opt.Stats
+	s.routeStats(r)
 	s.routePatrols(r, opt.Patrols)
 	s.routeConsole(r)
 	s.routeStatsWeb(r, opt.Printer)

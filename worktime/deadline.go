@@ -179,3 +179,21 @@ func (c *Calendar) Deadline(sc StepClock, now time.Time) Deadline {
 	}
 	return d
 }
+
+// WorkingSpans are the stretches of working hours (working days, office hours) in [from, to), in
+// order: the statistics count a step's working time as its overlap with them (package stats).
+func (c *Calendar) WorkingSpans(from, to time.Time) [][2]time.Time {
+	var out [][2]time.Time
+	c.runs(WorkingHour, from, nil, func(iv interval) bool {
+		if !iv.a.Before(to) {
+			return false
+		}
+		b := iv.b
+		if b.After(to) {
+			b = to
+		}
+		out = append(out, [2]time.Time{iv.a, b})
+		return true
+	})
+	return out
+}

@@ -353,6 +353,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	if apiOpt.Cases, err = casesEngine(db, res, workTime, clock, loc, getenv); err != nil {
 		return err
 	}
+	apiOpt.Stats = statsService(db, workTime, clock, loc)
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
 	apiOpt.Stream, apiOpt.Open311 = startLive(liveCtx, db, clock, log, getenv, apiOpt.Cases)
