@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"math"
 	"strings"
+	"time"
 )
 
 // Row is one row of figures (GET /v1/stats); fields the brief does not show are not read.
@@ -125,6 +126,9 @@ func Render(briefs []Brief, script []byte) (html []byte, csp string, err error) 
 	}
 	pages := make([]pageData, len(briefs))
 	for i, b := range briefs {
+		if t, err := time.Parse(time.RFC3339, b.GeneratedAt); err == nil {
+			b.GeneratedAt = t.Format("2006-01-02 15:04")
+		}
 		p := pageData{Brief: b, Index: i, ChildLevel: childLevel(b.Scope.Level)}
 		p.Children, p.ChildrenMore = cut(b.Children, maxChildren)
 		p.Departments, p.DeptMore = cut(b.Departments, maxDepartments)

@@ -108,6 +108,7 @@ function initFilters() {
 async function load() {
   if (!session.signed_in || !can('cases.read')) return;
   const p = params();
+  if (p.get('from') === '' || p.get('to') === '') return; // a custom period waits for both dates
   const seq = ++st.seq;
   $('#msg').textContent = '';
   document.body.dataset.loaded = '0';

@@ -61,8 +61,8 @@ test('the printed monthly brief: pages rendered and looked at', { skip }, async 
       // A4 at 50 dpi: 8.27 × 11.69 in = 413 × 585 pixels.
       assert.ok(Math.abs(img.width - 413) <= 2 && Math.abs(img.height - 585) <= 2, `${f}: ${img.width}×${img.height}, want A4`);
       const l = look(img);
-      assert.ok(l.ink > 0.05, `${f} is nearly blank (${(l.ink * 100).toFixed(1)}% ink)`);
-      assert.ok(l.colour > 0.005, `${f} has no coloured charts (${(l.colour * 100).toFixed(2)}% colour)`);
+      assert.ok(l.ink > 0.02, `${f} is nearly blank (${(l.ink * 100).toFixed(1)}% ink)`);
+      assert.ok(l.colour > 0.001, `${f} has no coloured charts (${(l.colour * 100).toFixed(2)}% colour)`);
       rmSync(join(artifacts, f));
     }
   });
