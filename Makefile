@@ -56,6 +56,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/stream.sh
 	DATABASE_URL="$(DBURL)" bench/cases.sh
 	DATABASE_URL="$(DBURL)" bench/patrol.sh
+	DATABASE_URL="$(DBURL)" bench/brief.sh
 
 stop:
 	@scripts/setup.sh stop
