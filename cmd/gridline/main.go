@@ -30,10 +30,10 @@ import (
 	"gridline.dev/gridline/escalation"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/printpdf"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
-	"gridline.dev/gridline/printpdf"
 	webmap "gridline.dev/gridline/web-map"
 	"gridline.dev/gridline/worktime"
 )
