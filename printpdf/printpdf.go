@@ -39,6 +39,7 @@ type Chromium struct {
 	stop     func()
 	dir      string        // pages are written here and opened as file:// (never from the network)
 	slots    chan struct{} // at most this many tabs print at once
+	idle     []*tab        // tabs of the running browser waiting for the next print
 	printSeq int
 }
 
@@ -70,6 +71,7 @@ func (c *Chromium) start() (context.Context, error) {
 	if c.stop != nil {
 		c.stop()
 	}
+	c.idle = nil
 	dir, err := os.MkdirTemp("", "gridline-print-")
 	if err != nil {
 		return nil, err
@@ -124,9 +126,17 @@ func (c *Chromium) PDF(ctx context.Context, html []byte) ([]byte, error) {
 	}
 	defer os.Remove(file)
 
-	tab, closeTab := chromedp.NewContext(browser)
-	defer closeTab()
-	tab, cancel := context.WithTimeout(tab, c.Timeout)
+	t, err := c.takeTab(browser)
+	if err != nil {
+		return nil, c.failed(ctx, browser, err)
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			t.close()
+		}
+	}()
+	tab, cancel := context.WithTimeout(t.ctx, c.Timeout)
 	defer cancel()
 	stopOnCaller := context.AfterFunc(ctx, cancel)
 	defer stopOnCaller()
@@ -139,7 +149,49 @@ func (c *Chromium) PDF(ctx context.Context, html []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.failed(ctx, browser, err)
 	}
+	kept = c.keepTab(browser, t)
 	return pdf, nil
+}
+
+// tab is a tab of the browser kept open between prints: its renderer process keeps its fonts and
+// compiled script, which makes the next print of the same kind of page much faster than in a new
+// tab (a new renderer process each time).
+type tab struct {
+	ctx   context.Context
+	close func()
+}
+
+// takeTab takes an idle tab of browser, or opens one.
+func (c *Chromium) takeTab(browser context.Context) (*tab, error) {
+	c.mu.Lock()
+	for len(c.idle) > 0 {
+		t := c.idle[len(c.idle)-1]
+		c.idle = c.idle[:len(c.idle)-1]
+		if t.ctx.Err() == nil {
+			c.mu.Unlock()
+			return t, nil
+		}
+		t.close()
+	}
+	c.mu.Unlock()
+	ctx, cancel := chromedp.NewContext(browser)
+	// The tab's first run opens it; no timeout here (it would close the tab when it fires).
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	return &tab{ctx: ctx, close: cancel}, nil
+}
+
+// keepTab puts t back among the idle tabs of browser, if that is still the running browser.
+func (c *Chromium) keepTab(browser context.Context, t *tab) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.browser != browser || t.ctx.Err() != nil || len(c.idle) >= cap(c.slots) {
+		return false
+	}
+	c.idle = append(c.idle, t)
+	return true
 }
 
 // failed forgets a browser that died (the next print starts a new one) and says what failed.
@@ -163,6 +215,6 @@ func (c *Chromium) Close() {
 	defer c.mu.Unlock()
 	if c.stop != nil {
 		c.stop()
-		c.stop, c.browser = nil, nil
+		c.stop, c.browser, c.idle = nil, nil, nil
 	}
 }

@@ -9,8 +9,8 @@ function draw() {
     const src = el.querySelector('.brief-data');
     if (!src) continue;
     const d = JSON.parse(src.textContent);
-    const common = { animation: false, responsive: false, devicePixelRatio: 1, plugins: { legend: { labels: { boxWidth: 12, font: { size: 18 } } } },
-      scales: { x: { ticks: { font: { size: 16 } } }, y: { beginAtZero: true, ticks: { font: { size: 16 }, precision: 0 } } } };
+    const common = { animation: false, responsive: false, devicePixelRatio: 1, plugins: { legend: { labels: { boxWidth: 12, font: { size: 13 } } } },
+      scales: { x: { ticks: { font: { size: 12 } } }, y: { beginAtZero: true, ticks: { font: { size: 12 }, precision: 0 } } } };
     const days = el.querySelector('canvas[data-chart="days"]');
     if (days) new Chart(days, { type: 'bar', data: { labels: d.days, datasets: [
       { label: '上报 reported', data: d.reported, backgroundColor: COLOURS.reported },
@@ -20,7 +20,7 @@ function draw() {
     if (classes) new Chart(classes, { type: 'bar', data: { labels: d.classes, datasets: [
       { label: '上报 reported', data: d.class_reported, backgroundColor: COLOURS.reported },
       { label: '结案 closed', data: d.class_closed, backgroundColor: COLOURS.closed },
-    ] }, options: { ...common, indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { font: { size: 16 }, precision: 0 } }, y: { ticks: { font: { size: 16 } } } } } });
+    ] }, options: { ...common, indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { font: { size: 12 }, precision: 0 } }, y: { ticks: { font: { size: 12 } } } } } });
   }
 }
 
