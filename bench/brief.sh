@@ -38,7 +38,7 @@ timed() {
 }
 summary() { sort -n | awk '{a[NR]=$1} END {printf "median %.3f s, p90 %.3f s, max %.3f s (%d runs)", a[int((NR+1)/2)], a[int(NR*0.9+0.999)], a[NR], NR}'; }
 first=$(timed "$base/brief.pdf?month=$month")
-pages=$(grep -aoE '/Type ?/Page[^s]' "$tmp/body" | wc -l)
+pages=$(pdfinfo "$tmp/body" 2>/dev/null | awk '/^Pages:/ {print $2}' || echo "?")
 size=$(stat -c %s "$tmp/body")
 json=$(for _ in $(seq "$runs"); do timed "$base/brief?month=$month"; done | summary)
 cases=$(curl -s -H "Authorization: Bearer $token" "$base/brief?month=$month" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["total"]["reported"], b["scope"]["name"])')
