@@ -57,6 +57,7 @@ bench: db build
 	DATABASE_URL="$(DBURL)" bench/cases.sh
 	DATABASE_URL="$(DBURL)" bench/patrol.sh
 	DATABASE_URL="$(DBURL)" bench/stats.sh
+	DATABASE_URL="$(DBURL)" bench/brief.sh
 
 stop:
 	@scripts/setup.sh stop

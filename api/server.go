@@ -128,6 +128,9 @@ type Options struct {
 	Addresses *address.Register
 	// Cases is the incident engine (api/cases.go); nil serves no case endpoints.
 	Cases *dispatch.Engine
+	// Printer prints the monthly brief to PDF (api/statsweb.go; printpdf.Chromium); nil or
+	// without Chromium: GET /v1/stats/brief.pdf answers 503, the HTML brief still works.
+	Printer PDFPrinter
 	// Stats computes the figures districts are judged by (api/stats.go); nil serves no /v1/stats.
 	Stats *stats.Service
 }
@@ -192,6 +195,7 @@ func NewServer(db *store.DB, res *resolve.Resolver, log *slog.Logger, opt Option
 	s.routeStats(r)
 	s.routePatrols(r, opt.Patrols)
 	s.routeConsole(r)
+	s.routeStatsWeb(r, opt.Printer)
 	if opt.WebMap == nil {
 		opt.WebMap = webmap.Handler(webmap.Config{})
 	}

@@ -26,7 +26,10 @@ declare -A need=(
   ["/usr/share/postgresql/$pgver/extension/pgrouting.control"]="postgresql-$pgver-pgrouting"
   ["/usr/share/postgresql/$pgver/extension/btree_gist.control"]="postgresql-contrib"
   ["/usr/bin/ogr2ogr"]="gdal-bin"
+  # Chromium also prints the monthly brief of the statistics to PDF (printpdf/, serve).
   ["/usr/bin/chromium"]="chromium"
+  # pdftoppm: the browser test of the printed brief renders its PDF pages to PNG.
+  ["/usr/bin/pdftoppm"]="poppler-utils"
   ["/usr/bin/wrk"]="wrk"
   # A CJK font, so that Chromium (browser tests, screenshots) draws Chinese map labels.
   ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]="fonts-wqy-microhei"

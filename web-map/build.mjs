@@ -17,8 +17,9 @@ mkdirSync(dist, { recursive: true });
 
 await build({
   // The grid map (app.js), the dispatcher's console (console.js) and the grid worker's phone page
-  // (worker.js, no MapLibre): shared code goes into chunks, so the phone page stays small.
-  entryPoints: { app: join(here, 'src', 'main.js'), console: join(here, 'src', 'console.js'), worker: join(here, 'src', 'worker.js') },
+  // (worker.js, no MapLibre) and the statistics page (stats.js): shared code goes into chunks, so
+  // the phone page stays small.
+  entryPoints: { app: join(here, 'src', 'main.js'), console: join(here, 'src', 'console.js'), worker: join(here, 'src', 'worker.js'), stats: join(here, 'src', 'stats.js') },
   outdir: dist,
   splitting: true,
   chunkNames: 'chunk-[hash]',
@@ -30,11 +31,23 @@ await build({
   legalComments: 'eof',
   logLevel: 'warning',
 });
+// The monthly brief's charts (brief.js): one self-contained classic script, which the server
+// inlines into GET /v1/stats/brief.html so that the brief prints with no network.
+await build({
+  entryPoints: { brief: join(here, 'src', 'brief.js') },
+  outdir: dist,
+  bundle: true,
+  format: 'iife',
+  target: ['es2022'],
+  minify: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
 copyFileSync(join(mlDist, 'maplibre-gl-worker.mjs'), join(dist, 'maplibre-gl-worker.mjs'));
 copyFileSync(join(mlDist, 'maplibre-gl.css'), join(dist, 'maplibre-gl.css'));
 copyFileSync(join(here, 'src', 'index.html'), join(dist, 'index.html'));
 copyFileSync(join(here, 'src', 'app.css'), join(dist, 'app.css'));
-for (const f of ['console.html', 'console.css', 'worker.html', 'worker.css']) copyFileSync(join(here, 'src', f), join(dist, f));
+for (const f of ['console.html', 'console.css', 'worker.html', 'worker.css', 'stats.html', 'stats.css']) copyFileSync(join(here, 'src', f), join(dist, f));
 
 let total = 0;
 for (const name of readdirSync(dist)) {

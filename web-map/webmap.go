@@ -92,9 +92,18 @@ func newMap(fsys fs.FS, cfg Config) *Map {
 	return m
 }
 
-// pages are the other pages' short addresses: the dispatcher's console and the grid worker's
-// phone page (issue #16).
-var pages = map[string]string{"/console": "/console.html", "/m": "/worker.html"}
+// pages are the other pages' short addresses: the dispatcher's console, the grid worker's
+// phone page and the statistics page (issue #16).
+var pages = map[string]string{"/console": "/console.html", "/m": "/worker.html", "/stats": "/stats.html"}
+
+// File is the bundle's file name (as "brief.js"), or nil when the bundle has none: the server
+// inlines the monthly brief's chart script into the brief (api/statsweb.go).
+func (m *Map) File(name string) []byte {
+	if f := m.files["/"+name]; f != nil {
+		return f.data
+	}
+	return nil
+}
 
 // Built reports whether the bundle is there (dist/index.html).
 func (m *Map) Built() bool { return m.files["/index.html"] != nil }

@@ -30,6 +30,7 @@ import (
 	"gridline.dev/gridline/escalation"
 	"gridline.dev/gridline/importers"
 	"gridline.dev/gridline/jobs"
+	"gridline.dev/gridline/printpdf"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/tiles"
@@ -365,6 +366,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 		SecureCookies: getenv("GRIDLINE_SECURE_COOKIES") == "true", SignInToRead: getenv("GRIDLINE_SIGN_IN_TO_READ") == "true",
 		WebMap: webmap.Handler(webmap.ConfigFromEnv(getenv)), Clock: clock, Worktime: workTime, Addresses: register,
 		Drafts: drafts.New(db, auditor, clock, loc, drafts.Options{})}
+	// The monthly brief's PDF: one headless Chromium, started at the first print and kept warm.
+	printer := printpdf.New(getenv("GRIDLINE_CHROMIUM"))
+	defer printer.Close()
+	apiOpt.Printer = printer
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
 	}
