@@ -29,7 +29,7 @@ build: deps web
 	$(GO) build -o bin/gridline ./cmd/gridline
 
 run: db build
-	DATABASE_URL="$(DBURL)" bin/gridline serve --demo-if-empty
+	DATABASE_URL="$(DBURL)" GRIDLINE_CHROMIUM_WARM=$${GRIDLINE_CHROMIUM_WARM:-true} bin/gridline serve --demo-if-empty
 
 # vet: go vet, gofmt, go.mod and go.sum tidy, and staticcheck (pinned as a tool in go.mod).
 vet:

@@ -76,6 +76,8 @@ environment:
   GRIDLINE_DB_MAX_CONNS  the most database connections the pool holds
                  (default the larger of 4 and the number of CPUs)
   GRIDLINE_INTAKE_BATCH  the most new cases one intake transaction holds (default 64; 1: each alone)
+  GRIDLINE_CHROMIUM      the Chromium that prints the monthly brief's PDF (default /usr/bin/chromium)
+  GRIDLINE_CHROMIUM_WARM true: start it when serve starts, not at the first print (make run does)
   GRIDLINE_TOKEN_CACHE   how long an API token's principal is remembered, up to 10s (default 10s;
                  0: read for each request); any change to accounts, grants or tokens empties it
   GRIDLINE_ANONYMOUS_PEOPLE  how anonymous callers see grid staff: full, masked (default) or none
@@ -369,6 +371,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, clock
 	// The monthly brief's PDF: one headless Chromium, started at the first print and kept warm.
 	printer := printpdf.New(getenv("GRIDLINE_CHROMIUM"))
 	defer printer.Close()
+	if getenv("GRIDLINE_CHROMIUM_WARM") == "true" && printer.Available() {
+		// Started now rather than at the first print (about 2 s more for that one).
+		go func() {
+			if err := printer.Start(); err != nil {
+				log.Warn("could not start Chromium for the monthly brief's PDF; it will be tried again at the first print", "err", err)
+			}
+		}()
+	}
 	apiOpt.Printer = printer
 	if err := httpOptions(getenv, &apiOpt); err != nil {
 		return err
