@@ -340,7 +340,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
 
 // putCategory is PUT /v1/case-categories/{code}: add or change one entry.
 func (s *Server) putCategory(w http.ResponseWriter, r *http.Request) {
-	c := dispatch.Category{Active: true}
+	c := dispatch.Category{Active: true, PatrolFindable: true}
 	if err := decodeBody(r, &c); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -264,6 +264,29 @@ func TestCasesAPILists(t *testing.T) {
 			t.Fatal("a refused import wrote 0601")
 		}
 	}
+	// Whether the patrol should have found a category first (the missed-report figure): true
+	// unless said, set by PUT or by the import's patrol_findable column (checked per line).
+	if code, body = a.json(t, "PUT", "/v1/case-categories/0607", a.supervisor, map[string]any{"standard": "legacy", "name": "井盖丢失", "class_code": "06", "kind": "asset",
+		"patrol_findable": false}); code != http.StatusOK || body["patrol_findable"] != false {
+		t.Fatalf("put with patrol_findable false: %d %v", code, body)
+	}
+	csv = "code,standard,name,class_code,kind,巡查应发现\n0608,legacy,新类别,06,incident,false\n0609,legacy,又一类别,06,incident,\n0610,legacy,坏值,06,incident,maybe\n"
+	if code, body = a.do(t, "POST", "/v1/case-categories/import", a.supervisor, "text/csv", []byte(csv)); code != http.StatusUnprocessableEntity ||
+		len(body["report"].(map[string]any)["problems"].([]any)) != 1 || body["report"].(map[string]any)["problems"].([]any)[0].(map[string]any)["field"] != "patrol_findable" {
+		t.Fatalf("import with a bad patrol_findable: %d %v", code, body)
+	}
+	csv = "code,standard,name,class_code,kind,巡查应发现\n0608,legacy,新类别,06,incident,false\n0609,legacy,又一类别,06,incident,\n"
+	if code, body = a.do(t, "POST", "/v1/case-categories/import", a.supervisor, "text/csv", []byte(csv)); code != http.StatusOK {
+		t.Fatalf("import with patrol_findable: %d %v", code, body)
+	}
+	_, body = a.do(t, "GET", "/v1/case-categories", "", "", nil)
+	findable := map[string]any{}
+	for _, c := range body["categories"].([]any) {
+		findable[c.(map[string]any)["code"].(string)] = c.(map[string]any)["patrol_findable"]
+	}
+	if findable["0607"] != false || findable["0608"] != false || findable["0609"] != true || findable["0101"] != true {
+		t.Fatalf("patrol_findable: 0607 %v 0608 %v 0609 %v 0101 %v", findable["0607"], findable["0608"], findable["0609"], findable["0101"])
+	}
 	// Only a district-wide supervisor edits the responsibility list; every change is audited.
 	rule := map[string]any{"ord": 5, "category_code": "0101", "party_kind": "department", "party_ref": "chengguan"}
 	if code, body = a.json(t, "POST", "/v1/responsibility-rules", a.dispatcher, rule); code != http.StatusForbidden {

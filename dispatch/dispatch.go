@@ -110,6 +110,9 @@ type Category struct {
 	ParentCode string `json:"parent_code,omitempty"`
 	Kind       string `json:"kind"` // incident or asset
 	Active     bool   `json:"active"`
+	// PatrolFindable: a grid worker on patrol is expected to find such a thing before the public
+	// reports it (the missed-report figure of the statistics counts public reports of these).
+	PatrolFindable bool `json:"patrol_findable"`
 }
 
 // Department is a department cases are dispatched to.

@@ -19,7 +19,7 @@ import (
 var categoryColumns = map[string][]string{
 	"code": {"code", "编码", "代码"}, "standard": {"standard", "标准"}, "name": {"name", "名称"},
 	"class_code": {"class_code", "大类编码", "大类代码"}, "class_name": {"class_name", "大类名称"},
-	"parent_code": {"parent_code", "上级编码"}, "kind": {"kind", "类型"}, "active": {"active", "启用"},
+	"parent_code": {"parent_code", "上级编码"}, "kind": {"kind", "类型"}, "active": {"active", "启用"}, "patrol_findable": {"patrol_findable", "巡查应发现"},
 }
 
 var departmentColumns = map[string][]string{
@@ -61,13 +61,13 @@ type ListReport struct {
 }
 
 // ParseCategoriesCSV reads a catalogue: code, standard, name, class_code, class_name,
-// parent_code, kind, active.
+// parent_code, kind, active, patrol_findable (optional, default true).
 func ParseCategoriesCSV(data []byte, encoding string) ([]dispatch.Category, []int, []store.ImportProblem, error) {
 	var out []dispatch.Category
 	var at []int
 	var problems []store.ImportProblem
 	lines := map[string]int{}
-	readProblems, err := readList("catalogue", "code, standard, name, class_code, class_name, parent_code, kind, active", data, encoding, categoryColumns,
+	readProblems, err := readList("catalogue", "code, standard, name, class_code, class_name, parent_code, kind, active, patrol_findable", data, encoding, categoryColumns,
 		[]string{"code", "standard", "name", "class_code", "kind"}, func(line int, get func(string) string) {
 			c := dispatch.Category{Code: get("code"), Standard: strings.ToLower(get("standard")), Name: get("name"), ClassCode: get("class_code"),
 				ClassName: get("class_name"), ParentCode: get("parent_code"), Kind: strings.ToLower(get("kind"))}
@@ -77,6 +77,10 @@ func ParseCategoriesCSV(data []byte, encoding string) ([]dispatch.Category, []in
 			var ok bool
 			if c.Active, ok = parseBool(get("active"), true); !ok {
 				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: c.Code, Field: "active", Message: "active is not true or false"})
+				return
+			}
+			if c.PatrolFindable, ok = parseBool(get("patrol_findable"), true); !ok {
+				problems = append(problems, store.ImportProblem{Index: line, Line: true, Code: c.Code, Field: "patrol_findable", Message: "patrol_findable is not true or false"})
 				return
 			}
 			if first, dup := lines[c.Code]; dup {

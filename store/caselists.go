@@ -56,10 +56,11 @@ func (db *DB) SaveCategories(ctx context.Context, cats []dispatch.Category, acti
 				if c.ParentCode != "" {
 					parent = &c.ParentCode
 				}
-				if _, err := tx.Exec(ctx, `INSERT INTO case_categories (code, standard, name, class_code, class_name, parent_code, kind, active, updated_at)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
-					ON CONFLICT (code) DO UPDATE SET standard = $2, name = $3, class_code = $4, class_name = $5, parent_code = $6, kind = $7, active = $8, updated_at = now()`,
-					c.Code, c.Standard, c.Name, c.ClassCode, c.ClassName, parent, c.Kind, c.Active); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO case_categories (code, standard, name, class_code, class_name, parent_code, kind, active, patrol_findable, updated_at)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+					ON CONFLICT (code) DO UPDATE SET standard = $2, name = $3, class_code = $4, class_name = $5, parent_code = $6, kind = $7, active = $8,
+						patrol_findable = $9, updated_at = now()`,
+					c.Code, c.Standard, c.Name, c.ClassCode, c.ClassName, parent, c.Kind, c.Active, c.PatrolFindable); err != nil {
 					return err
 				}
 			}

@@ -41,13 +41,13 @@ func (db *DB) RoutingTable(ctx context.Context) (*dispatch.Table, error) {
 
 // Categories lists the catalogue by code.
 func (db *DB) Categories(ctx context.Context) ([]dispatch.Category, error) {
-	rows, err := db.pool.Query(ctx, `SELECT code, standard, name, class_code, class_name, coalesce(parent_code, ''), kind, active FROM case_categories ORDER BY standard, code`)
+	rows, err := db.pool.Query(ctx, `SELECT code, standard, name, class_code, class_name, coalesce(parent_code, ''), kind, active, patrol_findable FROM case_categories ORDER BY standard, code`)
 	if err != nil {
 		return nil, classify(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dispatch.Category, error) {
 		var c dispatch.Category
-		err := r.Scan(&c.Code, &c.Standard, &c.Name, &c.ClassCode, &c.ClassName, &c.ParentCode, &c.Kind, &c.Active)
+		err := r.Scan(&c.Code, &c.Standard, &c.Name, &c.ClassCode, &c.ClassName, &c.ParentCode, &c.Kind, &c.Active, &c.PatrolFindable)
 		return c, err
 	})
 	return out, classify(err)
