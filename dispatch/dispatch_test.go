@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -484,5 +485,41 @@ func TestCasesDispatchToGridWorker(t *testing.T) {
 	c = post(t, eng, dispatcher, c.ID, dispatch.Request{Kind: dispatch.KindDispatch, Party: &dispatch.Party{Kind: dispatch.PartyWorker, Grid: c.GridID}})
 	if c.State != dispatch.Dispatched || c.Party == nil || c.Party.Kind != dispatch.PartyWorker || c.Party.Name != "赵磊" || c.Party.Ref == "" {
 		t.Fatalf("dispatched to the grid's worker: %s %+v", c.State, c.Party)
+	}
+}
+
+// TestCasesDuplicateRadius: the duplicate search's box holds the whole 50 m circle, east-west as
+// well as north-south: a report just inside 50 m (by PostGIS's distance on the sphere) in each
+// direction finds the first, one just outside does not.
+func TestCasesDuplicateRadius(t *testing.T) {
+	db, eng, _ := setup(t)
+	first := report(t, eng, "0102", 113.603, 34.715).Case
+	// Degrees for 49 and 51 m at this latitude, then checked by PostGIS.
+	for _, c := range []struct {
+		name       string
+		dlon, dlat float64
+		want       bool
+	}{
+		{"49 m east", 49 / (111320 * math.Cos(34.715*math.Pi/180)), 0, true},
+		{"49 m north", 0, 49 / 110900.0, true},
+		{"51 m east", 51 / (111320 * math.Cos(34.715*math.Pi/180)), 0, false},
+		{"51 m south", 0, -51 / 110900.0, false},
+	} {
+		lon, lat := 113.603+c.dlon, 34.715+c.dlat
+		var d float64
+		if err := storetest.Raw(t, db).QueryRow(context.Background(), `SELECT ST_Distance(ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, ST_SetSRID(ST_MakePoint(113.603, 34.715), 4326)::geography)`, lon, lat).Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		if (d < 50) != c.want {
+			t.Fatalf("%s: PostGIS says %.2f m; the test's degrees are wrong", c.name, d)
+		}
+		in := report(t, eng, "0102", lon, lat)
+		found := false
+		for _, dup := range in.Duplicates {
+			found = found || dup.ID == first.ID
+		}
+		if found != c.want {
+			t.Fatalf("%s (%.2f m): duplicate of the first %v, want %v (%+v)", c.name, d, found, c.want, in.Duplicates)
+		}
 	}
 }

@@ -94,7 +94,7 @@ func (db *DB) Rules(ctx context.Context) ([]dispatch.Rule, error) {
 func (db *DB) WritesDuplicates() bool { return true }
 
 // duplicatesQuery is the duplicate search with its parameters at the positions given: the open
-// cases in a degree box around the point first (the partial gist index of open cases, migration
+// cases in a box around the point just larger than the circle (dupBoxDegrees) first (the partial gist index of open cases, migration
 // 0016, materialized so that the planner does not AND it with the category-and-time index, which
 // reads every case of the category in the window), then the category, the time and the distance
 // on the sphere over those few.
@@ -103,17 +103,22 @@ func duplicatesQuery(category, lon, lat, since, metres, deg, limit int) string {
 		WITH near AS MATERIALIZED (
 			SELECT id, number, state, geom, reported_at, category_code FROM cases
 			WHERE duplicate_of IS NULL AND state NOT IN ('voided', 'merged', 'closed', 'evaluated')
-				AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint($%[2]d, $%[3]d), 4326), $%[6]d))
+				AND geom && ST_Expand(ST_SetSRID(ST_MakePoint($%[2]d, $%[3]d), 4326), $%[6]d / greatest(cos(radians($%[3]d)), 0.01), $%[6]d))
 		SELECT id, number, state, ST_Distance(geom::geography, p::geography) AS d, reported_at
 		FROM near, ST_SetSRID(ST_MakePoint($%[2]d, $%[3]d), 4326) AS p
 		WHERE category_code = $%[1]d AND reported_at >= $%[4]d AND ST_DWithin(geom::geography, p::geography, $%[5]d)
 		ORDER BY d, id LIMIT $%[7]d`, category, lon, lat, since, metres, deg, limit)
 }
 
+// dupBoxDegrees is the half height in degrees of latitude of the box the duplicate search reads
+// around a point (its half width is this over the cosine of the latitude): a degree of latitude
+// is at least 110,574 m, so metres/110,000 always holds the circle, by half a percent.
+func dupBoxDegrees(metres float64) float64 { return metres / 110000 }
+
 // Duplicates lists the open cases of category within metres of (lon, lat) reported since.
 func (db *DB) Duplicates(ctx context.Context, category string, lon, lat, metres float64, since time.Time, limit int) ([]dispatch.Duplicate, error) {
 	// The geometry test on a degree box first (the gist index), then the distance on the sphere.
-	deg := metres / 111000 / 0.5 // a generous box up to 60 degrees of latitude
+	deg := dupBoxDegrees(metres)
 	rows, err := db.pool.Query(ctx, duplicatesQuery(1, 2, 3, 4, 5, 6, 7), category, lon, lat, since, metres, deg, limit)
 	if err != nil {
 		return nil, classify(err)
@@ -206,7 +211,7 @@ func queueCase(b *pgx.Batch, nc *dispatch.NewCase) error {
 		// The duplicate search runs in the statement that writes the case (one round trip for
 		// both): what it finds goes into the case's flags and routing, as Engine.duplicates puts
 		// what Duplicates finds.
-		args = append(args, s.Since, s.Metres, s.Metres/111000/0.5, s.Limit)
+		args = append(args, s.Since, s.Metres, dupBoxDegrees(s.Metres), s.Limit)
 		b.Queue(`
 			WITH n AS (SELECT nextval('cases_id_seq') AS id),
 			d AS (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'number', x.number, 'state', x.state,
