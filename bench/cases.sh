@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL (make bench does)}"
 mkdir -p bench/results
 out=bench/results/cases.md
-args=(-clients "${CLIENTS:-8}" -seconds "${SECONDS_PER_RUN:-15}" -singles "${SINGLES:-1000}" -token-cache "${TOKEN_CACHE:-10s}" -intake-batch "${INTAKE_BATCH:-0}")
+args=(-clients "${CLIENTS:-32}" -seconds "${SECONDS_PER_RUN:-15}" -singles "${SINGLES:-1000}" -token-cache "${TOKEN_CACHE:-10s}" -intake-batch "${INTAKE_BATCH:-0}")
 go build -o "${TMPDIR:-/tmp}/casebench.$$" ./bench/casebench
 restore() {
   psql "$DATABASE_URL" -qAtc 'ALTER SYSTEM RESET fsync' -c 'SELECT pg_reload_conf()' >/dev/null || true
