@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/cases.sh: case intake (issue #15): POST /v1/cases through the whole server on the demo
 # district with its demo case lists, routed by the in-memory index and, for comparison, by one
-# PostGIS query per case; sustained throughput with CLIENTS clients for SECONDS, and the latency of
+# PostGIS query per case; sustained throughput with CLIENTS clients (default 32) for SECONDS, and the latency of
 # single POSTs. It creates and drops its own database (gridline_casebench_*). Needs DATABASE_URL.
 #
 # Two runs: the database as configured (the local cluster of scripts/setup.sh runs fsync=off,
