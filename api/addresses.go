@@ -14,7 +14,6 @@ import (
 	"gridline.dev/gridline"
 	"gridline.dev/gridline/accounts"
 	"gridline.dev/gridline/address"
-	gdgeo "gridline.dev/gridline/geo"
 	"gridline.dev/gridline/resolve"
 	"gridline.dev/gridline/store"
 )
@@ -174,23 +173,9 @@ func (s *Server) resolveAddress(w http.ResponseWriter, r *http.Request, q resolv
 	// A point sent with the address is read (and refused when wrong) before anything else.
 	var pt *orb.Point
 	if q.hasLon || q.hasLat {
-		lon, err := coordinate("lon", q.lon, q.hasLon)
+		lon, lat, crs, err := q.point()
 		if err != nil {
 			s.writeError(w, r, err)
-			return
-		}
-		lat, err := coordinate("lat", q.lat, q.hasLat)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		crs, err := gdgeo.ParseCRS(q.crs)
-		if err != nil {
-			s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs"))
-			return
-		}
-		if e := resolve.CheckCoordinate(lon, lat, crs); e != nil {
-			s.writeError(w, r, e)
 			return
 		}
 		p, err := s.toWGS84(r.Context(), crs, lon, lat)

@@ -90,6 +90,24 @@ func parseResolveQuery(raw string) (p resolveParams, err error) {
 	return p, nil
 }
 
+// point is the query's lon, lat and crs, read and checked (required, numbers, a known CRS, in
+// the CRS's range).
+func (q *resolveParams) point() (lon, lat float64, crs geo.CRS, err error) {
+	if lon, err = coordinate("lon", q.lon, q.hasLon); err != nil {
+		return
+	}
+	if lat, err = coordinate("lat", q.lat, q.hasLat); err != nil {
+		return
+	}
+	if crs, err = geo.ParseCRS(q.crs); err != nil {
+		return 0, 0, crs, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs")
+	}
+	if e := resolve.CheckCoordinate(lon, lat, crs); e != nil {
+		return 0, 0, crs, e
+	}
+	return lon, lat, crs, nil
+}
+
 func coordinate(name, v string, present bool) (float64, error) {
 	if !present || strings.TrimSpace(v) == "" {
 		return 0, gridline.Errorf(gridline.EInvalidCoord, "%s is required", name).With("field", name)
@@ -112,19 +130,9 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 		s.resolveAddress(w, r, q)
 		return
 	}
-	lon, err := coordinate("lon", q.lon, q.hasLon)
+	lon, lat, crs, err := q.point()
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	lat, err := coordinate("lat", q.lat, q.hasLat)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	crs, err := geo.ParseCRS(q.crs)
-	if err != nil {
-		s.writeError(w, r, gridline.Errorf(gridline.EInvalidCRS, "%v", err).With("field", "crs"))
 		return
 	}
 	at := s.resolver.Today()
@@ -133,10 +141,6 @@ func (s *Server) resolveOne(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-	}
-	if e := resolve.CheckCoordinate(lon, lat, crs); e != nil {
-		s.writeError(w, r, e)
-		return
 	}
 	if !s.resolver.Ready() {
 		s.writeError(w, r, gridline.Errorf(gridline.EUnavailable, "the resolution index is still being built"))
