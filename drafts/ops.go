@@ -256,6 +256,22 @@ func (e *edit) below(id int64) (bool, error) {
 	return e.inScope(id)
 }
 
+// editable is grid id as this draft has it, refused when the draft retired it (field names the
+// operation's field) or when it lies outside the draft's scope.
+func (e *edit) editable(id int64, field string) (*Grid, error) {
+	g, err := e.get(id)
+	if err != nil {
+		return nil, err
+	}
+	if g.Retired {
+		return nil, invalid(field, "grid %s is retired in this draft", g.Code)
+	}
+	if err := e.requireScope(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
 func (e *edit) requireScope(gs ...*Grid) error {
 	for _, g := range gs {
 		ok, err := e.inScope(g.ID)
@@ -560,14 +576,8 @@ func appendFrom(fs []From, f From) []From {
 }
 
 func (e *edit) split(op *Op) error {
-	g, err := e.get(op.Grid)
+	g, err := e.editable(op.Grid, "grid")
 	if err != nil {
-		return err
-	}
-	if g.Retired {
-		return invalid("grid", "grid %s is retired in this draft", g.Code)
-	}
-	if err := e.requireScope(g); err != nil {
 		return err
 	}
 	if len(op.Lines) == 0 {
@@ -824,14 +834,8 @@ func (e *edit) merge(op *Op) error {
 			return invalid("grids", "grid %d appears twice", id)
 		}
 		seen[id] = true
-		g, err := e.get(id)
+		g, err := e.editable(id, "grids")
 		if err != nil {
-			return err
-		}
-		if g.Retired {
-			return invalid("grids", "grid %s is retired in this draft", g.Code)
-		}
-		if err := e.requireScope(g); err != nil {
 			return err
 		}
 		if id == keep {
@@ -899,14 +903,8 @@ func (e *edit) move(op *Op) error {
 }
 
 func (e *edit) attributes(op *Op) error {
-	g, err := e.get(op.Grid)
+	g, err := e.editable(op.Grid, "grid")
 	if err != nil {
-		return err
-	}
-	if g.Retired {
-		return invalid("grid", "grid %s is retired in this draft", g.Code)
-	}
-	if err := e.requireScope(g); err != nil {
 		return err
 	}
 	if op.Name != nil {
