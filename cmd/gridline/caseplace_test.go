@@ -1,43 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gridline.dev/gridline"
-	"gridline.dev/gridline/demo"
-	"gridline.dev/gridline/importers"
-	"gridline.dev/gridline/store"
 	"gridline.dev/gridline/store/storetest"
 )
 
 // TestCasesImportByAddress: backlog rows with an address and no lon/lat are placed by the address
 // register; one address that cannot be placed stops the whole file, its line reported.
 func TestCasesImportByAddress(t *testing.T) {
-	url := storetest.NewURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
-		t.Fatal(err)
-	}
-	actx := gridline.WithActor(ctx, &gridline.Actor{Username: "test", Reach: func(string) (bool, []int64) { return true, nil }})
-	for _, l := range []struct {
-		what string
-		data []byte
-	}{{"categories", demo.CaseCategories}, {"departments", demo.Departments}, {"rules", demo.ResponsibilityRules}} {
-		if rep, err := importers.ImportCaseList(actx, db, l.what, l.data, "utf-8"); err != nil || len(rep.Problems) > 0 {
-			t.Fatal(l.what, err, rep)
-		}
-	}
+	db, cmd, write := casesImportFixture(t)
 	row := func(road, door, bld string, lon, lat float64) gridline.Address {
 		return gridline.Address{Province: "河南省", City: "郑州市", District: "二七区", Subdistrict: "淮河路街道", Community: "淮北街社区", Road: road, Door: door,
 			Building: bld, Lon: lon, Lat: lat, ValidFrom: storetest.FixtureFrom, Provenance: gridline.ProvenanceSynthetic}
@@ -46,18 +22,6 @@ func TestCasesImportByAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := storetest.Raw(t, db)
-	env := map[string]string{"DATABASE_URL": url, "GRIDLINE_TZ": "Asia/Shanghai"}
-	cmd := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, args, func(k string) string { return env[k] }, &out, io.Discard)
-		return out.String(), err
-	}
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o644)
-		return p
-	}
 	header := "category,lon,lat,address,description,reported_at,state\n"
 	good := write("good.csv", header+
 		"0102,,,淮北街12号3号楼,路口垃圾,2026-11-03 14:05,closed\n"+

@@ -20,41 +20,12 @@ import (
 // TestCasesImport: a backlog is checked row by row, filed through the dispatch engine's routing
 // all at once, and with one bad row nothing is filed and the row's line is reported.
 func TestCasesImport(t *testing.T) {
-	url := storetest.NewURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
-		t.Fatal(err)
-	}
-	actx := gridline.WithActor(ctx, &gridline.Actor{Username: "test", Reach: func(string) (bool, []int64) { return true, nil }})
-	for _, l := range []struct {
-		what string
-		data []byte
-	}{{"categories", demo.CaseCategories}, {"departments", demo.Departments}, {"rules", demo.ResponsibilityRules}} {
-		if rep, err := importers.ImportCaseList(actx, db, l.what, l.data, "utf-8"); err != nil || len(rep.Problems) > 0 {
-			t.Fatal(l.what, err, rep)
-		}
-	}
+	db, cmd, write := casesImportFixture(t)
 	raw := storetest.Raw(t, db)
 	var lon, lat float64
 	if err := raw.QueryRow(ctx, `SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids WHERE level = 'grid' ORDER BY code LIMIT 1) q`).Scan(&lon, &lat); err != nil {
 		t.Fatal(err)
-	}
-	env := map[string]string{"DATABASE_URL": url, "GRIDLINE_TZ": "Asia/Shanghai"}
-	cmd := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, args, func(k string) string { return env[k] }, &out, io.Discard)
-		return out.String(), err
-	}
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o644)
-		return p
 	}
 	header := "category,lon,lat,description,reported_at,state\n"
 	good := write("good.csv", header+
@@ -93,4 +64,44 @@ func TestCasesImport(t *testing.T) {
 	if audited != 2 {
 		t.Errorf("audit row names %d cases", audited)
 	}
+}
+
+// casesImportFixture is a database with the test fixture's grids and the demo's case lists, the
+// whole program's command line on it, and a function that writes a file for it to read.
+func casesImportFixture(t *testing.T) (db *store.DB, cmd func(args ...string) (string, error), write func(name, body string) string) {
+	t.Helper()
+	url := storetest.NewURL(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if err := db.Load(ctx, storetest.Fixture(), store.DefaultTolerance); err != nil {
+		t.Fatal(err)
+	}
+	actx := gridline.WithActor(ctx, &gridline.Actor{Username: "test", Reach: func(string) (bool, []int64) { return true, nil }})
+	for _, l := range []struct {
+		what string
+		data []byte
+	}{{"categories", demo.CaseCategories}, {"departments", demo.Departments}, {"rules", demo.ResponsibilityRules}} {
+		if rep, err := importers.ImportCaseList(actx, db, l.what, l.data, "utf-8"); err != nil || len(rep.Problems) > 0 {
+			t.Fatal(l.what, err, rep)
+		}
+	}
+	env := map[string]string{"DATABASE_URL": url, "GRIDLINE_TZ": "Asia/Shanghai"}
+	cmd = func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, func(k string) string { return env[k] }, &out, io.Discard)
+		return out.String(), err
+	}
+	dir := t.TempDir()
+	write = func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return db, cmd, write
 }
