@@ -69,11 +69,15 @@ func (c *tokenCache) put(token string, p *Principal, now time.Time, gen uint64) 
 	c.m[k] = cachedPrincipal{p: *p, at: now}
 }
 
-func (c *tokenCache) forget(off bool) {
+// forget drops everything remembered; follow, when not nil, also says whether the change
+// notifications are arriving (nothing is remembered while they are not).
+func (c *tokenCache) forget(follow *bool) {
 	c.mu.Lock()
 	c.m = nil
 	c.gen++
-	c.off = off
+	if follow != nil {
+		c.off = !*follow
+	}
 	c.mu.Unlock()
 }
 
@@ -81,10 +85,7 @@ func (c *tokenCache) forget(off bool) {
 // revoked or added, through this server. (Other servers see it within Options.TokenCacheTTL.)
 func (s *Service) Forget() {
 	if s != nil && s.tokens != nil {
-		s.tokens.mu.Lock()
-		off := s.tokens.off
-		s.tokens.mu.Unlock()
-		s.tokens.forget(off)
+		s.tokens.forget(nil)
 	}
 }
 
@@ -95,6 +96,6 @@ func (s *Service) Forget() {
 // never past a change.
 func (s *Service) FollowChanges(live bool) {
 	if s != nil && s.tokens != nil {
-		s.tokens.forget(!live)
+		s.tokens.forget(&live)
 	}
 }

@@ -27,7 +27,7 @@ func TestTokenCacheForgets(t *testing.T) {
 
 	// A read that began before a forget (a revocation announced meanwhile) is not put.
 	_, _, gen = c.get("u", now)
-	c.forget(false)
+	c.forget(nil)
 	c.put("u", p, now, gen)
 	if _, ok, _ := c.get("u", now); ok {
 		t.Fatal("a principal read before the forget was remembered")
