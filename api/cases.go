@@ -458,7 +458,7 @@ func (s *Server) importCaseList(what string) http.HandlerFunc {
 	}
 }
 
-// caseListFile reads the form's file: CSV as it is, XLSX through GDAL.
+// caseListFile reads the form's file: CSV as it is, XLSX through importers (internal/xlsx) from a temporary file.
 func (s *Server) caseListFile(r *http.Request, mr *multipart.Reader) ([]byte, error) {
 	for {
 		part, err := mr.NextPart()
